@@ -1,0 +1,36 @@
+"""The ``poseprior`` command. Each command group lives in its own module; heavy imports (torch) happen
+inside the commands so that ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import typer
+
+from poseprior.cli import convert, data, demo
+
+app = typer.Typer(
+    name="poseprior",
+    help="Probabilistic human pose modelling: motion files, datasets, pose priors.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("demo")(demo.demo)
+app.command("convert")(convert.convert)
+app.add_typer(data.app, name="data")
+
+
+def main() -> None:
+    """Console entry point; a :class:`~poseprior.errors.PosePriorError` prints one clear line and exits 2."""
+    from poseprior.errors import PosePriorError
+
+    try:
+        app()
+    except PosePriorError as e:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Geometry at the bottom of the stack: rotations (over roma) and point-set alignment."""
+
+from poseprior.geometry.rotations import (
+    LOG_HAAR_VOLUME,
+    check_rotations,
+    euler_to_matrix,
+    geodesic_distance,
+    is_rotation,
+    matrix_to_euler,
+    matrix_to_quat,
+    matrix_to_rotvec,
+    matrix_to_sixd,
+    quat_to_matrix,
+    random_rotations,
+    rotvec_to_matrix,
+    sixd_to_matrix,
+)
+
+__all__ = [
+    "LOG_HAAR_VOLUME",
+    "check_rotations",
+    "euler_to_matrix",
+    "geodesic_distance",
+    "is_rotation",
+    "matrix_to_euler",
+    "matrix_to_quat",
+    "matrix_to_rotvec",
+    "matrix_to_sixd",
+    "quat_to_matrix",
+    "random_rotations",
+    "rotvec_to_matrix",
+    "sixd_to_matrix",
+]

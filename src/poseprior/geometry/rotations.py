@@ -1,0 +1,148 @@
+"""Rotations: conversions, validation and distances, over `roma`.
+
+Conventions (see docs/conventions.md):
+
+- A rotation is a matrix ``R`` of shape ``(..., 3, 3)`` acting on column vectors (``v' = R @ v``).
+- Quaternions follow roma: ``(x, y, z, w)``, scalar last. Use :func:`roma.quat_wxyz_to_xyzw` to convert.
+- Euler angles carry an explicit axis order string. Upper case (``"ZXY"``) is *intrinsic*: the rotation is
+  ``Rz @ Rx @ Ry``, which is how BVH channel orders and ASF ``axis`` orders read. Lower case (``"zxy"``) is
+  extrinsic (roma's convention).
+- Angles are radians unless a function takes ``degrees=True``.
+
+Example:
+    >>> import torch
+    >>> R = euler_to_matrix("ZXY", torch.tensor([[90.0, 0.0, 0.0]]), degrees=True)
+    >>> torch.allclose(R @ torch.tensor([1.0, 0.0, 0.0]), torch.tensor([[0.0, 1.0, 0.0]]), atol=1e-6)
+    True
+"""
+
+from __future__ import annotations
+
+import math
+
+import roma
+import torch
+
+from poseprior.errors import ValidationError
+
+__all__ = [
+    "euler_to_matrix",
+    "matrix_to_euler",
+    "quat_to_matrix",
+    "matrix_to_quat",
+    "rotvec_to_matrix",
+    "matrix_to_rotvec",
+    "sixd_to_matrix",
+    "matrix_to_sixd",
+    "geodesic_distance",
+    "is_rotation",
+    "check_rotations",
+    "random_rotations",
+    "LOG_HAAR_VOLUME",
+]
+
+#: log of the volume of SO(3) under the measure ``dR`` induced by rotation vectors near identity
+#: (``8 pi^2``). A density ``p`` w.r.t. that measure becomes ``p * 8 pi^2`` w.r.t. the normalized Haar
+#: measure, under which the uniform distribution has density 1 (log-density 0).
+LOG_HAAR_VOLUME = math.log(8 * math.pi**2)
+
+
+def euler_to_matrix(order: str, angles: torch.Tensor, degrees: bool = False) -> torch.Tensor:
+    """Euler angles ``(..., 3)`` in the given axis ``order`` to rotation matrices ``(..., 3, 3)``.
+
+    ``angles[..., i]`` is the angle about axis ``order[i]``. Upper case orders are intrinsic:
+    ``"ZXY"`` gives ``Rz(a0) @ Rx(a1) @ Ry(a2)``; lower case are extrinsic, ``"zxy"`` gives
+    ``Ry(a2) @ Rx(a1) @ Rz(a0)``. Any order of one to three axes is allowed, as long as ``angles`` has
+    ``len(order)`` components.
+    """
+    if not order or len(order) > 3 or not (order.isupper() or order.islower()) or set(order.lower()) - set("xyz"):
+        raise ValidationError(f"order: expected 1 to 3 of X/Y/Z, all upper (intrinsic) or all lower case, got {order!r}")
+    if angles.shape[-1] != len(order):
+        raise ValidationError(f"angles: last dimension must be {len(order)} for order {order!r}, got {tuple(angles.shape)}")
+    return roma.euler_to_rotmat(order, angles, degrees=degrees)
+
+
+def matrix_to_euler(order: str, R: torch.Tensor, degrees: bool = False) -> torch.Tensor:
+    """Rotation matrices ``(..., 3, 3)`` to Euler angles ``(..., 3)``; inverse of :func:`euler_to_matrix`.
+
+    ``order`` must have three axes with the middle one different from its neighbours (Tait-Bryan or
+    proper Euler). The second angle lies in ``[-pi/2, pi/2]`` (Tait-Bryan) or ``[0, pi]`` (proper Euler).
+    """
+    if len(order) != 3:
+        raise ValidationError(f"order: matrix_to_euler needs three axes, got {order!r}")
+    return roma.rotmat_to_euler(order, R, degrees=degrees)
+
+
+def quat_to_matrix(q: torch.Tensor) -> torch.Tensor:
+    """Unit quaternions ``(..., 4)`` in ``(x, y, z, w)`` order to matrices ``(..., 3, 3)``; ``q`` is normalized first."""
+    return roma.unitquat_to_rotmat(roma.quat_normalize(q))
+
+
+def matrix_to_quat(R: torch.Tensor) -> torch.Tensor:
+    """Rotation matrices ``(..., 3, 3)`` to unit quaternions ``(..., 4)``, ``(x, y, z, w)``, sign arbitrary."""
+    return roma.rotmat_to_unitquat(R)
+
+
+def rotvec_to_matrix(v: torch.Tensor) -> torch.Tensor:
+    """Rotation vectors (axis times angle in radians) ``(..., 3)`` to matrices ``(..., 3, 3)``."""
+    return roma.rotvec_to_rotmat(v)
+
+
+def matrix_to_rotvec(R: torch.Tensor) -> torch.Tensor:
+    """Rotation matrices ``(..., 3, 3)`` to rotation vectors ``(..., 3)`` with angle in ``[0, pi]``."""
+    return roma.rotmat_to_rotvec(R)
+
+
+def sixd_to_matrix(x: torch.Tensor) -> torch.Tensor:
+    """The 6D representation ``(..., 6)`` to rotation matrices ``(..., 3, 3)`` by Gram-Schmidt.
+
+    The 6 numbers are the first two *columns* of the matrix, ``[c0, c1]`` (Zhou et al., "On the Continuity
+    of Rotation Representations in Neural Networks", CVPR 2019).
+    """
+    return roma.special_gramschmidt(x.reshape(*x.shape[:-1], 2, 3).transpose(-1, -2))
+
+
+def matrix_to_sixd(R: torch.Tensor) -> torch.Tensor:
+    """Rotation matrices ``(..., 3, 3)`` to the 6D representation ``(..., 6)``: the first two columns."""
+    return R[..., :, :2].transpose(-1, -2).reshape(*R.shape[:-2], 6)
+
+
+def geodesic_distance(R1: torch.Tensor, R2: torch.Tensor, degrees: bool = False) -> torch.Tensor:
+    """Angle of ``R1^T R2``: the geodesic distance on SO(3), shape ``(...)``, radians unless ``degrees``.
+
+    Numerically stable near 0 and pi (roma's arctan2 form), with finite gradients away from exactly 0.
+    """
+    angle = roma.rotmat_geodesic_distance(R1, R2)
+    return torch.rad2deg(angle) if degrees else angle
+
+
+def is_rotation(R: torch.Tensor, tol: float = 1e-4) -> torch.Tensor:
+    """Boolean ``(...)``: whether each ``(3, 3)`` matrix is orthonormal with determinant +1 within ``tol``."""
+    eye = torch.eye(3, dtype=R.dtype, device=R.device)
+    ortho = (R.transpose(-1, -2) @ R - eye).abs().amax(dim=(-1, -2)) <= tol
+    det = (torch.linalg.det(R) - 1).abs() <= tol
+    return ortho & det & torch.isfinite(R).all(dim=-1).all(dim=-1)
+
+
+def check_rotations(R: torch.Tensor, name: str = "rotations", tol: float = 1e-4) -> torch.Tensor:
+    """Raise :class:`ValidationError` naming ``name`` unless ``R`` is ``(..., 3, 3)`` of finite rotations.
+
+    Returns ``R`` so it can be used inline.
+    """
+    if not isinstance(R, torch.Tensor):
+        raise ValidationError(f"{name}: expected a torch.Tensor, got {type(R).__name__}")
+    if R.ndim < 2 or R.shape[-2:] != (3, 3):
+        raise ValidationError(f"{name}: expected shape (..., 3, 3), got {tuple(R.shape)}")
+    if not torch.isfinite(R).all():
+        raise ValidationError(f"{name}: contains NaN or inf")
+    ok = is_rotation(R.detach().double(), tol=tol)
+    if not ok.all():
+        bad = (~ok).nonzero()[0].tolist()
+        raise ValidationError(f"{name}: matrix at index {tuple(bad)} is not a rotation (orthonormal, det +1, tol {tol})")
+    return R
+
+
+def random_rotations(*shape: int, generator: torch.Generator | None = None, dtype=torch.float32, device=None) -> torch.Tensor:
+    """Rotations ``(*shape, 3, 3)`` drawn uniformly (Haar) on SO(3), from normalized Gaussian quaternions."""
+    q = torch.randn(*shape, 4, generator=generator, dtype=dtype, device=device)
+    return quat_to_matrix(q)
