@@ -27,8 +27,9 @@ def main() -> None:
         app()
     except PosePriorError as e:
         from rich.console import Console
+        from rich.text import Text
 
-        Console(stderr=True).print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
+        Console(stderr=True).print(Text("error: ", style="bold red") + Text(str(e)))
         raise SystemExit(2) from None
 
 
