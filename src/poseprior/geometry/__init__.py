@@ -1,5 +1,6 @@
 """Geometry at the bottom of the stack: rotations (over roma) and point-set alignment."""
 
+from poseprior.geometry.alignment import procrustes, procrustes_align
 from poseprior.geometry.rotations import (
     LOG_HAAR_VOLUME,
     check_rotations,
@@ -26,6 +27,8 @@ __all__ = [
     "matrix_to_quat",
     "matrix_to_rotvec",
     "matrix_to_sixd",
+    "procrustes",
+    "procrustes_align",
     "quat_to_matrix",
     "random_rotations",
     "rotvec_to_matrix",

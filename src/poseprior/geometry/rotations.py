@@ -47,6 +47,11 @@ __all__ = [
 LOG_HAAR_VOLUME = math.log(8 * math.pi**2)
 
 
+def _check_order(order: str) -> None:
+    if not order or len(order) > 3 or not (order.isupper() or order.islower()) or set(order.lower()) - set("xyz"):
+        raise ValidationError(f"order: expected 1 to 3 of X/Y/Z, all upper (intrinsic) or all lower case, got {order!r}")
+
+
 def euler_to_matrix(order: str, angles: torch.Tensor, degrees: bool = False) -> torch.Tensor:
     """Euler angles ``(..., 3)`` in the given axis ``order`` to rotation matrices ``(..., 3, 3)``.
 
@@ -55,8 +60,7 @@ def euler_to_matrix(order: str, angles: torch.Tensor, degrees: bool = False) -> 
     ``Ry(a2) @ Rx(a1) @ Rz(a0)``. Any order of one to three axes is allowed, as long as ``angles`` has
     ``len(order)`` components.
     """
-    if not order or len(order) > 3 or not (order.isupper() or order.islower()) or set(order.lower()) - set("xyz"):
-        raise ValidationError(f"order: expected 1 to 3 of X/Y/Z, all upper (intrinsic) or all lower case, got {order!r}")
+    _check_order(order)
     if angles.shape[-1] != len(order):
         raise ValidationError(f"angles: last dimension must be {len(order)} for order {order!r}, got {tuple(angles.shape)}")
     return roma.euler_to_rotmat(order, angles, degrees=degrees)
@@ -68,8 +72,9 @@ def matrix_to_euler(order: str, R: torch.Tensor, degrees: bool = False) -> torch
     ``order`` must have three axes with the middle one different from its neighbours (Tait-Bryan or
     proper Euler). The second angle lies in ``[-pi/2, pi/2]`` (Tait-Bryan) or ``[0, pi]`` (proper Euler).
     """
-    if len(order) != 3:
-        raise ValidationError(f"order: matrix_to_euler needs three axes, got {order!r}")
+    _check_order(order)
+    if len(order) != 3 or order[0].lower() == order[1].lower() or order[1].lower() == order[2].lower():
+        raise ValidationError(f"order: matrix_to_euler needs three axes, each different from the next, got {order!r}")
     return roma.rotmat_to_euler(order, R, degrees=degrees)
 
 

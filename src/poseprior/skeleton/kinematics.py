@@ -57,18 +57,25 @@ def forward_kinematics(
         raise ValidationError(f"rotations: expected shape (..., {K}, 3, 3) for this {K}-joint skeleton, got {tuple(rotations.shape)}")
     batch = rotations.shape[:-3]
     offsets = skeleton.offsets.to(device=rotations.device, dtype=rotations.dtype)
-    if translations is None:
-        local_t = offsets.expand(*batch, K, 3)
-    else:
-        if translations.shape[-2:] != (K, 3):
-            raise ValidationError(f"translations: expected shape (..., {K}, 3), got {tuple(translations.shape)}")
-        local_t = translations.to(rotations.dtype).expand(*batch, K, 3)
-    if root_translation is not None:
-        if root_translation.shape[-1:] != (3,):
-            raise ValidationError(f"root_translation: expected shape (..., 3), got {tuple(root_translation.shape)}")
-        root_p = root_translation.to(rotations.dtype).expand(*batch, 3)
-    else:
-        root_p = local_t[..., 0, :]
+    if translations is not None and (translations.ndim < 2 or translations.shape[-2:] != (K, 3)):
+        raise ValidationError(f"translations: expected shape (..., {K}, 3), got {tuple(translations.shape)}")
+    if root_translation is not None and (root_translation.ndim < 1 or root_translation.shape[-1] != 3):
+        raise ValidationError(f"root_translation: expected shape (..., 3), got {tuple(root_translation.shape)}")
+    try:
+        if translations is not None:
+            batch = torch.broadcast_shapes(batch, translations.shape[:-2])
+        if root_translation is not None:
+            batch = torch.broadcast_shapes(batch, root_translation.shape[:-1])
+    except RuntimeError:
+        raise ValidationError(
+            f"rotations {tuple(rotations.shape)}, root_translation "
+            f"{None if root_translation is None else tuple(root_translation.shape)} and translations "
+            f"{None if translations is None else tuple(translations.shape)} have batch dimensions that do not broadcast"
+        ) from None
+    rotations = rotations.expand(*batch, K, 3, 3)
+    local_t = offsets if translations is None else translations.to(rotations.dtype)
+    local_t = local_t.expand(*batch, K, 3)
+    root_p = local_t[..., 0, :] if root_translation is None else root_translation.to(rotations.dtype).expand(*batch, 3)
 
     levels = _levels(skeleton)
     # Per level: global rotations and positions of that level's joints, stacked on dim -3 / -2.
