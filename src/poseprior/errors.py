@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["PosePriorError", "FormatError", "ValidationError"]
+__all__ = ["PosePriorError", "FormatError", "ValidationError", "MissingDependencyError"]
 
 
 class PosePriorError(Exception):
@@ -34,3 +34,7 @@ class FormatError(PosePriorError, ValueError):
 
 class ValidationError(PosePriorError, ValueError):
     """An argument has the wrong shape, values or type; the message names the argument."""
+
+
+class MissingDependencyError(PosePriorError, ImportError):
+    """An optional package that a feature needs is not installed; the message says how to install it."""
