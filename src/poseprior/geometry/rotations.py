@@ -5,7 +5,7 @@ Conventions (see docs/conventions.md):
 - A rotation is a matrix ``R`` of shape ``(..., 3, 3)`` acting on column vectors (``v' = R @ v``).
 - Quaternions follow roma: ``(x, y, z, w)``, scalar last. Use :func:`roma.quat_wxyz_to_xyzw` to convert.
 - Euler angles carry an explicit axis order string. Upper case (``"ZXY"``) is *intrinsic*: the rotation is
-  ``Rz @ Rx @ Ry``, which is how BVH channel orders and ASF ``axis`` orders read. Lower case (``"zxy"``) is
+  ``Rz @ Rx @ Ry``, which is how BVH channel orders read. Lower case (``"zxy"``) is
   extrinsic (roma's convention).
 - Angles are radians unless a function takes ``degrees=True``.
 

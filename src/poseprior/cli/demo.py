@@ -1,0 +1,172 @@
+"""``poseprior demo``: read the sample clip shipped in the package, run forward kinematics, draw a few
+frames and print a one-screen summary.
+
+The demo is a list of report :class:`Section` s, each built by one function from the clip; the console
+renders them as tables, and a later HTML report can render the same list (with its pictures).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    import torch
+    from rich.console import Console
+
+    from poseprior.io import Motion
+
+__all__ = ["Section", "SAMPLE_CLIP", "sample_clip", "clip_section", "poses_section", "render_sections", "demo"]
+
+#: File name of the sample clip in ``poseprior/assets`` (see the README there for its source and credit).
+SAMPLE_CLIP = "cmu_01_01.bvh"
+_SAMPLE_DESCRIPTION = "CMU subject 1, take 1: forward jumps"
+_CMU_CREDIT = "mocap.cs.cmu.edu, database created with funding from NSF EIA-0196217"
+
+
+@dataclass
+class Section:
+    """One part of the demo report.
+
+    Attributes:
+        title: the heading.
+        rows: ``(label, value)`` facts, already formatted.
+        files: files the section wrote (pictures), in the order to show them.
+    """
+
+    title: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+def sample_clip() -> Path:
+    """Path of the sample BVH clip shipped in the package (Y-up, centimetres)."""
+    return Path(str(resources.files("poseprior") / "assets" / SAMPLE_CLIP))
+
+
+def clip_section(motion: Motion, name: str, positions: torch.Tensor, up: str, fk_seconds: float) -> Section:
+    """Facts about the clip: joints, frames, rate, unit, bone lengths, how far the root travels.
+
+    Args:
+        motion: the clip.
+        name: how to call it.
+        positions: ``(T, K, 3)`` its joint positions from forward kinematics, in its unit.
+        up: its up axis, ``"y"`` or ``"z"``.
+        fk_seconds: how long forward kinematics took.
+    """
+    from poseprior.io.units import unit_name
+
+    sk = motion.skeleton
+    T, K = motion.num_frames, sk.num_joints
+    unit = unit_name(motion.unit)
+    duration = (T - 1) / motion.fps
+    lengths = sk.bone_lengths()[1:]
+    bones = lengths[lengths > 1e-9]
+    to_m = motion.unit / 1000.0
+    root = motion.root_translation
+    path_m = float((root[1:] - root[:-1]).norm(dim=-1).sum()) * to_m
+    net_m = float((root[-1] - root[0]).norm()) * to_m
+    vertical = positions[..., "xyz".index(up)]
+    height = float((vertical.amax(dim=-1) - vertical.amin(dim=-1)).amax()) * to_m
+    if bones.numel():
+        bone_range = f"{float(bones.min()):.2f} to {float(bones.max()):.2f} {unit} ({bones.numel()} bones of nonzero length)"
+    else:
+        bone_range = "all zero"
+    rows = [
+        ("clip", name),
+        ("joints", f"{K} (root {sk.joint_names[0]}, {len(sk.end_site_parents)} end sites)"),
+        ("frames", f"{T} at {motion.fps:g} fps, {duration:.2f} s"),
+        ("unit", f"{unit} ({motion.unit:g} mm per unit)"),
+        ("bone lengths", bone_range),
+        ("root path", f"{path_m:.2f} m travelled, {net_m:.2f} m from start to end"),
+        ("height span", f"{height:.2f} m (largest vertical spread of the joints)"),
+        ("forward kinematics", f"{T} frames x {K} joints in {fk_seconds * 1e3:.1f} ms"),
+    ]
+    return Section("Clip", rows)
+
+
+def poses_section(motion: Motion, positions: torch.Tensor, out: Path, frames: int, up: str) -> Section:
+    """Draw ``frames`` evenly spaced frames side by side and save them to ``out/poses.png``.
+
+    Args:
+        motion: the clip (for its skeleton and frame rate).
+        positions: ``(T, K, 3)`` joint positions.
+        out: the output folder.
+        frames: how many frames to draw.
+        up: the clip's up axis, ``"y"`` or ``"z"``.
+    """
+    import torch
+
+    from poseprior.errors import ValidationError
+    from poseprior.viz.skeleton_plot import plot_poses, save_figure, side_colors
+
+    T = motion.num_frames
+    if not 1 <= frames <= min(T, 12):
+        raise ValidationError(f"frames: expected 1 to {min(T, 12)} frames to draw, got {frames}")
+    index = torch.linspace(0, T - 1, frames).round().long().tolist()
+    fig = plot_poses(
+        positions[index],
+        motion.skeleton.parents,
+        up=up,
+        titles=[f"frame {i}, {i / motion.fps:.2f} s" for i in index],
+        colors=side_colors(motion.skeleton),
+    )
+    path = save_figure(fig, out / "poses.png")
+    width, height = (int(round(v)) for v in fig.get_size_inches() * fig.dpi)
+    rows = [("frames drawn", ", ".join(map(str, index))), ("image", f"{path.name} ({width} x {height} px)")]
+    return Section("Picture", rows, [path])
+
+
+def render_sections(sections: list[Section], console: Console) -> None:
+    """Print each section as a two-column table."""
+    from rich import box
+    from rich.table import Table
+
+    for section in sections:
+        table = Table(title=section.title, title_justify="left", title_style="bold", show_header=False, box=box.SIMPLE)
+        table.add_column(style="cyan", no_wrap=True)
+        table.add_column(overflow="fold")
+        for label, value in section.rows:
+            table.add_row(label, value)
+        console.print(table)
+
+
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the outputs (created if needed).")] = Path("poseprior-demo"),
+    frames: Annotated[int, typer.Option(help="How many frames of the clip to draw side by side.")] = 4,
+    clip: Annotated[Path | None, typer.Option(help="Use this motion file (.bvh, .amc, .npz) instead of the shipped CMU sample.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Length unit of --clip when its reader's default is wrong (mm, cm, m, in, asf).")] = None,
+    up: Annotated[str, typer.Option(help="Up axis of the clip: y (BVH, CMU, Bandai) or z (AMASS).")] = "y",
+) -> None:
+    """Read a sample clip, run forward kinematics, save a picture of a few frames and print a summary."""
+    from rich.console import Console
+    from rich.text import Text
+
+    from poseprior.cli.convert import parse_unit
+    from poseprior.errors import ValidationError
+    from poseprior.io.formats import read_motion
+
+    if up not in ("y", "z"):
+        raise ValidationError(f"up: expected 'y' or 'z', got {up!r}")
+
+    started = time.perf_counter()
+    path = sample_clip() if clip is None else clip
+    motion = read_motion(path, unit=parse_unit(unit))
+    name = f"{SAMPLE_CLIP} ({_SAMPLE_DESCRIPTION})" if clip is None else str(clip)
+
+    fk_start = time.perf_counter()
+    positions = motion.positions()
+    fk_seconds = time.perf_counter() - fk_start
+
+    sections = [clip_section(motion, name, positions, up, fk_seconds), poses_section(motion, positions, out, frames, up)]
+    console = Console(highlight=False)
+    console.print(Text("poseprior demo", style="bold"), Text("- forward kinematics and a picture of a clip"))
+    render_sections(sections, console)
+    if clip is None:
+        console.print(f"Data: {_CMU_CREDIT}.", markup=False)
+    console.print(f"Done in {time.perf_counter() - started:.1f} s; outputs in {out}", markup=False, soft_wrap=True)
