@@ -29,7 +29,14 @@ def _write_take(path, T, fps, smplx, seed):
     path.parent.mkdir(parents=True, exist_ok=True)
     width = 165 if smplx else 156
     rate = {"mocap_frame_rate": fps, "surface_model_type": "smplx"} if smplx else {"mocap_framerate": fps}
-    np.savez(path, poses=rng.normal(0, 0.5, (T, width)), trans=rng.normal(0, 1, (T, 3)), betas=rng.normal(0, 1, 16), gender="female", **rate)
+    np.savez(
+        path,
+        poses=rng.normal(0, 0.5, (T, width)),
+        trans=rng.normal(0, 1, (T, 3)),
+        betas=rng.normal(0, 1, 16),
+        gender="female",
+        **rate,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +90,16 @@ def test_split_file_and_knobs(source, tmp_path):
     splits = tmp_path / "splits.json"
     splits.write_text(json.dumps({"test": ["cmu"]}))
     out = tmp_path / "a"
-    summary = prepare_amass(source, out, fps=30.0, joints=["left_knee", "left_hip"], splits=splits, progress=False, workers=1)
+    summary = prepare_amass(
+        source, out, fps=30.0, joints=["left_knee", "left_hip"], splits=splits, progress=False, workers=1
+    )
     data = load_prepared(out)
     assert data["test"].take_labels["dataset"] == ["CMU", "CMU"]
     assert data["train"].take_labels["dataset"] == ["BMLrub", "HumanEva", "SSM_synced"]
     assert data.joint_names == ("left_hip", "left_knee") and data["train"].rotations.shape[1] == 2
-    assert summary.protocol.name == "amass-custom" and summary.splits["test"].poses == _poses(30)(25, 120.0) + _poses(30)(13, 60.0)
+    assert summary.protocol.name == "amass-custom" and summary.splits["test"].poses == _poses(30)(25, 120.0) + _poses(
+        30
+    )(13, 60.0)
 
     splits.write_text(json.dumps({"train": ["CMU"], "val": ["HumanEva"]}))  # an explicit train leaves the rest out
     summary = prepare_amass(source, tmp_path / "b", splits=splits, progress=False, workers=1)
@@ -103,21 +114,40 @@ def test_bad_inputs(source, tmp_path):
     splits.write_text(json.dumps({"val": "CMU"}))
     with pytest.raises(FormatError, match="lists of dataset names"):
         prepare_amass(source, tmp_path / "o", splits=splits, progress=False, workers=1)
-    with pytest.raises(ValidationError, match=r"joints \['nose'\] are not in this skeleton.* \(checked on .*0001_stageii.npz\)"):
+    with pytest.raises(
+        ValidationError, match=r"joints \['nose'\] are not in this skeleton.* \(checked on .*0001_stageii.npz\)"
+    ):
         prepare_amass(source, tmp_path / "o", joints=["nose"], progress=False, workers=1)
     (tmp_path / "empty").mkdir()
     with pytest.raises(FormatError, match="no AMASS take"):
         prepare_amass(tmp_path / "empty", tmp_path / "p", progress=False, workers=1)
     bad = tmp_path / "bad"
     _write_take(bad / "CMU" / "01" / "x_poses.npz", 5, 120.0, False, 0)
-    np.savez(bad / "CMU" / "01" / "y_poses.npz", poses=np.zeros((5, 100)), trans=np.zeros((5, 3)), mocap_framerate=120.0)
+    np.savez(
+        bad / "CMU" / "01" / "y_poses.npz", poses=np.zeros((5, 100)), trans=np.zeros((5, 3)), mocap_framerate=120.0
+    )
     with pytest.raises(FormatError, match="y_poses.npz.*156"):
         prepare_amass(bad, tmp_path / "q", progress=False, workers=1)
     assert not (tmp_path / "q" / "prepared.json").exists()
 
 
 def test_cli(source, tmp_path):
-    result = CliRunner().invoke(app, ["prepare", "amass", "--source", str(source), "--out", str(tmp_path), "--fps", "5", "--workers", "1", "--no-progress"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "prepare",
+            "amass",
+            "--source",
+            str(source),
+            "--out",
+            str(tmp_path),
+            "--fps",
+            "5",
+            "--workers",
+            "1",
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "val" in result.output and "amass-custom" in result.output
     assert load_prepared(tmp_path).fps == 5.0

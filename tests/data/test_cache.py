@@ -14,7 +14,9 @@ from poseprior.errors import FormatError, ValidationError
 
 def _take(motion, name, **labels):
     sk = canonical_skeleton(motion.skeleton, BANDAI_V1)
-    return TakePoses.from_skeleton(name, f"test:{name}", extract_poses(motion, BANDAI_V1), motion.num_frames, motion.fps, sk, labels)
+    return TakePoses.from_skeleton(
+        name, f"test:{name}", extract_poses(motion, BANDAI_V1), motion.num_frames, motion.fps, sk, labels
+    )
 
 
 @pytest.fixture
@@ -22,13 +24,19 @@ def prepared(tmp_path, make_motion):
     motions = {"train": [make_motion(10, 0), make_motion(7, 1)], "val": [make_motion(5, 2)], "test": []}
     takes = {s: [_take(m, f"{s}{i}.bvh", style=f"s{i}") for i, m in enumerate(ms)] for s, ms in motions.items()}
     out = begin_prepare(tmp_path / "prep")
-    summary = write_prepared(out, takes, dataset="test", protocol=BANDAI_V1, unit=10.0, source={"path": "x"}, started=time.perf_counter())
+    summary = write_prepared(
+        out, takes, dataset="test", protocol=BANDAI_V1, unit=10.0, source={"path": "x"}, started=time.perf_counter()
+    )
     return out, motions, summary
 
 
 def test_counts_and_manifest(prepared):
     out, motions, summary = prepared
-    assert {s: (c.takes, c.frames, c.poses) for s, c in summary.splits.items()} == {"train": (2, 17, 7), "val": (1, 5, 2), "test": (0, 0, 0)}
+    assert {s: (c.takes, c.frames, c.poses) for s, c in summary.splits.items()} == {
+        "train": (2, 17, 7),
+        "val": (1, 5, 2),
+        "test": (0, 0, 0),
+    }
     m = read_manifest(out)
     assert m["protocol"]["name"] == "bandai-v1" and m["fps"] == 10.0 and m["unit"] == 10.0
     assert m["joint_names"] == list(BANDAI_JOINTS) and m["root"] == "Hips"
@@ -49,9 +57,11 @@ def test_load_prepared(prepared):
     # canonical offsets: the mean over the train takes only, per-take offsets kept
     per_take = [canonical_skeleton(m.skeleton, BANDAI_V1).offsets for m in motions["train"]]
     torch.testing.assert_close(train.take_offsets, torch.stack(per_take))
-    torch.testing.assert_close(data.skeleton.offsets, torch.stack(per_take).mean(0))
+    mean = torch.stack(per_take).mean(0)
+    mean[0] = 0.0  # the root offset is zeroed
+    torch.testing.assert_close(data.skeleton.offsets, mean)
     assert data.skeleton.joint_names == ("Hips", *BANDAI_JOINTS) and data.joint_names == BANDAI_JOINTS
-    assert data.protocol == BANDAI_V1 and len(data["test"]) == 0
+    assert data.protocol == BANDAI_V1 and data["test"].rotations.shape == (0, 20, 3, 3)
     with pytest.raises(ValidationError, match="nope"):
         load_prepared(out, ["nope"])
     with pytest.raises(ValidationError, match="kind"):

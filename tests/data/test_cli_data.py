@@ -11,7 +11,16 @@ from .conftest import MINI_SPLITS
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("args", [["--help"], ["prepare", "--help"], ["prepare", "bandai", "--help"], ["prepare", "amass", "--help"], ["info", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["prepare", "--help"],
+        ["prepare", "bandai", "--help"],
+        ["prepare", "amass", "--help"],
+        ["info", "--help"],
+    ],
+)
 def test_help(args):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -20,10 +29,16 @@ def test_help(args):
 
 def test_prepare_bandai_and_info(mini_bandai, tmp_path):
     out = tmp_path / "prep"
-    result = runner.invoke(app, ["prepare", "bandai", "--source", str(mini_bandai), "--out", str(out), "--workers", "1", "--no-progress"])
+    result = runner.invoke(
+        app, ["prepare", "bandai", "--source", str(mini_bandai), "--out", str(out), "--workers", "1", "--no-progress"]
+    )
     assert result.exit_code == 0, result.output
     for split, names in MINI_SPLITS.items():
-        assert any(line.split("│")[1].strip() == split and line.split("│")[2].strip() == str(len(names)) for line in result.output.splitlines() if "│" in line)
+        assert any(
+            line.split("│")[1].strip() == split and line.split("│")[2].strip() == str(len(names))
+            for line in result.output.splitlines()
+            if "│" in line
+        )
     assert "written to" in result.output and " s\n" in result.output
     result = runner.invoke(app, ["info", str(out)])
     assert result.exit_code == 0, result.output

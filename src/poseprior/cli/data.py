@@ -45,12 +45,17 @@ def prepare_amass(
     fps: Annotated[float, typer.Option(min=0.001, help="Pose rate: every take is resampled to it.")] = 10.0,
     splits: Annotated[
         Path | None,
-        typer.Option(help="JSON file mapping split names (val, test, ...) to lists of dataset folder names, replacing the VPoser "
-        "split; datasets it does not name go to train."),
+        typer.Option(
+            help="JSON file mapping split names (val, test, ...) to lists of dataset folder names, replacing "
+            "the VPoser split; datasets it does not name go to train."
+        ),
     ] = None,
-    joints: Annotated[str | None, typer.Option(help="Comma-separated pose joints (default: the 21 SMPL body joints).")] = None,
+    joints: Annotated[
+        str | None, typer.Option(help="Comma-separated pose joints (default: the 21 SMPL body joints).")
+    ] = None,
     model_path: Annotated[
-        Path | None, typer.Option(help="SMPL-H/SMPL-X model files for exact offsets (default: a generic template skeleton).")
+        Path | None,
+        typer.Option(help="SMPL-H/SMPL-X model files for exact offsets (default: a generic template skeleton)."),
     ] = None,
     workers: Workers = 2,
     progress: ShowProgress = True,
@@ -65,7 +70,11 @@ def prepare_amass(
     from poseprior.data.amass import prepare_amass as run
 
     names = None if joints is None else [j.strip() for j in joints.split(",") if j.strip()]
-    _print_summary(run(source, out, fps=fps, joints=names, splits=splits, model_path=model_path, progress=progress, workers=workers))
+    _print_summary(
+        run(
+            source, out, fps=fps, joints=names, splits=splits, model_path=model_path, progress=progress, workers=workers
+        )
+    )
 
 
 @app.command("info")
@@ -83,7 +92,9 @@ def info(root: Annotated[Path, typer.Argument(help="A prepared folder.", show_de
     console.print(f"[bold]{root}[/]: {m['dataset']}, protocol [bold]{p['name']}[/] ({rate}, splits: {p['splits']})")
     fps = "mixed" if m["fps"] is None else f"{m['fps']:g}"
     console.print(f"{len(m['joint_names'])} joints below {m['root']}: {', '.join(m['joint_names'])}")
-    console.print(f"{fps} poses/s, lengths in {unit_name(m['unit'])}; prepared {m['created']} in {m['elapsed_s']:.1f} s")
+    console.print(
+        f"{fps} poses/s, lengths in {unit_name(m['unit'])}; prepared {m['created']} in {m['elapsed_s']:.1f} s"
+    )
     console.print(_table(m["splits"]))
 
 

@@ -73,12 +73,16 @@ def prepare_amass(
     first = read_amass(files[0], unit="m", model_path=model_path)
     sk = first.skeleton
     root = sk.joint_names[0]
+    body = sk.joint_names[1 : NUM_BODY_JOINTS + 1]
     if joints is None:
         if sk.num_joints <= NUM_BODY_JOINTS:
-            raise FormatError(files[0], f"expected an SMPL-H/SMPL-X tree (more than {NUM_BODY_JOINTS} joints), got {sk.num_joints}")
-        joints = sk.joint_names[1 : NUM_BODY_JOINTS + 1]
+            raise FormatError(
+                files[0], f"expected an SMPL-H/SMPL-X tree (more than {NUM_BODY_JOINTS} joints), got {sk.num_joints}"
+            )
+        joints = body
+    defaults = splits is None and fps == 10.0 and tuple(joints) == body
     protocol = PoseProtocol(
-        name="amass-v1" if splits is None and fps == 10.0 and tuple(joints) == sk.joint_names[1 : NUM_BODY_JOINTS + 1] else "amass-custom",
+        name="amass-v1" if defaults else "amass-custom",
         root=root,
         joints=tuple(joints),
         fps=fps,
@@ -92,17 +96,10 @@ def prepare_amass(
     out = begin_prepare(out_dir)
     rank = {"train": 0, "val": 1, "test": 2}
     order = sorted({"train", *assign.values()}, key=lambda s: (rank.get(s, 3), s))
-    jobs = {s: [] for s in order}
-    for f in files:
-        split = assign.get(f.relative_to(source).parts[0])
-        if split is not None:
-            jobs[split].append(f)
-    flat = [(str(f), source.as_posix(), protocol, model_path) for s in order for f in jobs[s]]
-    results = run_jobs(_load_take, flat, workers=workers, progress=progress, description="AMASS takes")
-    takes, i = {}, 0
-    for s in order:
-        takes[s] = results[i : i + len(jobs[s])]
-        i += len(jobs[s])
+    by_split = {s: [f for f in files if assign.get(f.relative_to(source).parts[0]) == s] for s in order}
+    jobs = [(str(f), source.as_posix(), protocol, model_path) for s in order for f in by_split[s]]
+    results = iter(run_jobs(_load_take, jobs, workers=workers, progress=progress, description="AMASS takes"))
+    takes = {s: [next(results) for _ in by_split[s]] for s in order}
     info = {
         "path": str(source.resolve()),
         "takes": len(files),
@@ -123,7 +120,9 @@ def find_amass_takes(source_dir: str | Path) -> list[Path]:
         raise FormatError(source, "no AMASS take (*.npz) in this folder; expected <dataset>/<subject>/<take>_poses.npz")
     flat = [f for f in files if len(f.relative_to(source).parts) < 2]
     if flat:
-        raise FormatError(flat[0], "AMASS takes must be inside a dataset folder: <source>/<dataset>/<subject>/<take>.npz")
+        raise FormatError(
+            flat[0], "AMASS takes must be inside a dataset folder: <source>/<dataset>/<subject>/<take>.npz"
+        )
     return files
 
 
@@ -139,8 +138,12 @@ def _assign_splits(datasets: list[str], splits: str | Path | None) -> dict[str, 
         raise FormatError(path, "splits file not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise FormatError(path, f"not valid JSON: {e}") from None
-    if not isinstance(data, dict) or not all(isinstance(v, list) and all(isinstance(n, str) for n in v) for v in data.values()):
-        raise FormatError(path, 'expected an object mapping split names to lists of dataset names: {"val": ["HumanEva"], ...}')
+    if not isinstance(data, dict) or not all(
+        isinstance(v, list) and all(isinstance(n, str) for n in v) for v in data.values()
+    ):
+        raise FormatError(
+            path, 'expected an object mapping split names to lists of dataset names: {"val": ["HumanEva"], ...}'
+        )
     known = {d.lower(): d for d in datasets}
     table: dict[str, str] = {}
     for split, names in data.items():
@@ -164,5 +167,7 @@ def _load_take(path: str, source: str, protocol: PoseProtocol, model_path: str |
     except PosePriorError as e:
         raise FormatError(path, str(e)) from None
     rel = Path(path).relative_to(source)
-    return TakePoses.from_skeleton(rel.with_suffix("").as_posix(), path, poses, motion.num_frames, motion.fps, canonical,
-                                   {"dataset": rel.parts[0]})  # fmt: skip
+    name = rel.with_suffix("").as_posix()
+    return TakePoses.from_skeleton(
+        name, path, poses, motion.num_frames, motion.fps, canonical, {"dataset": rel.parts[0]}
+    )

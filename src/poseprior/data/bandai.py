@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import json
 import time
-import zipfile
 from pathlib import Path, PurePosixPath
 
 from poseprior.data._jobs import run_jobs
 from poseprior.data.cache import PreparedSummary, TakePoses, begin_prepare, write_prepared
 from poseprior.data.protocol import BANDAI_V1, PoseProtocol, canonical_skeleton, extract_poses
 from poseprior.errors import FormatError, PosePriorError, ValidationError
-from poseprior.io.archive import list_members
-from poseprior.io.bvh import read_bvh
+from poseprior.io.archive import Archive, list_members
+from poseprior.io.bvh import parse_bvh
 
 __all__ = ["prepare_bandai", "read_splits"]
 
 _UNIT = "cm"
+_CHUNK = 32
 
 
 def prepare_bandai(
@@ -71,20 +71,34 @@ def prepare_bandai(
             where[name] = (z, member)
     missing = [n for names in splits.values() for n in names if n not in where]
     if missing:
-        raise FormatError(splits_path, f"{len(missing)} take(s) not found in {', '.join(z.name for z in zips)}: {', '.join(missing[:5])}"
-                          + (" ..." if len(missing) > 5 else ""))  # fmt: skip
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        archives = ", ".join(z.name for z in zips)
+        raise FormatError(splits_path, f"{len(missing)} take(s) not found in {archives}: {shown}")
     labels = {z: _label_names(z) for z in zips}
 
     out = begin_prepare(out_dir)
-    jobs = [(str(where[n][0]), where[n][1], protocol, labels[where[n][0]]) for names in splits.values() for n in names]
-    results = run_jobs(_load_take, jobs, workers=workers, progress=progress, description="bandai takes")
-    takes, i = {}, 0
-    for split, names in splits.items():
-        takes[split] = results[i : i + len(names)]
-        i += len(names)
-    sizes = {p.name: p.stat().st_size for p in [*zips, splits_path]}
-    return write_prepared(out, takes, dataset="bandai", protocol=protocol, unit=10.0,
-                          source={"path": str(source.resolve()), "files": sizes}, started=started)  # fmt: skip
+    # Jobs of up to _CHUNK takes of one zip: opening the 5,810-member zip costs as much as parsing a take.
+    chunks: list[tuple[Path, list[str]]] = []
+    for n in (n for names in splits.values() for n in names):
+        z, member = where[n]
+        if not chunks or chunks[-1][0] != z or len(chunks[-1][1]) == _CHUNK:
+            chunks.append((z, []))
+        chunks[-1][1].append(member)
+    jobs = [(str(z), members, protocol, labels[z]) for z, members in chunks]
+    sizes = [len(members) for _, members in chunks]
+    chunked = run_jobs(_load_takes, jobs, workers=workers, progress=progress, description="bandai takes", sizes=sizes)
+    results = iter([t for ts in chunked for t in ts])
+    takes = {split: [next(results) for _ in names] for split, names in splits.items()}
+    files = {p.name: p.stat().st_size for p in [*zips, splits_path]}
+    return write_prepared(
+        out,
+        takes,
+        dataset="bandai",
+        protocol=protocol,
+        unit=10.0,
+        source={"path": str(source.resolve()), "files": files},
+        started=started,
+    )
 
 
 def read_splits(path: str | Path) -> dict[str, list[str]]:
@@ -112,47 +126,68 @@ def read_splits(path: str | Path) -> dict[str, list[str]]:
     return splits
 
 
-def _label_names(archive: Path) -> dict[str, list[str]]:
+def _label_names(path: Path) -> dict[str, list[str]]:
     """Content and style names by id from the zip's ``cfg/*_label.txt`` (``dataset-1_walk`` -> ``walk``)."""
     out = {}
-    with zipfile.ZipFile(archive) as zf:
-        names = set(zf.namelist())
-        for kind in ("content", "style"):
-            member = next((n for n in names if PurePosixPath(n).name == f"{kind}_label.txt"), None)
-            if member is not None:
-                lines = [s.strip() for s in zf.read(member).decode("utf-8").splitlines() if s.strip()]
-                out[kind] = [s.split("_", 1)[1] if s.startswith("dataset-") and "_" in s else s for s in lines]
+    with Archive(path) as archive:
+        for member in archive.members("_label.txt"):
+            kind = PurePosixPath(member).name.removesuffix("_label.txt")
+            lines = [s.strip() for s in archive.read_text(member).splitlines() if s.strip()]
+            out[kind] = [s.split("_", 1)[1] if s.startswith("dataset-") and "_" in s else s for s in lines]
     return out
 
 
-def _load_take(archive: str, member: str, protocol: PoseProtocol, label_names: dict[str, list[str]]) -> TakePoses:
-    """One take's poses (runs in a worker process)."""
-    where = f"{archive}:{member}"
-    motion = read_bvh(archive, unit=_UNIT, member=member)
+def _load_takes(
+    path: str, members: list[str], protocol: PoseProtocol, label_names: dict[str, list[str]]
+) -> list[TakePoses]:
+    """The poses of some takes of one zip (runs in a worker process)."""
+    with Archive(path) as archive:
+        labelled = set(archive.members(".json"))
+        return [_load_take(archive, m, protocol, label_names, labelled) for m in members]
+
+
+def _load_take(
+    archive: Archive, member: str, protocol: PoseProtocol, label_names: dict[str, list[str]], labelled: set[str]
+) -> TakePoses:
+    where = f"{archive.path}:{member}"
+    motion = parse_bvh(archive.read_text(member), source=where, unit=_UNIT)
     sk = motion.skeleton
     try:
         if protocol.joints is not None:
             below = {sk.joint_names[j] for j in sk.descendants(sk.index(protocol.root))}
             if below != set(protocol.joints):
-                raise ValidationError(f"expected the joints {sorted(protocol.joints)} below {protocol.root!r}, got {sorted(below)}")
+                raise ValidationError(
+                    f"expected the joints {sorted(protocol.joints)} below {protocol.root!r}, got {sorted(below)}"
+                )
         canonical = canonical_skeleton(sk, protocol)
         poses = extract_poses(motion, protocol)
     except PosePriorError as e:
         raise FormatError(where, str(e)) from None
-    return TakePoses.from_skeleton(PurePosixPath(member).name, where, poses, motion.num_frames, motion.fps, canonical,
-                                   _take_labels(archive, member, label_names))  # fmt: skip
+    return TakePoses.from_skeleton(
+        PurePosixPath(member).name,
+        where,
+        poses,
+        motion.num_frames,
+        motion.fps,
+        canonical,
+        _take_labels(archive, member, label_names, labelled),
+    )
 
 
-def _take_labels(archive: str, member: str, label_names: dict[str, list[str]]) -> dict[str, str]:
+def _take_labels(
+    archive: Archive, member: str, label_names: dict[str, list[str]], labelled: set[str]
+) -> dict[str, str]:
     """``{"content": ..., "style": ...}`` from the JSON beside the BVH; empty when there is none."""
     path = str(PurePosixPath(member).with_suffix(".json"))
-    with zipfile.ZipFile(archive) as zf:
-        try:
-            raw = zf.read(path)
-        except KeyError:
-            return {}
+    if path not in labelled:
+        return {}
     try:
-        ids = json.loads(raw)
-        return {k: label_names[k][ids[k]] if k in label_names else str(ids[k]) for k in ("content", "style") if k in ids}
-    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, IndexError) as e:
-        raise FormatError(f"{archive}:{path}", f"unreadable labels: {e!r}") from None
+        ids = json.loads(archive.read_bytes(path))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise FormatError(f"{archive.path}:{path}", f"unreadable labels: {e}") from None
+    try:
+        return {
+            k: label_names[k][ids[k]] if k in label_names else str(ids[k]) for k in ("content", "style") if k in ids
+        }
+    except (TypeError, IndexError) as e:
+        raise FormatError(f"{archive.path}:{path}", f"bad label ids {ids!r}: {e}") from None

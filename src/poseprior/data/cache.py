@@ -9,7 +9,8 @@ A prepared folder holds, each written atomically (:mod:`poseprior._atomic`):
   ``take_names`` (``M`` str), ``take_frames (M,)`` int64 source frames, ``take_offsets (M, J + 1, 3)``
   float64 each take's skeleton offsets, and ``take_labels`` (label kind -> ``M`` str, e.g. content, style).
 - ``skeleton.json``: the canonical ``J + 1``-joint skeleton (root + pose joints), offsets averaged over the
-  train takes.
+  train takes, the root's offset zero (its rest position is arbitrary in the files: in the Bandai BVH it is
+  wherever the take starts; ``root_position`` holds its real position).
 - ``prepared.json``, the manifest, written LAST: format version, protocol, per-split counts, source file sizes
   and the byte size of every file above. A folder without a valid manifest is incomplete and never read.
 """
@@ -79,13 +80,29 @@ class TakePoses:
     labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_skeleton(cls, name: str, source: str, poses: dict[str, torch.Tensor], num_frames: int, fps: float,
-                      skeleton: Skeleton, labels: dict[str, str] | None = None) -> TakePoses:  # fmt: skip
+    def from_skeleton(
+        cls,
+        name: str,
+        source: str,
+        poses: dict[str, torch.Tensor],
+        num_frames: int,
+        fps: float,
+        skeleton: Skeleton,
+        labels: dict[str, str] | None = None,
+    ) -> TakePoses:
         return cls(
-            name, source, {k: v.numpy() for k, v in poses.items()}, num_frames, fps, skeleton.joint_names,
-            skeleton.parents, skeleton.offsets.numpy(), skeleton.end_site_parents, skeleton.end_site_offsets.numpy(),
+            name,
+            source,
+            {k: v.numpy() for k, v in poses.items()},
+            num_frames,
+            fps,
+            skeleton.joint_names,
+            skeleton.parents,
+            skeleton.offsets.numpy(),
+            skeleton.end_site_parents,
+            skeleton.end_site_offsets.numpy(),
             dict(labels or {}),
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True)
@@ -150,14 +167,18 @@ def write_prepared(
     first = every[0]
     for t in every:
         if (t.joint_names, t.parents, t.end_site_parents) != (first.joint_names, first.parents, first.end_site_parents):
-            raise FormatError(t.source, f"skeleton {list(t.joint_names)} differs from the first take's ({first.source}): {list(first.joint_names)}")
+            raise FormatError(
+                t.source,
+                f"skeleton {list(t.joint_names)} differs from the first take's "
+                f"({first.source}): {list(first.joint_names)}",
+            )
     rates = {round(protocol.pose_fps(t.fps), 6) for t in every}
     pose_fps = rates.pop() if len(rates) == 1 else None  # None: takes at several rates
 
     files: dict[str, int] = {}
     counts: dict[str, SplitCounts] = {}
     for split, ts in takes.items():
-        data = _assemble(ts)
+        data = _assemble(ts, len(first.joint_names) - 1)
         name = f"{split}.pt"
         with atomic_path(out / name) as tmp:
             torch.save(data, tmp)
@@ -165,10 +186,12 @@ def write_prepared(
         counts[split] = SplitCounts(len(ts), int(data["take_frames"].sum()), int(data["rotations"].shape[0]))
 
     ref = takes.get("train") or every
+    offsets = np.mean([t.offsets for t in ref], axis=0)
+    offsets[0] = 0.0  # the root's rest position is arbitrary per take (its pose is stored per frame)
     skeleton = {
         "joint_names": list(first.joint_names),
         "parents": list(first.parents),
-        "offsets": np.mean([t.offsets for t in ref], axis=0).tolist(),
+        "offsets": offsets.tolist(),
         "end_site_parents": list(first.end_site_parents),
         "end_site_offsets": np.mean([t.end_site_offsets for t in ref], axis=0).reshape(-1, 3).tolist(),
         "unit": unit,
@@ -188,7 +211,9 @@ def write_prepared(
         "root": first.joint_names[0],
         "fps": pose_fps,
         "unit": unit,
-        "splits": {s: {"takes": c.takes, "frames": c.frames, "poses": c.poses, "file": f"{s}.pt"} for s, c in counts.items()},
+        "splits": {
+            s: {"takes": c.takes, "frames": c.frames, "poses": c.poses, "file": f"{s}.pt"} for s, c in counts.items()
+        },
         "files": files,
         "source": source,
         "elapsed_s": round(elapsed, 3),
@@ -200,9 +225,8 @@ def write_prepared(
     return PreparedSummary(out, dataset, protocol, counts, pose_fps, unit, elapsed)
 
 
-def _assemble(takes: list[TakePoses]) -> dict[str, Any]:
-    """One split's tensors from its takes."""
-    J = len(takes[0].joint_names) - 1 if takes else 0
+def _assemble(takes: list[TakePoses], J: int) -> dict[str, Any]:
+    """One split's tensors from its takes of ``J`` pose joints."""
 
     def cat(key: str, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
         if not takes:
@@ -219,7 +243,9 @@ def _assemble(takes: list[TakePoses]) -> dict[str, Any]:
         "frame": cat("frame", (), torch.int64),
         "take_names": [t.name for t in takes],
         "take_frames": torch.tensor([t.num_frames for t in takes], dtype=torch.int64),
-        "take_offsets": torch.from_numpy(np.stack([t.offsets for t in takes])) if takes else torch.zeros(0, J + 1, 3, dtype=torch.float64),
+        "take_offsets": torch.from_numpy(np.stack([t.offsets for t in takes]))
+        if takes
+        else torch.zeros(0, J + 1, 3, dtype=torch.float64),
         "take_labels": {k: [t.labels.get(k, "") for t in takes] for k in kinds},
     }
 
@@ -235,7 +261,11 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
     if not root.is_dir():
         raise FormatError(root, f"no such prepared dataset folder; {_RERUN.format(root=root)}")
     if not path.is_file():
-        raise FormatError(path, f"missing: the folder is not a complete prepared dataset (preparation did not finish?); {_RERUN.format(root=root)}")
+        raise FormatError(
+            path,
+            f"missing: the folder is not a complete prepared dataset (preparation did not finish?); "
+            f"{_RERUN.format(root=root)}",
+        )
     try:
         manifest = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -243,16 +273,23 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
         raise FormatError(path, f"not a poseprior prepared-dataset manifest; {_RERUN.format(root=root)}")
     if manifest.get("version") != _VERSION:
-        raise FormatError(path, f"cache format version {manifest.get('version')!r}, this poseprior reads {_VERSION}; {_RERUN.format(root=root)}")
+        raise FormatError(
+            path,
+            f"cache format version {manifest.get('version')!r}, this poseprior reads {_VERSION}; "
+            f"{_RERUN.format(root=root)}",
+        )
     for name, size in manifest["files"].items():
         f = root / name
         if not f.is_file() or f.stat().st_size != size:
-            raise FormatError(f, f"missing or changed since preparation (expected {size} bytes); {_RERUN.format(root=root)}")
+            raise FormatError(
+                f, f"missing or changed since preparation (expected {size} bytes); {_RERUN.format(root=root)}"
+            )
     return manifest
 
 
 def skeleton_from_json(path: str | Path) -> Skeleton:
     """The canonical skeleton stored in a prepared folder's ``skeleton.json``."""
     d = json.loads(Path(path).read_text())
-    return Skeleton(tuple(d["joint_names"]), tuple(d["parents"]), torch.tensor(d["offsets"], dtype=torch.float64),
-                    tuple(d["end_site_parents"]), torch.tensor(d["end_site_offsets"], dtype=torch.float64).reshape(-1, 3))  # fmt: skip
+    offsets = torch.tensor(d["offsets"], dtype=torch.float64)
+    ends = torch.tensor(d["end_site_offsets"], dtype=torch.float64).reshape(-1, 3)
+    return Skeleton(tuple(d["joint_names"]), tuple(d["parents"]), offsets, tuple(d["end_site_parents"]), ends)

@@ -159,4 +159,5 @@ class PoseDataset(Dataset):
         return self.rotations[index]
 
     def __repr__(self) -> str:
-        return f"PoseDataset({self.prepared.root}, split={self.split!r}, {len(self)} poses of {len(self.joint_names)} joints)"
+        where = f"{self.prepared.root}, split={self.split!r}"
+        return f"PoseDataset({where}, {len(self)} poses of {len(self.joint_names)} joints)"

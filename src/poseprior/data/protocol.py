@@ -125,7 +125,9 @@ def extract_poses(motion: Motion, protocol: PoseProtocol) -> dict[str, torch.Ten
         torch.Size([110, 20, 3, 3])
     """
     if protocol.source_fps is not None and abs(motion.fps - protocol.source_fps) > 1e-3 * protocol.source_fps:
-        raise ValidationError(f"motion: protocol {protocol.name!r} needs {protocol.source_fps:g} fps motions, got {motion.fps:g}")
+        raise ValidationError(
+            f"motion: protocol {protocol.name!r} needs {protocol.source_fps:g} fps motions, got {motion.fps:g}"
+        )
     sk = motion.skeleton
     joints = pose_joint_indices(sk, protocol)
     if protocol.stride is not None:
@@ -139,7 +141,9 @@ def extract_poses(motion: Motion, protocol: PoseProtocol) -> dict[str, torch.Ten
     while sk.parents[chain[0]] != -1:
         chain.insert(0, sk.parents[chain[0]])
     tr = None if m.translations is None else m.translations[:, chain]
-    p, R = forward_kinematics(sk.subset([sk.joint_names[j] for j in chain]), m.rotations[:, chain], m.root_translation, tr)
+    p, R = forward_kinematics(
+        sk.subset([sk.joint_names[j] for j in chain]), m.rotations[:, chain], m.root_translation, tr
+    )
     return {
         "rotations": m.rotations[:, joints].to(torch.float32),
         "root_rotation": R[:, -1].to(torch.float32),
