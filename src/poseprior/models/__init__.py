@@ -1,0 +1,1 @@
+"""Models: pose priors and lifters."""
