@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["PosePriorError", "FormatError", "ValidationError", "MissingDependencyError"]
+__all__ = ["PosePriorError", "FormatError", "ValidationError", "MissingDependencyError", "describe_type"]
 
 
 class PosePriorError(Exception):
@@ -38,3 +38,9 @@ class ValidationError(PosePriorError, ValueError):
 
 class MissingDependencyError(PosePriorError, ImportError):
     """An optional package that a feature needs is not installed; the message says how to install it."""
+
+
+def describe_type(x: object) -> str:
+    """A short description of a value's type for error messages: the dtype of a tensor, else the class name."""
+    dtype = getattr(x, "dtype", None)
+    return f"tensor of dtype {dtype}" if dtype is not None and hasattr(x, "shape") else type(x).__name__

@@ -31,8 +31,8 @@ from typing import Literal
 
 import torch
 
-from poseprior.errors import ValidationError
-from poseprior.geometry.alignment import procrustes_align
+from poseprior.errors import ValidationError, describe_type
+from poseprior.geometry.alignment import check_point_pair, procrustes_align
 from poseprior.geometry.rotations import geodesic_distance
 
 __all__ = ["mpjpe", "pa_mpjpe", "n_mpjpe", "geodesic_error", "mpjae", "best_of_n", "mean_of_n", "apd"]
@@ -70,7 +70,7 @@ def mpjpe(
         tensor(0.5000)
     """
     _check_reduction(reduction)
-    _check_points(pred, target)
+    check_point_pair(pred, target)
     valid = _check_mask(mask, pred.shape[:-1])
     pred, target = _clear_masked(pred, valid), _clear_masked(target, valid)
     if align_root is not None:
@@ -96,7 +96,7 @@ def pa_mpjpe(
         True
     """
     _check_reduction(reduction)
-    _check_points(pred, target)
+    check_point_pair(pred, target)
     valid = _check_mask(mask, pred.shape[:-1])
     pred, target = _clear_masked(pred, valid), _clear_masked(target, valid)
     weights = None
@@ -131,7 +131,7 @@ def n_mpjpe(
         True
     """
     _check_reduction(reduction)
-    _check_points(pred, target)
+    check_point_pair(pred, target)
     valid = _check_mask(mask, pred.shape[:-1])
     pred, target = _clear_masked(pred, valid), _clear_masked(target, valid)
     if align_root is not None:
@@ -273,7 +273,7 @@ def apd(hypotheses: torch.Tensor, reduction: Reduction = "mean") -> torch.Tensor
     """
     _check_reduction(reduction)
     if not isinstance(hypotheses, torch.Tensor) or not hypotheses.is_floating_point():
-        raise ValidationError(f"hypotheses: expected a floating-point torch.Tensor, got {_describe(hypotheses)}")
+        raise ValidationError(f"hypotheses: expected a floating-point torch.Tensor, got {describe_type(hypotheses)}")
     if hypotheses.ndim < 3 or hypotheses.shape[-1] != 3 or hypotheses.shape[-3] < 2:
         raise ValidationError(f"hypotheses: expected shape (..., N, J, 3) with N >= 2, got {tuple(hypotheses.shape)}")
     m, n = torch.triu_indices(hypotheses.shape[-3], hypotheses.shape[-3], offset=1, device=hypotheses.device)
@@ -294,7 +294,7 @@ def _per_hypothesis(
     _check_reduction(reduction)
     for name, x, ndim, dims in (("pred", pred, 3, "(..., N, J, 3)"), ("target", target, 2, "(..., J, 3)")):
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            raise ValidationError(f"{name}: expected a floating-point torch.Tensor, got {_describe(x)}")
+            raise ValidationError(f"{name}: expected a floating-point torch.Tensor, got {describe_type(x)}")
         if x.ndim < ndim or x.shape[-1] != 3:
             raise ValidationError(f"{name}: expected shape {dims}, got {tuple(x.shape)}")
     if pred.shape[:-3] + pred.shape[-2:] != target.shape:
@@ -312,29 +312,15 @@ def _per_hypothesis(
     return mpjpe(pred, target, hyp_mask, align_root, reduction="none"), valid
 
 
-def _describe(x: object) -> str:
-    return f"tensor of dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
-
-
 def _check_reduction(reduction: str) -> None:
     if reduction not in ("mean", "none"):
         raise ValidationError(f"reduction: expected 'mean' or 'none', got {reduction!r}")
 
 
-def _check_points(pred: torch.Tensor, target: torch.Tensor) -> None:
-    for name, x in (("pred", pred), ("target", target)):
-        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            raise ValidationError(f"{name}: expected a floating-point torch.Tensor, got {_describe(x)}")
-        if x.ndim < 2 or x.shape[-1] != 3:
-            raise ValidationError(f"{name}: expected shape (..., J, 3), got {tuple(x.shape)}")
-    if pred.shape != target.shape:
-        raise ValidationError(f"target: shape {tuple(target.shape)} differs from pred's {tuple(pred.shape)}")
-
-
 def _check_rotation_pair(R_pred: torch.Tensor, R_target: torch.Tensor) -> None:
     for name, R in (("R_pred", R_pred), ("R_target", R_target)):
         if not isinstance(R, torch.Tensor) or not R.is_floating_point():
-            raise ValidationError(f"{name}: expected a floating-point torch.Tensor, got {_describe(R)}")
+            raise ValidationError(f"{name}: expected a floating-point torch.Tensor, got {describe_type(R)}")
         if R.ndim < 3 or R.shape[-2:] != (3, 3):
             raise ValidationError(f"{name}: expected shape (..., J, 3, 3), got {tuple(R.shape)}")
     if R_pred.shape != R_target.shape:
@@ -346,7 +332,7 @@ def _check_mask(mask: torch.Tensor | None, shape: torch.Size) -> torch.Tensor | 
     if mask is None:
         return None
     if not isinstance(mask, torch.Tensor):
-        raise ValidationError(f"mask: expected a torch.Tensor or None, got {_describe(mask)}")
+        raise ValidationError(f"mask: expected a torch.Tensor or None, got {describe_type(mask)}")
     try:
         return (mask != 0).expand(shape)
     except RuntimeError:

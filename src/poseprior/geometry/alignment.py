@@ -17,7 +17,7 @@ from __future__ import annotations
 import roma
 import torch
 
-from poseprior.errors import ValidationError
+from poseprior.errors import ValidationError, describe_type
 
 __all__ = ["procrustes", "procrustes_align"]
 
@@ -39,7 +39,7 @@ def procrustes(
         ``R (..., 3, 3)`` with ``det R = +1``, ``t (..., 3)`` and ``s (...)``. When ``pred`` has no spread
         (all weighted points coincide) the best similarity is ``s = 0``, ``t`` = the target's weighted centroid.
     """
-    _check_pair(pred, target)
+    check_point_pair(pred, target)
     w = _check_weights(weights, pred)
     if w is not None:
         # Zero-weight points still enter roma's sums (as 0 * x): clear them so NaN placeholders do no harm.
@@ -72,10 +72,11 @@ def procrustes_align(
     return s[..., None, None] * (pred @ R.transpose(-1, -2)) + t.unsqueeze(-2)
 
 
-def _check_pair(pred: torch.Tensor, target: torch.Tensor) -> None:
+def check_point_pair(pred: torch.Tensor, target: torch.Tensor) -> None:
+    """Raise a ValidationError naming ``pred`` or ``target`` unless both are float ``(..., J, 3)`` of one shape."""
     for name, x in (("pred", pred), ("target", target)):
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            raise ValidationError(f"{name}: expected a floating-point torch.Tensor, got {_describe(x)}")
+            raise ValidationError(f"{name}: expected a floating-point torch.Tensor, got {describe_type(x)}")
         if x.ndim < 2 or x.shape[-1] != 3:
             raise ValidationError(f"{name}: expected shape (..., J, 3), got {tuple(x.shape)}")
     if pred.shape != target.shape:
@@ -86,7 +87,7 @@ def _check_weights(weights: torch.Tensor | None, pred: torch.Tensor) -> torch.Te
     if weights is None:
         return None
     if not isinstance(weights, torch.Tensor):
-        raise ValidationError(f"weights: expected a torch.Tensor or None, got {_describe(weights)}")
+        raise ValidationError(f"weights: expected a torch.Tensor or None, got {describe_type(weights)}")
     try:
         w = weights.to(pred.dtype).expand(pred.shape[:-1])
     except RuntimeError:
@@ -103,7 +104,3 @@ def _normalized(w: torch.Tensor | None, pred: torch.Tensor) -> torch.Tensor:
     if w is None:
         return pred.new_full(pred.shape[:-1], 1.0 / pred.shape[-2])
     return w / w.sum(-1, keepdim=True)
-
-
-def _describe(x: object) -> str:
-    return f"tensor of dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__

@@ -21,11 +21,13 @@ measure-zero set where some joint's angle from its centre is pi.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass
 from functools import partial
 
 import roma
 import torch
+import torch.nn.functional as F
 import zuko
 from torch import nn
 from zuko.transforms import MonotonicRQSTransform
@@ -33,6 +35,7 @@ from zuko.transforms import MonotonicRQSTransform
 from poseprior.errors import ValidationError
 from poseprior.geometry import check_rotations
 from poseprior.models.flow.chart import SO3Chart
+from poseprior.models.prior import PoseJoints, default_joint_names
 
 __all__ = ["FlowConfig", "FlowPrior", "coupling_masks"]
 
@@ -51,6 +54,8 @@ class FlowConfig:
         bound: the splines act on ``[-bound, bound]`` (identity outside), in standardised units.
         context: size of the conditioning vector (0 for an unconditional prior).
         seed: seed of the random coupling groups.
+        joints: the joints' names and skeleton (:class:`~poseprior.models.prior.PoseJoints`), so that files
+            can be scored by joint name and samples written as motions; generic names if None.
     """
 
     num_joints: int
@@ -61,16 +66,39 @@ class FlowConfig:
     bound: float = 5.0
     context: int = 0
     seed: int = 0
+    joints: PoseJoints | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "joints": self.joints and self.joints.to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict) -> FlowConfig:
         d = dict(d)
         d["parents"] = tuple(d.get("parents", ()))
         d["hidden"] = tuple(d.get("hidden", (256, 256)))
+        d["joints"] = PoseJoints.from_dict(d["joints"]) if d.get("joints") else None
         return cls(**d)
+
+
+def _softmax(x: torch.Tensor) -> torch.Tensor:
+    e = (x - x.amax(dim=-1, keepdim=True)).exp()
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+class _RQSpline(MonotonicRQSTransform):
+    """zuko's monotonic rational-quadratic spline, with the softmax over bins written out: torch's softmax
+    over a last dimension of a few bins is about 3x slower on CPU than exp and sum (measured: 1.9 vs 0.56 ms
+    for 1000 x 30 x 6), and it took a third of ``log_prob``'s time. Same parameterisation as zuko's."""
+
+    def __init__(self, widths: torch.Tensor, heights: torch.Tensor, derivatives: torch.Tensor, bound: float = 5.0, slope: float = 1e-3):
+        super(MonotonicRQSTransform, self).__init__()
+        log_slope = math.log(slope)
+        widths = widths / (1 + abs(2 * widths / log_slope))
+        heights = heights / (1 + abs(2 * heights / log_slope))
+        derivatives = derivatives / (1 + abs(derivatives / log_slope))
+        self.horizontal = bound * (2 * torch.cumsum(F.pad(_softmax(widths), (1, 0), value=0), dim=-1) - 1)
+        self.vertical = bound * (2 * torch.cumsum(F.pad(_softmax(heights), (1, 0), value=0), dim=-1) - 1)
+        self.derivatives = torch.exp(F.pad(derivatives, (1, 1), value=0))
 
 
 def coupling_masks(parents: tuple[int, ...], layers: int, seed: int = 0) -> list[torch.Tensor]:
@@ -133,12 +161,14 @@ class FlowPrior(nn.Module):
         parents = config.parents or tuple([-1] + list(range(K - 1)))
         if len(parents) != K:
             raise ValidationError(f"config.parents: expected {K} entries, got {len(parents)}")
+        if config.joints is not None and len(config.joints.names) != K:
+            raise ValidationError(f"config.joints: expected {K} joint names, got {len(config.joints.names)}")
         self.config = config
         self.chart = SO3Chart(centers, num_joints=K)
         D = 3 * K
         self.register_buffer("loc", torch.zeros(D) if loc is None else loc.detach().float().clone())
         self.register_buffer("scale", torch.ones(D) if scale is None else scale.detach().float().clone())
-        spline = partial(MonotonicRQSTransform, bound=config.bound)
+        spline = partial(_RQSpline, bound=config.bound)
         shapes = [(config.bins,), (config.bins,), (config.bins - 1,)]
         transforms = [
             zuko.flows.GeneralCouplingTransform(
@@ -167,6 +197,16 @@ class FlowPrior(nn.Module):
     @property
     def num_joints(self) -> int:
         return self.config.num_joints
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        """The ``K`` joint names (``config.joints``), or ``joint0``, ``joint1``, ... without them."""
+        return self.config.joints.names if self.config.joints else default_joint_names(self.num_joints)
+
+    @property
+    def joints(self) -> PoseJoints | None:
+        """Names, tree, skeleton and unit of the joints (``config.joints``), or None if built without them."""
+        return self.config.joints
 
     def _check(self, R: torch.Tensor, name: str = "R") -> None:
         K = self.num_joints
