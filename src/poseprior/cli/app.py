@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from poseprior.cli import convert, data, demo
+from poseprior.cli import convert, data, demo, ik, sample, score, train
 
 app = typer.Typer(
     name="poseprior",
@@ -17,6 +17,10 @@ app = typer.Typer(
 app.command("demo")(demo.demo)
 app.command("convert")(convert.convert)
 app.add_typer(data.app, name="data")
+app.add_typer(train.app, name="train")
+app.command("sample")(sample.sample)
+app.command("score")(score.score)
+app.command("ik")(ik.ik)
 
 
 def main() -> None:

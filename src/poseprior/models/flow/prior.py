@@ -245,7 +245,7 @@ class FlowPrior(nn.Module):
         u, log_pu = self._distribution(context).rsample_and_log_prob((n,))
         z = u * self.scale + self.loc
         R, ladj = self.chart.to_rotations(z)
-        return R, log_pu - ladj + self.scale.log().sum()
+        return R, log_pu - ladj - self.scale.log().sum()
 
     def rsample(self, n: int, context: torch.Tensor | None = None) -> torch.Tensor:
         """Differentiable (reparameterised) samples ``(n, ..., K, 3, 3)``."""

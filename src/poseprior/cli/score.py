@@ -1,0 +1,124 @@
+"""``poseprior score FILE``: the log-likelihood of every pose of a motion or poses file under a prior.
+
+The prior's joints are picked from the file by name; their local rotations are scored as they are, so the
+file's tree must give each picked joint the parent the prior expects (checked, with an error naming the joint).
+The last line printed is the mean log-likelihood in nats per pose (normalized Haar measure on SO(3)^K,
+uniform = 0), or, for a prior without an exact density, its mean energy, labelled so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    import torch
+
+    from poseprior.models.prior import PosePrior
+
+__all__ = ["score", "poses_from_file", "pick_joints"]
+
+
+def pick_joints(
+    prior: PosePrior, rotations: torch.Tensor, names: tuple[str, ...], parents: tuple[int, ...] | None, source: str
+) -> torch.Tensor:
+    """The prior's joints ``(..., K, 3, 3)`` picked by name from ``rotations (..., J, 3, 3)`` named ``names``.
+
+    Args:
+        parents: the file's tree (``J`` parent indices), checked against the prior's when both are known.
+        source: the file, for error messages.
+    """
+    from poseprior.errors import ValidationError
+
+    index = {n: j for j, n in enumerate(names)}
+    missing = [n for n in prior.joint_names if n not in index]
+    if missing:
+        raise ValidationError(
+            f"{source}: missing joint(s) {', '.join(missing)} that the prior models; the file has: {', '.join(names)}"
+        )
+    joints = prior.joints
+    if parents is not None and joints is not None:
+        for name, p in zip(joints.names, joints.parents):
+            want = joints.root if p < 0 else joints.names[p]
+            q = parents[index[name]]
+            got = "(none: it is the root)" if q < 0 else names[q]
+            if got != want:
+                raise ValidationError(
+                    f"{source}: joint {name!r} has parent {got!r} in the file but {want!r} in the prior, so its local "
+                    "rotation does not mean the same"
+                )
+    return rotations[..., [index[n] for n in prior.joint_names], :, :]
+
+
+def poses_from_file(path: Path, prior: PosePrior) -> torch.Tensor:
+    """The prior's joints' local rotations ``(N, K, 3, 3)`` from a motion file or a poses npz."""
+    import numpy as np
+
+    from poseprior.cli.sample import POSES_FORMAT, read_poses_npz
+    from poseprior.io import read_motion
+
+    if path.suffix.lower() == ".npz" and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                keys = set(z.files)
+                fmt = str(z["format"]) if "format" in keys else None
+        except (OSError, ValueError):
+            keys, fmt = set(), None  # read_motion names the file in its error
+        if fmt == POSES_FORMAT or (fmt is None and {"rotations", "joint_names"} <= keys and "parents" not in keys):
+            rotations, names = read_poses_npz(path)
+            return pick_joints(prior, rotations, names, None, str(path))
+    motion = read_motion(path)
+    sk = motion.skeleton
+    return pick_joints(prior, motion.rotations, sk.joint_names, sk.parents, str(path))
+
+
+def score(
+    file: Annotated[Path, typer.Argument(help="Motion (.bvh, interchange or AMASS .npz, .amc, archive.zip:member.bvh) or poses .npz.")],
+    model: Annotated[str, typer.Option(help="Zoo name (flow-bandai) or path of an exported model (NAME.json).")] = "flow-bandai",
+    per_frame: Annotated[Path | None, typer.Option(help="Write each frame's log-likelihood (or energy) to this .csv or .npz.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Poses scored at once.")] = 4096,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda (default cpu).")] = None,
+) -> None:
+    """Score every pose of FILE under a prior; the last line is the mean log-likelihood in nats per pose."""
+    import torch
+    from rich.console import Console
+
+    from poseprior.cli.sample import load_prior
+    from poseprior.errors import ValidationError
+    from poseprior.models.prior import ExactPosePrior
+
+    if per_frame is not None and per_frame.suffix.lower() not in (".csv", ".npz"):
+        raise ValidationError(f"per-frame: expected a .csv or .npz file, got {str(per_frame)!r}")
+    prior = load_prior(model, device)
+    R = poses_from_file(file, prior)
+    if R.shape[0] == 0:
+        raise ValidationError(f"{file}: no poses to score")
+    exact = isinstance(prior, ExactPosePrior)
+    with torch.no_grad():
+        chunks = [R[i : i + batch_size].to(device or "cpu", torch.float32) for i in range(0, R.shape[0], batch_size)]
+        values = torch.cat([(prior.log_prob(c) if exact else prior.energy(c)).cpu().double() for c in chunks])
+    label = "log_likelihood" if exact else "energy"
+    if per_frame is not None:
+        _write_per_frame(per_frame, values, label)
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"{file}: {values.shape[0]} poses, {prior.num_joints} joints picked by name, model {model}", markup=False)
+    if exact:
+        console.print(f"mean log-likelihood: {values.mean():.4f} nats/pose", markup=False)
+    else:
+        console.print(f"mean energy (not a log-likelihood): {values.mean():.4f}", markup=False)
+
+
+def _write_per_frame(path: Path, values: torch.Tensor, label: str) -> None:
+    import numpy as np
+
+    from poseprior._atomic import atomic_open, atomic_path
+
+    if path.suffix.lower() == ".npz":
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **{label: values.numpy()})
+    else:
+        with atomic_open(path, "w") as f:
+            f.write(f"frame,{label}\n")
+            f.writelines(f"{i},{v:.6f}\n" for i, v in enumerate(values.tolist()))

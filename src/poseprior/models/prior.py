@@ -1,0 +1,145 @@
+"""What every pose prior offers: the :class:`PosePrior` protocol, and :class:`PoseJoints`, the joints it models.
+
+A pose prior is a distribution over the local rotations ``R (..., K, 3, 3)`` of ``K`` named joints (the
+root's global orientation is not part of the pose). Every prior has an **energy**, lower for more plausible
+poses, usable as a differentiable loss. Priors with an exact, normalized density (the flow, the tangent-space
+Gaussians) also have ``log_prob``, in nats with respect to the normalized Haar measure on SO(3)^K (uniform = 0),
+and their energy is exactly ``-log_prob``. Priors without one (a VAE's bound, a distance field) have no
+``log_prob``, and their energy has its own documented scale.
+
+Joints are matched by name (:attr:`PosePrior.joint_names`), so a motion file on another skeleton can be
+scored by picking the prior's joints from it; :attr:`PosePrior.joints` carries the tree and, when known, the
+skeleton's rest offsets (root + the ``K`` joints), so that samples can be written as motions.
+
+Example:
+    >>> import roma
+    >>> from poseprior.models.baseline import TangentGaussianPrior
+    >>> prior = TangentGaussianPrior.fit(roma.random_rotmat(100, 2))
+    >>> isinstance(prior, PosePrior), isinstance(prior, ExactPosePrior)
+    (True, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import torch
+
+from poseprior.errors import ValidationError
+from poseprior.skeleton import Skeleton
+
+__all__ = ["PosePrior", "ExactPosePrior", "PoseJoints", "default_joint_names"]
+
+
+@runtime_checkable
+class PosePrior(Protocol):
+    """A distribution over the local rotations of ``K`` named joints.
+
+    Attributes:
+        num_joints: ``K``.
+        joint_names: the ``K`` joint names, in the order of the rotations' joint axis.
+        joints: the joints' names, tree, and (when known) the skeleton's rest offsets and unit, or None
+            when the prior was built without them (then ``joint_names`` are ``joint0``, ``joint1``, ...).
+    """
+
+    @property
+    def num_joints(self) -> int: ...
+
+    @property
+    def joint_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def joints(self) -> PoseJoints | None: ...
+
+    def energy(self, R: torch.Tensor) -> torch.Tensor:
+        """Energy ``(...)`` of poses ``R (..., K, 3, 3)``: lower is more plausible; differentiable."""
+        ...
+
+    def sample(self, n: int) -> torch.Tensor:
+        """``n`` poses ``(n, K, 3, 3)``."""
+        ...
+
+
+@runtime_checkable
+class ExactPosePrior(PosePrior, Protocol):
+    """A :class:`PosePrior` with an exact density; its energy is ``-log_prob``."""
+
+    def log_prob(self, R: torch.Tensor) -> torch.Tensor:
+        """Log-density ``(...)`` in nats of ``R (..., K, 3, 3)`` w.r.t. the normalized Haar measure on SO(3)^K."""
+        ...
+
+
+@dataclass(frozen=True)
+class PoseJoints:
+    """The joints a prior models and the skeleton they hang from; JSON-friendly, for model configs.
+
+    Attributes:
+        names: the ``K`` pose joint names.
+        parents: ``K`` parent indices within the pose, ``-1`` for joints attached to the root.
+        root: name of the root joint above the pose (its rotation, the global orientation, is not modelled).
+        offsets: ``K + 1`` rest offsets ``(x, y, z)``, the root's first, in ``unit_mm`` millimetres per unit;
+            empty when unknown (then there is no :attr:`skeleton`).
+        unit_mm: millimetres per length unit of ``offsets`` (10 for centimetres).
+
+    Example:
+        >>> joints = PoseJoints.from_skeleton(load_prepared("prepared/bandai-v1", []).skeleton)  # doctest: +SKIP
+        >>> joints.names[:2], joints.root  # doctest: +SKIP
+        (('Spine', 'Chest'), 'Hips')
+    """
+
+    names: tuple[str, ...]
+    parents: tuple[int, ...]
+    root: str = "root"
+    offsets: tuple[tuple[float, float, float], ...] = ()
+    unit_mm: float = 10.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", tuple(str(n) for n in self.names))
+        object.__setattr__(self, "parents", tuple(int(p) for p in self.parents))
+        object.__setattr__(self, "offsets", tuple(tuple(float(x) for x in o) for o in self.offsets))
+        K = len(self.names)
+        if len(self.parents) != K:
+            raise ValidationError(f"parents: expected {K} entries (one per joint name), got {len(self.parents)}")
+        if any(not -1 <= p < j for j, p in enumerate(self.parents)):
+            raise ValidationError(f"parents: expected each joint's parent before it (or -1), got {self.parents}")
+        if self.offsets and (len(self.offsets) != K + 1 or any(len(o) != 3 for o in self.offsets)):
+            raise ValidationError(f"offsets: expected {K + 1} rows of 3 (root first), or none")
+
+    @classmethod
+    def from_skeleton(cls, skeleton: Skeleton, unit_mm: float = 10.0) -> PoseJoints:
+        """The pose of ``skeleton``: every joint below its root (joint 0), e.g. bandai-v1's 20 below ``Hips``."""
+        return cls(
+            names=skeleton.joint_names[1:],
+            parents=tuple(p - 1 for p in skeleton.parents[1:]),
+            root=skeleton.joint_names[0],
+            offsets=tuple(tuple(o) for o in skeleton.offsets.tolist()),
+            unit_mm=unit_mm,
+        )
+
+    @property
+    def skeleton(self) -> Skeleton | None:
+        """The ``K + 1``-joint skeleton (root, then the pose joints), or None without offsets."""
+        if not self.offsets:
+            return None
+        parents = (-1, *(p + 1 for p in self.parents))
+        return Skeleton((self.root, *self.names), parents, torch.tensor(self.offsets, dtype=torch.float64))
+
+    def to_dict(self) -> dict:
+        return {
+            "names": list(self.names),
+            "parents": list(self.parents),
+            "root": self.root,
+            "offsets": [list(o) for o in self.offsets],
+            "unit_mm": self.unit_mm,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PoseJoints:
+        offsets = tuple(map(tuple, d.get("offsets", ())))
+        return cls(tuple(d["names"]), tuple(d["parents"]), d.get("root", "root"), offsets, float(d.get("unit_mm", 10.0)))
+
+
+def default_joint_names(num_joints: int) -> tuple[str, ...]:
+    """``("joint0", "joint1", ...)``: the names of a prior built without :class:`PoseJoints`."""
+    return tuple(f"joint{j}" for j in range(num_joints))
