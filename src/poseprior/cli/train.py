@@ -92,7 +92,7 @@ def flow_ik(
     mlp_layers: MlpLayers = 2,
     bins: Bins = 8,
     context: Annotated[int, typer.Option(min=1, help="Size of the observation encoding fed to the flow.")] = 64,
-    noise: Annotated[float, typer.Option(min=0.0, help="Noise on training observations (normalised units).")] = 0.0,
+    noise: Annotated[float, typer.Option(min=0.0, help="Noise on visible training observations (fractions of the skeleton size).")] = 0.002,
     minutes: Minutes = None,
     resume: Resume = False,
     seed: Seed = 0,
@@ -164,7 +164,7 @@ def run(kind: str, opts: dict[str, Any]) -> dict[str, Any] | None:
         up = (0.0, 0.0, 1.0) if data.manifest.get("dataset") == "amass" else (0.0, 1.0, 0.0)
         condition = ConditionConfig(context=opts["context"], noise=opts["noise"], up=up)
         config = ConditionalFlowConfig.for_joints(joints, condition, **flow_args)
-        model = objective = ConditionalFlowPrior.from_data(config, train_split.rotations)
+        model = objective = ConditionalFlowPrior.from_data(config, train_split.rotations, train_split.root_rotation)
         keys = ("rotations", "root_rotation")
         description = f"Flow over the {data.protocol.name} joint rotations conditioned on 3D/2D keypoints (ConditionalFlowPrior)."
     threads = opts["threads"]

@@ -1,0 +1,98 @@
+"""``poseprior ik FILE -o OUT.npz``: joint rotations, with uncertainty, from a keypoints file.
+
+OUT is an interchange npz (:mod:`poseprior.io.npz`) of the mode on the model's skeleton (identity root
+rotation, root at the origin), readable by ``poseprior convert`` and every motion reader, with extra keys:
+
+=======================  ===================  ==========================================================
+``hypotheses``           ``(T, N, K, 3, 3)``  N samples per frame of the K pose joints (``joint_names[1:]``)
+``hypotheses_log_prob``  ``(T, N)``           their log-densities, nats (normalized Haar measure on SO(3)^K)
+``log_prob``             ``(T,)``             the mode's log-density
+=======================  ===================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from poseprior.models.flow.conditional import ConditionalFlowPrior
+    from poseprior.tasks.ik import IKResult
+
+__all__ = ["ik", "load_model", "write_ik_npz"]
+
+
+def load_model(model: str | Path) -> ConditionalFlowPrior:
+    """An IK model (a :class:`~poseprior.models.flow.conditional.ConditionalFlowPrior`) by zoo name or exported path."""
+    from poseprior import zoo
+    from poseprior.errors import ValidationError
+    from poseprior.models.flow.conditional import ConditionalFlowPrior
+
+    loaded = zoo.load(model)
+    if not isinstance(loaded, ConditionalFlowPrior):
+        raise ValidationError(
+            f"model: {str(model)!r} is a {type(loaded).__name__}, not a conditional IK model (e.g. flow-ik-bandai)"
+        )
+    return loaded
+
+
+def write_ik_npz(result: IKResult, fps: float, path: str | Path) -> None:
+    """Write ``result`` as the interchange npz of its mode plus the hypotheses (module docstring), atomically."""
+    import numpy as np
+
+    from poseprior._atomic import atomic_path
+    from poseprior.io.npz import write_motion_npz
+
+    # The interchange keys come from write_motion_npz itself, so the layout stays the one io.npz defines.
+    with tempfile.TemporaryDirectory() as tmp:
+        mode_file = Path(tmp) / "mode.npz"
+        write_motion_npz(result.to_motion(fps), mode_file)
+        with np.load(mode_file, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    arrays["hypotheses"] = result.hypotheses.detach().cpu().numpy()
+    arrays["hypotheses_log_prob"] = result.hypotheses_log_prob.detach().cpu().numpy()
+    arrays["log_prob"] = result.log_prob.detach().cpu().numpy()
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
+def ik(
+    file: Annotated[Path, typer.Argument(help="Keypoints .npz: positions (T, J, 3) or keypoints_2d (T, J, 2) + camera (3, 3), joint_names, optional mask (T, J).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz: the mode as an interchange motion, plus 'hypotheses' (T, N, K, 3, 3).")],
+    model: Annotated[str, typer.Option(help="Zoo name (flow-ik-bandai) or path of an exported conditional model (NAME.json).")] = "flow-ik-bandai",
+    hypotheses: Annotated[int, typer.Option(min=1, help="Samples per frame written under 'hypotheses'.")] = 10,
+    candidates: Annotated[int, typer.Option(min=1, help="Samples per frame scored to pick the mode (the most likely).")] = 100,
+    temperature: Annotated[float, typer.Option(min=0.0, help="Scale of the samples' base noise: 1 samples p(R | keypoints); below 1, likelier, less diverse.")] = 1.0,
+    unit: Annotated[str | None, typer.Option(help="Length unit of 3D keypoints when the file has no 'unit' key (mm, cm, m, or mm per unit).")] = None,
+    fps: Annotated[float | None, typer.Option(help="Frame rate when the file has no 'fps' key.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the sampling.")] = 0,
+) -> None:
+    """Inverse kinematics with uncertainty: the most likely joint rotations per frame of keypoints, and samples.
+
+    3D keypoints are in the pelvis frame (the model's skeleton with identity root rotation); 2D ones are pixels.
+
+    Joints are matched to the model's by name (others are ignored); the file's 'mask' marks hidden ones.
+    """
+    from rich.console import Console
+
+    from poseprior.cli.convert import parse_unit
+    from poseprior.errors import ValidationError
+    from poseprior.io import read_keypoints_npz
+    from poseprior.tasks.ik import solve_ik
+
+    if out.suffix.lower() != ".npz":
+        raise ValidationError(f"out: expected a .npz path, got {out}; convert the result afterwards with `poseprior convert`")
+    keypoints = read_keypoints_npz(file, fps=fps, unit=parse_unit(unit))
+    ik_model = load_model(model)
+    result = solve_ik(ik_model, keypoints, hypotheses=hypotheses, candidates=candidates, temperature=temperature, seed=seed)
+    write_ik_npz(result, keypoints.fps, out)
+    kind = "3D" if keypoints.dims == 3 else "2D perspective"
+    Console(highlight=False, soft_wrap=True).print(
+        f"{file} -> {out}: {keypoints.num_frames} frames of {kind} keypoints, {ik_model.num_joints} joint rotations, "
+        f"mode of {max(candidates, hypotheses)} samples + {hypotheses} hypotheses per frame; mean log-density of "
+        f"the mode {float(result.log_prob.mean()):.1f} nats",
+        markup=False,
+    )
