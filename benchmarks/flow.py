@@ -18,6 +18,8 @@ Run from the repository root, with nothing else running:
     .venv/bin/python benchmarks/flow.py --model flow-bandai [--model runs/flow/export/flow.json] [--subset N]
 
 ``--subset N`` scores only the first N test poses (quick runs); the fixed-subset column is unaffected.
+``--record`` writes each exported model's fixed-subset number into its ``NAME.json`` (``training`` record
+``fixed_subset_log_likelihood``), the number ``tests/models/flow/test_prior.py`` checks shipped weights against.
 """
 
 from __future__ import annotations
@@ -96,6 +98,21 @@ def row(name: str, prior: ExactPosePrior, params: int, test: torch.Tensor, fixed
     return f"| {name} | {params:,} | {ll:.2f} | {ll_fixed:.3f} | {lp:,.0f} | {sp:,.0f} | {training} |"
 
 
+def record_fixed_subset(model: str, value: float) -> None:
+    """Write ``value`` (3 decimals) as ``training.fixed_subset_log_likelihood`` in the model's json, atomically."""
+    from poseprior._atomic import atomic_open
+    from poseprior.zoo.files import model_files
+    from poseprior.zoo.registry import WEIGHTS_DIR
+
+    json_path = model_files(model if Path(model).suffix or "/" in model else WEIGHTS_DIR / model)[0]
+    card = json.loads(json_path.read_text())
+    card.setdefault("training", {})["fixed_subset_log_likelihood"] = round(value, 3)
+    with atomic_open(json_path, "w") as f:
+        json.dump(card, f, indent=1)
+        f.write("\n")
+    print(f"recorded {value:.3f} in {json_path}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="prepared/bandai-v1", help="prepared bandai-v1 folder")
@@ -104,6 +121,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--train-seconds", type=int, default=10, help="time the training step over this long")
     parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--record", action="store_true", help="write the fixed-subset number into each model's json")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -128,6 +146,8 @@ def main() -> None:
         t = train_step(name, args.data, args.threads, args.train_seconds)
         training = f"{t['steps_per_s']:.2f} steps/s, peak RSS {t['max_rss_gb']:.2f} GB"
         rows.append(row(name, prior, params, test, fixed, training))
+        if args.record:
+            record_fixed_subset(name, mean_log_likelihood(prior, fixed))
     if not args.skip_baselines:
         joints = PoseJoints.from_skeleton(ds.skeleton, ds.unit)
         train = ds.splits["train"].rotations
