@@ -16,7 +16,7 @@ Observations of the true poses, all with a fixed seed:
 Run from the repository root, with nothing else running:
 
     .venv/bin/python benchmarks/ik.py --model flow-ik-bandai [--model PATH ...] [--prior flow-bandai] \\
-        [--limit 2000] [--hypotheses 10] [--candidates 100] [--temperature 1] [--threads 2]
+        [--limit 2000] [--hypotheses 10] [--candidates 100] [--temperature 1] [--kind "3D, 30% hidden"] [--threads 2]
 """
 
 from __future__ import annotations
@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--hypotheses", type=int, default=10)
     parser.add_argument("--candidates", type=int, default=100)
     parser.add_argument("--temperature", type=float, default=1.0, help="base-noise scale of the samples (1: exact)")
+    parser.add_argument("--kind", action="append", choices=KINDS, help="observation kinds to run (repeatable; default all)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -140,7 +141,8 @@ def main() -> None:
     )
     for spec in args.model:
         model = load_model(spec)
-        results = evaluate(model, R, root, args.hypotheses, args.candidates, temperature=args.temperature, seed=args.seed)
+        kinds = tuple(args.kind) if args.kind else KINDS
+        results = evaluate(model, R, root, args.hypotheses, args.candidates, kinds, args.temperature, args.seed)
         params = sum(p.numel() for p in model.parameters())
         print("\n".join(table(f"{spec} ({params / 1e6:.2f} M parameters)", results, args.hypotheses, args.candidates)))
         if prior is not None:

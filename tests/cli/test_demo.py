@@ -42,9 +42,11 @@ def test_console_command_writes_picture_and_summary(tmp_path):
     picture = out / "poses.png"
     assert png_size(picture) == (1200, 300)  # 4 panels of 300 x 300 px
     assert picture.stat().st_size > 10_000
-    assert sorted(p.name for p in out.iterdir()) == ["poses.png"]  # no temporary files left
+    assert png_size(out / "prior_samples.png") == (1200, 300)
+    assert sorted(p.name for p in out.iterdir()) == ["poses.png", "prior_samples.png"]  # no temporary files left
     text = result.stdout
-    for expected in ("cmu_01_01.bvh", "31 (root Hips", "121 at 30 fps, 4.00 s", "cm", "bone lengths", "m travelled", "poses.png (1200 x 300 px)", f"outputs in {out}\n"):
+    for expected in ("cmu_01_01.bvh", "31 (root Hips", "121 at 30 fps, 4.00 s", "cm", "bone lengths", "m travelled", "poses.png (1200 x 300 px)",
+                     "Flow prior", "flow-bandai", "nats/pose", "IK (flow-ik-bandai)", "prior_samples.png", f"outputs in {out}\n"):
         assert expected in text, expected
     assert "mocap.cs.cmu.edu" in text
     assert len(text.splitlines()) < 40  # one screen

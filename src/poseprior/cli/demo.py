@@ -1,5 +1,6 @@
 """``poseprior demo``: read the sample clip shipped in the package, run forward kinematics, draw a few
-frames and print a one-screen summary.
+frames; sample, score and draw poses of the shipped flow prior and recover them with the shipped IK model;
+print a one-screen summary.
 
 The demo is a list of report :class:`Section` s, each built by one function from the clip; the console
 renders them as tables, and a later HTML report can render the same list (with its pictures).
@@ -21,7 +22,16 @@ if TYPE_CHECKING:
 
     from poseprior.io import Motion
 
-__all__ = ["Section", "SAMPLE_CLIP", "sample_clip", "clip_section", "poses_section", "render_sections", "demo"]
+__all__ = [
+    "Section",
+    "SAMPLE_CLIP",
+    "sample_clip",
+    "clip_section",
+    "poses_section",
+    "prior_section",
+    "render_sections",
+    "demo",
+]
 
 #: File name of the sample clip in ``poseprior/assets`` (see the README there for its source and credit).
 SAMPLE_CLIP = "cmu_01_01.bvh"
@@ -122,6 +132,64 @@ def poses_section(motion: Motion, positions: torch.Tensor, out: Path, frames: in
     return Section("Picture", rows, [path])
 
 
+def prior_section(out: Path, samples: int = 4, seed: int = 0) -> Section:
+    """Sample poses from the shipped flow prior, score them, recover them from their 3D keypoints with the
+    shipped IK model, and draw the samples to ``out/prior_samples.png``.
+
+    Args:
+        out: the output folder.
+        samples: how many poses to draw (1 to 12).
+        seed: the sampling seed.
+    """
+    import roma
+    import torch
+
+    from poseprior.metrics import mpjpe
+    from poseprior.models.flow.condition import pelvis_keypoints
+    from poseprior.tasks.ik import solve_ik
+    from poseprior.viz.skeleton_plot import plot_poses, save_figure, side_colors
+    from poseprior.zoo import load
+
+    start = time.perf_counter()
+    prior, ik_model = load("flow-bandai"), load("flow-ik-bandai")
+    load_seconds = time.perf_counter() - start
+    skeleton = prior.joints.skeleton
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        start = time.perf_counter()
+        R = prior.sample(samples)
+        sample_seconds = time.perf_counter() - start
+    with torch.no_grad():
+        log_prob = prior.log_prob(R)
+    positions = pelvis_keypoints(skeleton, R)
+    # The pose has no global orientation: stand it up for the picture by turning the rest spine (the root's
+    # first child bone) onto +y by the smallest rotation.
+    spine = skeleton.offsets[skeleton.children(0)[0]].float()
+    up = torch.tensor([0.0, 1.0, 0.0])
+    axis = torch.linalg.cross(spine / spine.norm(), up)
+    stand = roma.rotvec_to_rotmat(axis / axis.norm().clamp_min(1e-12) * torch.atan2(axis.norm(), spine @ up / spine.norm()))
+    start = time.perf_counter()
+    ik = solve_ik(ik_model, positions, hypotheses=1, candidates=20, seed=seed)
+    ik_seconds = time.perf_counter() - start
+    error = float(mpjpe(ik.positions * ik_model.unit_mm, positions * prior.joints.unit_mm))
+    fig = plot_poses(
+        positions @ stand.T,
+        skeleton.parents,
+        up="y",
+        titles=[f"sample {i}: {float(lp):.0f} nats" for i, lp in enumerate(log_prob)],
+        colors=side_colors(skeleton),
+    )
+    path = save_figure(fig, out / "prior_samples.png")
+    rows = [
+        ("model", f"flow-bandai ({sum(p.numel() for p in prior.parameters()):,} parameters, loaded in {load_seconds:.2f} s)"),
+        ("samples", f"{samples} poses of {prior.num_joints} joints in {sample_seconds * 1e3:.1f} ms"),
+        ("log-likelihood", ", ".join(f"{float(v):.1f}" for v in log_prob) + " nats/pose (uniform = 0)"),
+        ("IK (flow-ik-bandai)", f"from their 3D keypoints: mode MPJPE {error:.1f} mm in {ik_seconds * 1e3:.0f} ms"),
+        ("image", path.name),
+    ]
+    return Section("Flow prior", rows, [path])
+
+
 def render_sections(sections: list[Section], console: Console) -> None:
     """Print each section as a two-column table."""
     from rich import box
@@ -143,7 +211,7 @@ def demo(
     unit: Annotated[str | None, typer.Option(help="Length unit of --clip when its reader's default is wrong (mm, cm, m, in, asf).")] = None,
     up: Annotated[str, typer.Option(help="Up axis of the clip: y (BVH, CMU, Bandai) or z (AMASS).")] = "y",
 ) -> None:
-    """Read a sample clip, run forward kinematics, save a picture of a few frames and print a summary."""
+    """Read a sample clip and draw a few frames; sample the flow prior, score the samples, recover them by IK; print a summary."""
     from rich.console import Console
     from rich.text import Text
 
@@ -163,9 +231,13 @@ def demo(
     positions = motion.positions()
     fk_seconds = time.perf_counter() - fk_start
 
-    sections = [clip_section(motion, name, positions, up, fk_seconds), poses_section(motion, positions, out, frames, up)]
+    sections = [
+        clip_section(motion, name, positions, up, fk_seconds),
+        poses_section(motion, positions, out, frames, up),
+        prior_section(out),
+    ]
     console = Console(highlight=False)
-    console.print(Text("poseprior demo", style="bold"), Text("- forward kinematics and a picture of a clip"))
+    console.print(Text("poseprior demo", style="bold"), Text("- a clip's forward kinematics, the flow prior, IK"))
     render_sections(sections, console)
     if clip is None:
         console.print(f"Data: {_CMU_CREDIT}.", markup=False)

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 import roma
 import torch
 
-from poseprior.data import BANDAI_V1, extract_poses
 from poseprior.errors import ValidationError
 from poseprior.geometry import is_rotation, random_rotations
-from poseprior.io import Archive, parse_bvh
 from poseprior.models.flow import FlowConfig, FlowPrior
 from poseprior.models.prior import ExactPosePrior, PoseJoints, PosePrior
 from poseprior.zoo import info, load
@@ -160,33 +157,17 @@ def test_device_placement(device: str):
 FIXED_SUBSET_KEY = "fixed_subset_log_likelihood"
 
 
-def bandai_v1_first_test_poses(bandai_dir: Path, n: int = 1000) -> torch.Tensor:
-    """The first ``n`` poses ``(n, 20, 3, 3)`` of the bandai-v1 test split, straight from the zips: the takes in
-    splits.json order, every 3rd frame (the same tensor as ``load_prepared(...).splits["test"].rotations[:n]``,
-    checked equal when this was written; this way the test needs no prepared folder)."""
-    names = json.loads((bandai_dir / "splits.json").read_text())["test"]
-    poses, have = [], 0
-    with Archive(bandai_dir / "bandai-namco-motion-1.zip") as archive:
-        for name in names:
-            motion = parse_bvh(archive.read_text(f"data/{name}"), source=name, unit="cm")
-            poses.append(extract_poses(motion, BANDAI_V1)["rotations"])
-            have += poses[-1].shape[0]
-            if have >= n:
-                return torch.cat(poses)[:n]
-    raise AssertionError("the first bandai-v1 test takes are expected in bandai-namco-motion-1.zip")
-
-
 @pytest.fixture(scope="module")
 def exported_model() -> str:
     """The model under test: the shipped weights, whose json records the benchmark's fixed-subset number."""
     return "flow-bandai"
 
 
-def test_exported_weights_reproduce_the_recorded_fixed_subset_log_likelihood(exported_model: str, bandai_dir: Path):
+def test_exported_weights_reproduce_the_recorded_fixed_subset_log_likelihood(exported_model: str, bandai_first_test_poses: torch.Tensor):
     """Loading the weights gives the log-likelihood recorded beside them on the first 1000 test poses, to 2e-3
     nats/pose (float32 sums in another order or thread count, and the 3 decimals the record keeps)."""
     recorded = info(exported_model).training[FIXED_SUBSET_KEY]
     prior = load(exported_model)
     with torch.no_grad():
-        measured = prior.log_prob(bandai_v1_first_test_poses(bandai_dir)).double().mean().item()
+        measured = prior.log_prob(bandai_first_test_poses).double().mean().item()
     assert abs(measured - recorded) < 2e-3, (measured, recorded)
