@@ -57,13 +57,20 @@ def test_protocol_is_structural():
         def sample(self, n: int) -> torch.Tensor:
             return torch.eye(3).expand(n, 2, 3, 3)
 
+        def project(self, R: torch.Tensor) -> torch.Tensor:
+            return R
+
         def log_prob(self, R: torch.Tensor) -> torch.Tensor:
             return -self.energy(R)
 
     class EnergyOnly:
         num_joints, joint_names, joints = 2, ("a", "b"), None
+        energy, sample, project = Uniform.energy, Uniform.sample, Uniform.project
+
+    class NoProjection:
+        num_joints, joint_names, joints = 2, ("a", "b"), None
         energy, sample = Uniform.energy, Uniform.sample
 
     assert isinstance(Uniform(), ExactPosePrior)
     assert isinstance(EnergyOnly(), PosePrior) and not isinstance(EnergyOnly(), ExactPosePrior)
-    assert not isinstance(object(), PosePrior)
+    assert not isinstance(object(), PosePrior) and not isinstance(NoProjection(), PosePrior)

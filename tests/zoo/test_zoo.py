@@ -25,8 +25,9 @@ def tiny_flow() -> FlowPrior:
 
 def test_available_names_descriptions_licences():
     entries = {e.name: e for e in zoo.available()}
-    assert {"flow-bandai", "flow-ik-bandai"} <= set(entries)
-    for name in ("flow-bandai", "flow-ik-bandai"):
+    names = ("flow-bandai", "flow-ik-bandai", "vae-bandai", "ndf-bandai")
+    assert set(names) <= set(entries)
+    for name in names:
         e = entries[name]
         assert e.description and "CC BY-NC 4.0" in e.licence and "non-commercial" in e.licence
         assert e.installed == (zoo.WEIGHTS_DIR / f"{name}.json").is_file()
@@ -49,7 +50,7 @@ def test_load_by_name(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
     with pytest.raises(FormatError, match="'flow-bandai' are not installed"):
         zoo.load("flow-bandai")
-    with pytest.raises(ValidationError, match="unknown model 'flow-bandit'; known models: flow-bandai, flow-ik-bandai"):
+    with pytest.raises(ValidationError, match="unknown model 'flow-bandit'; known models: flow-bandai, flow-ik-bandai, vae-bandai, ndf-bandai"):
         zoo.load("flow-bandit")
     prior = tiny_flow()
     export(prior, tmp_path / "flow-bandai", licence="test licence")
@@ -78,8 +79,8 @@ def test_conditional_flow_through_the_registry(tmp_path):
 def test_class_registry(monkeypatch):
     assert zoo.model_class("FlowPrior").cls is FlowPrior and zoo.model_class("FlowPrior").config_cls is FlowConfig
     assert {"FlowPrior", "ConditionalFlowPrior"} <= set(zoo.registered_classes())
-    with pytest.raises(ValidationError, match="'VAEPrior' is not registered; known classes: .*FlowPrior"):
-        zoo.model_class("VAEPrior")
+    with pytest.raises(ValidationError, match="'NoSuchPrior' is not registered; known classes: .*FlowPrior"):
+        zoo.model_class("NoSuchPrior")
     monkeypatch.setattr(zoo.classes, "_CLASSES", dict(zoo.classes._CLASSES))
     entry = zoo.register_model_class("MyFlow", "poseprior.models.flow.prior", "FlowPrior", "FlowConfig")
     assert type(entry.build(FlowConfig(2, layers=2, hidden=(8,)).to_dict())) is FlowPrior

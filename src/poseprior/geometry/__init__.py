@@ -1,6 +1,7 @@
-"""Geometry at the bottom of the stack: rotations (over roma) and point-set alignment."""
+"""Geometry at the bottom of the stack: rotations (over roma), point-set alignment, nearest poses."""
 
 from poseprior.geometry.alignment import procrustes, procrustes_align
+from poseprior.geometry.nearest import nearest_poses
 from poseprior.geometry.rotations import (
     LOG_HAAR_VOLUME,
     check_rotations,
@@ -27,6 +28,7 @@ __all__ = [
     "matrix_to_quat",
     "matrix_to_rotvec",
     "matrix_to_sixd",
+    "nearest_poses",
     "procrustes",
     "procrustes_align",
     "quat_to_matrix",

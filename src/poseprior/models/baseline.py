@@ -40,11 +40,12 @@ import torch
 from torch import nn
 
 from poseprior.errors import ValidationError
-from poseprior.geometry import check_rotations
+from poseprior.geometry import check_rotations, random_rotations
 from poseprior.models.flow.chart import log_haar_density_expcoords
-from poseprior.models.prior import PoseJoints, default_joint_names
+from poseprior.models.prior import ConfiguredJoints, PoseJoints, default_joint_names
+from poseprior.models.projection import map_projection
 
-__all__ = ["GaussianConfig", "TangentGaussianPrior", "COVARIANCES"]
+__all__ = ["GaussianConfig", "TangentGaussianPrior", "UniformPrior", "COVARIANCES"]
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -81,7 +82,7 @@ class GaussianConfig:
         return cls(int(d["num_joints"]), d.get("covariance", "joint"), PoseJoints.from_dict(joints) if joints else None)
 
 
-class TangentGaussianPrior(nn.Module):
+class TangentGaussianPrior(ConfiguredJoints, nn.Module):
     """Truncated Gaussian on the rotation vectors from each joint's mean rotation; exact density on SO(3)^K.
 
     See the module docstring for the construction. Build with :meth:`fit`, or from saved buffers.
@@ -152,18 +153,6 @@ class TangentGaussianPrior(nn.Module):
             raise ValidationError("rotations: the fitted Gaussian has no mass inside the balls |v| < pi; is the data a point cloud?")
         return cls(config, centers, loc, L, math.log(inside / mass_samples))
 
-    @property
-    def num_joints(self) -> int:
-        return self.config.num_joints
-
-    @property
-    def joint_names(self) -> tuple[str, ...]:
-        return self.config.joints.names if self.config.joints else default_joint_names(self.num_joints)
-
-    @property
-    def joints(self) -> PoseJoints | None:
-        return self.config.joints
-
     def num_parameters(self) -> int:
         """Free parameters: means and covariances (the centres are statistics of the same data)."""
         D = 3 * self.num_joints
@@ -190,6 +179,12 @@ class TangentGaussianPrior(nn.Module):
         """``-log_prob(R)`` ``(...)`` in nats; differentiable."""
         return -self.log_prob(R, validate=False)
 
+    def project(self, R: torch.Tensor, noise_deg: float = 20.0, steps: int = 40, lr: float = 0.02) -> torch.Tensor:
+        """MAP poses ``(..., K, 3, 3)`` near ``R`` under this prior and Gaussian noise of ``noise_deg`` per joint
+        (:func:`~poseprior.models.projection.map_projection`)."""
+        self.log_prob(R)  # validates
+        return map_projection(self.energy, R.to(self.loc.dtype), noise_deg, steps, lr)
+
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Exact samples ``(n, K, 3, 3)``: Gaussian draws, rejecting those outside the balls."""
@@ -207,6 +202,59 @@ class TangentGaussianPrior(nn.Module):
             have += v.shape[0]
         v = torch.cat(kept)[:n].unflatten(-1, (self.num_joints, 3))
         return self.centers @ roma.rotvec_to_rotmat(v)
+
+
+class UniformPrior(nn.Module):
+    """No prior: the normalized Haar measure on SO(3)^K itself (``log_prob = energy = 0``, ``project`` is the
+    identity). The reference row "no prior" of comparisons, and a drop-in for a fitting call without a prior.
+
+    Example:
+        >>> UniformPrior(2).log_prob(UniformPrior(2).sample(3))
+        tensor([0., 0., 0.])
+    """
+
+    def __init__(self, num_joints: int, joints: PoseJoints | None = None):
+        super().__init__()
+        if isinstance(num_joints, bool) or not isinstance(num_joints, int) or num_joints < 1:
+            raise ValidationError(f"num_joints: expected a positive integer, got {num_joints!r}")
+        if joints is not None and len(joints.names) != num_joints:
+            raise ValidationError(f"joints: expected {num_joints} joint names, got {len(joints.names)}")
+        self._num_joints, self._joints = num_joints, joints
+
+    @property
+    def num_joints(self) -> int:
+        return self._num_joints
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        return self._joints.names if self._joints else default_joint_names(self._num_joints)
+
+    @property
+    def joints(self) -> PoseJoints | None:
+        return self._joints
+
+    def _check(self, R: torch.Tensor) -> None:
+        K = self._num_joints
+        if not isinstance(R, torch.Tensor) or R.ndim < 3 or R.shape[-3:] != (K, 3, 3):
+            raise ValidationError(f"R: expected shape (..., {K}, 3, 3) for this {K}-joint prior, got {tuple(getattr(R, 'shape', ()))}")
+
+    def log_prob(self, R: torch.Tensor) -> torch.Tensor:
+        """Zeros ``(...)``: the uniform density w.r.t. the normalized Haar measure (with a zero gradient, so that
+        it works as a loss term)."""
+        self._check(R)
+        return R.flatten(-3).sum(-1) * 0.0
+
+    def energy(self, R: torch.Tensor) -> torch.Tensor:
+        return -self.log_prob(R)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Uniform (Haar) rotations ``(n, K, 3, 3)``."""
+        return random_rotations(n, self._num_joints, generator=generator)
+
+    def project(self, R: torch.Tensor) -> torch.Tensor:
+        """``R`` unchanged: without a prior every pose is as plausible as any other."""
+        self._check(R)
+        return R
 
 
 def _in_balls(v: torch.Tensor) -> torch.Tensor:

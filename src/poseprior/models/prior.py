@@ -2,7 +2,7 @@
 
 A pose prior is a distribution over the local rotations ``R (..., K, 3, 3)`` of ``K`` named joints (the
 root's global orientation is not part of the pose). Every prior has an **energy**, lower for more plausible
-poses, usable as a differentiable loss. Priors with an exact, normalized density (the flow, the tangent-space
+poses, usable as a differentiable loss, ``sample`` and ``project`` (a nearby plausible pose). Priors with an exact, normalized density (the flow, the tangent-space
 Gaussians) also have ``log_prob``, in nats with respect to the normalized Haar measure on SO(3)^K (uniform = 0),
 and their energy is exactly ``-log_prob``. Priors without one (a VAE's bound, a distance field) have no
 ``log_prob``, and their energy has its own documented scale.
@@ -29,7 +29,7 @@ import torch
 from poseprior.errors import ValidationError
 from poseprior.skeleton import Skeleton
 
-__all__ = ["PosePrior", "ExactPosePrior", "PoseJoints", "default_joint_names"]
+__all__ = ["PosePrior", "ExactPosePrior", "PoseJoints", "ConfiguredJoints", "default_joint_names"]
 
 
 @runtime_checkable
@@ -58,6 +58,10 @@ class PosePrior(Protocol):
 
     def sample(self, n: int) -> torch.Tensor:
         """``n`` poses ``(n, K, 3, 3)``."""
+        ...
+
+    def project(self, R: torch.Tensor) -> torch.Tensor:
+        """Nearby plausible poses ``(..., K, 3, 3)`` for ``R (..., K, 3, 3)`` (each prior documents how)."""
         ...
 
 
@@ -143,3 +147,25 @@ class PoseJoints:
 def default_joint_names(num_joints: int) -> tuple[str, ...]:
     """``("joint0", "joint1", ...)``: the names of a prior built without :class:`PoseJoints`."""
     return tuple(f"joint{j}" for j in range(num_joints))
+
+
+class ConfiguredJoints:
+    """Mixin: :class:`PosePrior`'s joint attributes read from ``self.config`` (a dataclass with ``num_joints``
+    and ``joints: PoseJoints | None``), the same for every prior built from such a config."""
+
+    config: object
+
+    @property
+    def num_joints(self) -> int:
+        """``K``, the modelled joints."""
+        return self.config.num_joints
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        """The ``K`` joint names (``config.joints``), or ``joint0``, ``joint1``, ... without them."""
+        return self.config.joints.names if self.config.joints else default_joint_names(self.num_joints)
+
+    @property
+    def joints(self) -> PoseJoints | None:
+        """Names, tree, skeleton and unit of the joints (``config.joints``), or None if built without them."""
+        return self.config.joints

@@ -89,3 +89,5 @@ def registered_classes() -> list[str]:
 register_model_class("FlowPrior", "poseprior.models.flow.prior", config_name="FlowConfig")
 register_model_class("ConditionalFlowPrior", "poseprior.models.flow.conditional")
 register_model_class("TangentGaussianPrior", "poseprior.models.baseline", config_name="GaussianConfig")
+register_model_class("VAEPrior", "poseprior.models.vae")
+register_model_class("DistanceFieldPrior", "poseprior.models.ndf")

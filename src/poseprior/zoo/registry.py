@@ -50,6 +50,14 @@ _NAMED: dict[str, tuple[str, str]] = {
         "Flow prior conditioned on 3D/2D keypoints with visibility masks (ConditionalFlowPrior): IK with uncertainty.",
         BANDAI_LICENCE,
     ),
+    "vae-bandai": (
+        "VAE prior over the 20 bandai-v1 joint rotations (VAEPrior, VPoser's design): latent codes, interpolation.",
+        BANDAI_LICENCE,
+    ),
+    "ndf-bandai": (
+        "Distance field to the bandai-v1 training poses (DistanceFieldPrior, Pose-NDF's idea): distance, projection.",
+        BANDAI_LICENCE,
+    ),
 }
 
 

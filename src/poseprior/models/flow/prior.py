@@ -35,7 +35,8 @@ from zuko.transforms import MonotonicRQSTransform
 from poseprior.errors import ValidationError
 from poseprior.geometry import check_rotations
 from poseprior.models.flow.chart import SO3Chart
-from poseprior.models.prior import PoseJoints, default_joint_names
+from poseprior.models.prior import ConfiguredJoints, PoseJoints
+from poseprior.models.projection import latent_map_projection
 
 __all__ = ["FlowConfig", "FlowPrior", "coupling_masks"]
 
@@ -134,7 +135,7 @@ def coupling_masks(parents: tuple[int, ...], layers: int, seed: int = 0) -> list
     return masks
 
 
-class FlowPrior(nn.Module):
+class FlowPrior(ConfiguredJoints, nn.Module):
     """Normalizing flow prior over ``K`` joint rotations; see the module docstring for the layers.
 
     Args:
@@ -194,20 +195,6 @@ class FlowPrior(nn.Module):
         z, _ = SO3Chart(centers).to_euclidean(rotations.float())
         return cls(config, centers, z.mean(0), z.std(0).clamp_min(1e-6))
 
-    @property
-    def num_joints(self) -> int:
-        return self.config.num_joints
-
-    @property
-    def joint_names(self) -> tuple[str, ...]:
-        """The ``K`` joint names (``config.joints``), or ``joint0``, ``joint1``, ... without them."""
-        return self.config.joints.names if self.config.joints else default_joint_names(self.num_joints)
-
-    @property
-    def joints(self) -> PoseJoints | None:
-        """Names, tree, skeleton and unit of the joints (``config.joints``), or None if built without them."""
-        return self.config.joints
-
     def _check(self, R: torch.Tensor, name: str = "R") -> None:
         K = self.num_joints
         if R.ndim < 3 or R.shape[-3:] != (K, 3, 3):
@@ -237,6 +224,21 @@ class FlowPrior(nn.Module):
     def energy(self, R: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """``-log_prob(R)`` ``(...)``: lower is more plausible; differentiable, for use as a loss."""
         return -self.log_prob(R, context, validate=False)
+
+    def project(self, R: torch.Tensor, noise_deg: float = 30.0, steps: int = 30, lr: float = 0.1) -> torch.Tensor:
+        """Poses ``(..., K, 3, 3)`` near ``R`` decoded from their MAP base point under Gaussian noise of
+        ``noise_deg`` per joint (:func:`~poseprior.models.projection.latent_map_projection`)."""
+        self._check(R)
+        check_rotations(R, "R", tol=1e-3)
+        flow = self.flow()
+
+        def to_latent(R: torch.Tensor) -> torch.Tensor:
+            return flow.transform(self._standardised(R)[0])
+
+        def from_latent(z: torch.Tensor) -> torch.Tensor:
+            return self.chart.to_rotations(flow.transform.inv(z) * self.scale + self.loc)[0]
+
+        return latent_map_projection(to_latent, from_latent, R.to(self.loc.dtype), noise_deg, steps, lr)
 
     def rsample_with_log_prob(
         self, n: int, context: torch.Tensor | None = None
