@@ -7,8 +7,9 @@ For each prior:
 - **coverage**: for each test pose, the distance to the nearest of those 5,000 samples (mean over test poses);
   both in degrees per joint (the mean per-joint geodesic angle, :func:`~poseprior.geometry.nearest_poses`);
 - **denoising by projection**: 1,000 test poses (evenly spaced over the split) with Gaussian noise on every
-  joint (rotation vector ``N(0, sigma^2 I_3)``, ``sigma`` = 10, 20, 40 degrees per axis; the "no prior" row
-  is the noisy input itself), projected with each prior's default ``project``; geodesic error to the clean
+  joint (rotation vector ``N(0, sigma^2 I_3)``, ``sigma`` = 10, 20, 40 degrees per axis; 0: the clean poses,
+  which says how much projection changes real poses, for the VAE its reconstruction error; the "no prior"
+  row is the noisy input itself), projected with each prior's default ``project``; geodesic error to the clean
   pose (degrees per joint) and MPJPE (mm) of the pelvis-frame forward kinematics of the 21-joint skeleton;
 - **speed** at batch 1000: ``energy`` alone and with its gradient (poses/s), ``sample`` (poses/s), ``project``
   (ms per pose);
@@ -40,7 +41,7 @@ from poseprior.zoo import load
 
 SAMPLES = 5000
 DENOISE_POSES = 1000
-NOISE_DEG = (10.0, 20.0, 40.0)
+NOISE_DEG = (0.0, 10.0, 20.0, 40.0)
 BATCH = 1000
 
 

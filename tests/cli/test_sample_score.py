@@ -148,3 +148,17 @@ def test_errors_name_the_problem(take: str, motion: Motion, model, tmp_path: Pat
     np.savez(tmp_path / "poses.npz", format=POSES_FORMAT, rotations=np.zeros((2, 20, 3, 3)), joint_names=np.array(BANDAI_POSE))
     with pytest.raises(FormatError, match="poses.npz: rotations: matrix at index \\(0, 0\\) is not a rotation"):
         invoke("score", tmp_path / "poses.npz", "--model", path)
+
+
+@pytest.mark.parametrize("model", ["flow-bandai", "vae-bandai", "ndf-bandai"])
+def test_every_shipped_prior_samples_and_scores(model: str, tmp_path: Path, take: str):
+    """``sample`` and ``score`` take any prior; the last line is a log-likelihood only where it is exact."""
+    invoke("sample", "--model", model, "-n", "3", "-o", tmp_path / "poses.npz", "--seed", "0")
+    with np.load(tmp_path / "poses.npz") as z:
+        assert z["rotations"].shape == (3, 20, 3, 3) and tuple(z["joint_names"]) == BANDAI_POSE
+    last = invoke("score", take, "--model", model).strip().splitlines()[-1]
+    if model == "flow-bandai":
+        assert last.startswith("mean log-likelihood: ")
+    else:
+        assert last.startswith("mean energy (not a log-likelihood): ")
+        assert np.isfinite(float(last.split()[-1]))
