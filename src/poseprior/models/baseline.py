@@ -25,7 +25,7 @@ Two covariance structures (``covariance``):
 maximum-likelihood Gaussian; the truncation, of mass about 1e-4 on real poses, is normalised, not refitted).
 
 Example:
-    >>> prior = TangentGaussianPrior.fit(roma.random_rotmat(500, 3), covariance="full")
+    >>> prior = TangentGaussianPrior.fit(roma.random_rotmat((500, 3)), covariance="full")
     >>> prior.log_prob(prior.sample(4)).shape
     torch.Size([4])
 """
@@ -242,7 +242,7 @@ class UniformPrior(nn.Module):
         """Zeros ``(...)``: the uniform density w.r.t. the normalized Haar measure (with a zero gradient, so that
         it works as a loss term)."""
         self._check(R)
-        return R.flatten(-3).sum(-1) * 0.0
+        return (R.flatten(-3).sum(-1) * 0.0).abs()  # +0 (never -0), still attached to the graph
 
     def energy(self, R: torch.Tensor) -> torch.Tensor:
         return -self.log_prob(R)

@@ -14,7 +14,7 @@ skeleton's rest offsets (root + the ``K`` joints), so that samples can be writte
 Example:
     >>> import roma
     >>> from poseprior.models.baseline import TangentGaussianPrior
-    >>> prior = TangentGaussianPrior.fit(roma.random_rotmat(100, 2))
+    >>> prior = TangentGaussianPrior.fit(roma.random_rotmat((100, 2)))
     >>> isinstance(prior, PosePrior), isinstance(prior, ExactPosePrior)
     (True, True)
 """

@@ -15,7 +15,7 @@ forget the pose); ``noise_deg`` says how far to trust the prior over the input. 
 optimised independently (the objective is a sum over poses).
 
 Example:
-    >>> prior = TangentGaussianPrior.fit(roma.random_rotmat(100, 3))  # doctest: +SKIP
+    >>> prior = TangentGaussianPrior.fit(roma.random_rotmat((100, 3)))  # doctest: +SKIP
     >>> map_projection(prior.energy, R, noise_deg=20).shape == R.shape  # doctest: +SKIP
     True
 """

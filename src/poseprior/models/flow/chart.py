@@ -48,7 +48,7 @@ class SO3Chart(nn.Module):
 
     Example:
         >>> chart = SO3Chart(num_joints=2)
-        >>> R = roma.random_rotmat(5, 2)
+        >>> R = roma.random_rotmat((5, 2))
         >>> z, ladj = chart.to_euclidean(R)
         >>> torch.allclose(chart.to_rotations(z)[0], R, atol=1e-5)
         True
