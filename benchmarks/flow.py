@@ -31,7 +31,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 
@@ -101,10 +100,9 @@ def row(name: str, prior: ExactPosePrior, params: int, test: torch.Tensor, fixed
 def record_fixed_subset(model: str, value: float) -> None:
     """Write ``value`` (3 decimals) as ``training.fixed_subset_log_likelihood`` in the model's json, atomically."""
     from poseprior._atomic import atomic_open
-    from poseprior.zoo.files import model_files
-    from poseprior.zoo.registry import WEIGHTS_DIR
+    from poseprior.zoo import info
 
-    json_path = model_files(model if Path(model).suffix or "/" in model else WEIGHTS_DIR / model)[0]
+    json_path = info(model).path
     card = json.loads(json_path.read_text())
     card.setdefault("training", {})["fixed_subset_log_likelihood"] = round(value, 3)
     with atomic_open(json_path, "w") as f:

@@ -144,6 +144,7 @@ def prior_section(out: Path, samples: int = 4, seed: int = 0) -> Section:
     import roma
     import torch
 
+    from poseprior.geometry import rotvec_between
     from poseprior.metrics import mpjpe
     from poseprior.models.flow.condition import pelvis_keypoints
     from poseprior.tasks.ik import solve_ik
@@ -165,9 +166,7 @@ def prior_section(out: Path, samples: int = 4, seed: int = 0) -> Section:
     # The pose has no global orientation: stand it up for the picture by turning the rest spine (the root's
     # first child bone) onto +y by the smallest rotation.
     spine = skeleton.offsets[skeleton.children(0)[0]].float()
-    up = torch.tensor([0.0, 1.0, 0.0])
-    axis = torch.linalg.cross(spine / spine.norm(), up)
-    stand = roma.rotvec_to_rotmat(axis / axis.norm().clamp_min(1e-12) * torch.atan2(axis.norm(), spine @ up / spine.norm()))
+    stand = roma.rotvec_to_rotmat(rotvec_between(spine / spine.norm(), torch.tensor([0.0, 1.0, 0.0])))
     start = time.perf_counter()
     ik = solve_ik(ik_model, positions, hypotheses=1, candidates=20, seed=seed)
     ik_seconds = time.perf_counter() - start

@@ -14,6 +14,7 @@ from poseprior.geometry.rotations import (
     matrix_to_sixd,
     quat_to_matrix,
     random_rotations,
+    rotvec_between,
     rotvec_to_matrix,
     sixd_to_matrix,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "procrustes_align",
     "quat_to_matrix",
     "random_rotations",
+    "rotvec_between",
     "rotvec_to_matrix",
     "sixd_to_matrix",
 ]

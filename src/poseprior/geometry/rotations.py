@@ -35,6 +35,7 @@ __all__ = [
     "sixd_to_matrix",
     "matrix_to_sixd",
     "geodesic_distance",
+    "rotvec_between",
     "is_rotation",
     "check_rotations",
     "random_rotations",
@@ -110,6 +111,22 @@ def sixd_to_matrix(x: torch.Tensor) -> torch.Tensor:
 def matrix_to_sixd(R: torch.Tensor) -> torch.Tensor:
     """Rotation matrices ``(..., 3, 3)`` to the 6D representation ``(..., 6)``: the first two columns."""
     return R[..., :, :2].transpose(-1, -2).reshape(*R.shape[:-2], 6)
+
+
+def rotvec_between(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Rotation vector ``(3,)`` of the smallest rotation taking unit vector ``a (3,)`` to unit vector ``b (3,)``
+    (for opposite vectors, a half turn about an axis perpendicular to ``a``).
+
+    Example:
+        >>> rotvec_between(torch.tensor([1.0, 0.0, 0.0]), torch.tensor([0.0, 1.0, 0.0]))
+        tensor([0.0000, 0.0000, 1.5708])
+    """
+    axis = torch.linalg.cross(a, b)
+    angle = torch.atan2(axis.norm(), (a * b).sum())
+    if float(axis.norm()) < 1e-12:  # parallel (angle 0) or opposite (any perpendicular axis)
+        other = torch.tensor([0.0, 1.0, 0.0], dtype=a.dtype) if abs(float(a[0])) > 0.9 else torch.tensor([1.0, 0.0, 0.0], dtype=a.dtype)
+        axis = torch.linalg.cross(a, other)
+    return axis / axis.norm() * angle
 
 
 def geodesic_distance(R1: torch.Tensor, R2: torch.Tensor, degrees: bool = False) -> torch.Tensor:

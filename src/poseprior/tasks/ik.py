@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
+import roma
 import torch
 
 from poseprior.errors import ValidationError
@@ -62,8 +63,7 @@ class IKResult:
         R = self.rotations.detach().cpu().double()
         root = torch.eye(3, dtype=R.dtype).expand(T, 1, 3, 3)
         # Re-orthonormalise float32 samples so the Motion's rotation check holds in float64.
-        U, _, Vh = torch.linalg.svd(R)
-        R = U @ Vh
+        R = roma.special_procrustes(R)
         return Motion(self.skeleton, torch.cat([root, R], dim=1), torch.zeros(T, 3, dtype=R.dtype), fps, self.unit_mm, metadata={"source": "poseprior ik"})
 
 

@@ -51,7 +51,7 @@ import torch
 from torch import nn
 
 from poseprior.errors import ValidationError
-from poseprior.geometry import check_rotations
+from poseprior.geometry import check_rotations, rotvec_between
 from poseprior.models.flow.condition import (
     BoneAlignment,
     ConditionConfig,
@@ -522,18 +522,8 @@ def _bone_axes(skeleton: Skeleton) -> torch.Tensor:
             axes.append(torch.eye(3, dtype=torch.float64))
             continue
         bone = max((skeleton.offsets[c] for c in children), key=lambda o: float(o.norm()))
-        axes.append(roma.rotvec_to_rotmat(_rotvec_between(bone / bone.norm(), x)))
+        axes.append(roma.rotvec_to_rotmat(rotvec_between(bone / bone.norm(), x)))
     return torch.stack(axes).float()
-
-
-def _rotvec_between(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Rotation vector of the smallest rotation taking unit vector ``a`` to unit vector ``b``."""
-    axis = torch.linalg.cross(a, b)
-    angle = torch.atan2(axis.norm(), (a * b).sum())
-    if float(axis.norm()) < 1e-12:  # parallel (angle 0) or opposite (any perpendicular axis)
-        other = torch.tensor([0.0, 1.0, 0.0], dtype=a.dtype) if abs(float(a[0])) > 0.9 else torch.tensor([1.0, 0.0, 0.0], dtype=a.dtype)
-        axis = torch.linalg.cross(a, other)
-    return axis / axis.norm() * angle
 
 
 def _check_mask(mask: torch.Tensor | None, shape: torch.Size, device: torch.device) -> torch.Tensor:
