@@ -35,20 +35,27 @@ def bandai_dir(shared_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def bandai_first_test_poses(bandai_dir: Path) -> torch.Tensor:
-    """The first 1000 poses ``(1000, 20, 3, 3)`` of the bandai-v1 test split, straight from the zips: the takes in
-    splits.json order, every 3rd frame (the same tensor as ``load_prepared(...).splits["test"].rotations[:1000]``,
-    checked equal when this was written; this way tests need no prepared folder)."""
+def bandai_first_test_takes(bandai_dir: Path) -> dict[str, torch.Tensor]:
+    """The first 1000 poses of the bandai-v1 test split, straight from the zips: ``rotations (1000, 20, 3, 3)``
+    and the root's global ``root_rotation (1000, 3, 3)``; the takes in splits.json order, every 3rd frame (the
+    same tensors as ``load_prepared(...).splits["test"]``'s first 1000, checked equal when this was written;
+    this way tests need no prepared folder)."""
     from poseprior.data import BANDAI_V1, extract_poses
     from poseprior.io import Archive, parse_bvh
 
     names = json.loads((bandai_dir / "splits.json").read_text())["test"]
-    poses, have = [], 0
+    parts, have = [], 0
     with Archive(bandai_dir / "bandai-namco-motion-1.zip") as archive:
         for name in names:
             motion = parse_bvh(archive.read_text(f"data/{name}"), source=name, unit="cm")
-            poses.append(extract_poses(motion, BANDAI_V1)["rotations"])
-            have += poses[-1].shape[0]
+            parts.append(extract_poses(motion, BANDAI_V1))
+            have += parts[-1]["rotations"].shape[0]
             if have >= 1000:
-                return torch.cat(poses)[:1000]
+                return {k: torch.cat([p[k] for p in parts])[:1000] for k in ("rotations", "root_rotation")}
     raise AssertionError("the first bandai-v1 test takes are expected in bandai-namco-motion-1.zip")
+
+
+@pytest.fixture(scope="session")
+def bandai_first_test_poses(bandai_first_test_takes: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The first 1000 poses ``(1000, 20, 3, 3)`` of the bandai-v1 test split (see ``bandai_first_test_takes``)."""
+    return bandai_first_test_takes["rotations"]

@@ -12,7 +12,6 @@ rotation, root at the origin), readable by ``poseprior convert`` and every motio
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -41,22 +40,14 @@ def load_model(model: str | Path) -> ConditionalFlowPrior:
 
 def write_ik_npz(result: IKResult, fps: float, path: str | Path) -> None:
     """Write ``result`` as the interchange npz of its mode plus the hypotheses (module docstring), atomically."""
-    import numpy as np
-
-    from poseprior._atomic import atomic_path
     from poseprior.io.npz import write_motion_npz
 
-    # The interchange keys come from write_motion_npz itself, so the layout stays the one io.npz defines.
-    with tempfile.TemporaryDirectory() as tmp:
-        mode_file = Path(tmp) / "mode.npz"
-        write_motion_npz(result.to_motion(fps), mode_file)
-        with np.load(mode_file, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    arrays["hypotheses"] = result.hypotheses.detach().cpu().numpy()
-    arrays["hypotheses_log_prob"] = result.hypotheses_log_prob.detach().cpu().numpy()
-    arrays["log_prob"] = result.log_prob.detach().cpu().numpy()
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
+    extra = {
+        "hypotheses": result.hypotheses.detach().cpu().numpy(),
+        "hypotheses_log_prob": result.hypotheses_log_prob.detach().cpu().numpy(),
+        "log_prob": result.log_prob.detach().cpu().numpy(),
+    }
+    write_motion_npz(result.to_motion(fps), path, extra)
 
 
 def ik(

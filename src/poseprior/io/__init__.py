@@ -1,4 +1,5 @@
-"""Motion readers and writers: BVH, ASF/AMC, AMASS npz, Human3.6M-style arrays, the interchange npz.
+"""Motion readers and writers: BVH, ASF/AMC, AMASS npz, Human3.6M-style arrays, the interchange npz,
+and 2D detector output (OpenPose, MediaPipe JSON).
 
 :func:`read_motion` / :func:`write_motion` pick the format from the file extension.
 """
@@ -7,6 +8,7 @@ from poseprior.io.amass import read_amass, write_amass
 from poseprior.io.archive import Archive, list_members, read_text, split_member
 from poseprior.io.asf_amc import AsfSkeleton, read_amc, read_asf, read_asf_amc, write_asf_amc
 from poseprior.io.bvh import format_bvh, iter_bvh, parse_bvh, read_bvh, write_bvh
+from poseprior.io.detections import read_keypoints_2d, read_mediapipe_json, read_openpose_json
 from poseprior.io.formats import read_motion, write_motion
 from poseprior.io.h36m import read_h36m_2d, read_h36m_3d, read_h36m_positions
 from poseprior.io.keypoints import Keypoints, read_keypoints_npz, write_keypoints_npz
@@ -37,6 +39,9 @@ __all__ = [
     "Keypoints",
     "read_keypoints_npz",
     "write_keypoints_npz",
+    "read_keypoints_2d",
+    "read_openpose_json",
+    "read_mediapipe_json",
     "read_h36m_3d",
     "read_h36m_2d",
     "read_h36m_positions",

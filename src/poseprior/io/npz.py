@@ -49,11 +49,12 @@ FORMAT = "poseprior-motion/1"
 _REQUIRED = ("joint_names", "parents", "offsets", "rotations", "root_translation", "positions", "fps", "unit_mm")
 
 
-def write_motion_npz(motion: Motion, path: str | Path) -> None:
+def write_motion_npz(motion: Motion, path: str | Path, extra: dict[str, np.ndarray] | None = None) -> None:
     """Write ``motion`` to ``path`` (atomically) in the interchange npz layout described in this module.
 
     Rotations and translations keep their dtype (float64 from the readers), so reading the file back gives
-    the same numbers. Metadata entries that are not JSON-serializable are left out.
+    the same numbers. Metadata entries that are not JSON-serializable are left out. ``extra`` arrays (e.g. a
+    fit's hypotheses) are stored under their own keys, which must not be the layout's.
     """
     sk = motion.skeleton
     arrays: dict[str, np.ndarray] = {
@@ -73,6 +74,10 @@ def write_motion_npz(motion: Motion, path: str | Path) -> None:
     if sk.end_site_parents:
         arrays["end_site_parents"] = np.array(sk.end_site_parents, dtype=np.int64)
         arrays["end_site_offsets"] = sk.end_site_offsets.numpy()
+    for key, value in (extra or {}).items():
+        if key in arrays or key in ("translations", "end_site_parents", "end_site_offsets"):
+            raise ValidationError(f"extra: key {key!r} is part of the interchange layout")
+        arrays[key] = np.asarray(value)
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez_compressed(f, **arrays)
 

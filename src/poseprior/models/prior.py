@@ -29,7 +29,7 @@ import torch
 from poseprior.errors import ValidationError
 from poseprior.skeleton import Skeleton
 
-__all__ = ["PosePrior", "ExactPosePrior", "PoseJoints", "ConfiguredJoints", "default_joint_names"]
+__all__ = ["PosePrior", "ExactPosePrior", "LatentPosePrior", "PoseJoints", "ConfiguredJoints", "default_joint_names"]
 
 
 @runtime_checkable
@@ -62,6 +62,24 @@ class PosePrior(Protocol):
 
     def project(self, R: torch.Tensor) -> torch.Tensor:
         """Nearby plausible poses ``(..., K, 3, 3)`` for ``R (..., K, 3, 3)`` (each prior documents how)."""
+        ...
+
+
+@runtime_checkable
+class LatentPosePrior(PosePrior, Protocol):
+    """A :class:`PosePrior` that generates poses from a standard normal latent code ``z (..., D)`` (a VAE's
+    decoder, a flow's inverse): fitting can optimise ``z`` under ``|z|^2 / 2`` instead of the pose under the
+    energy, as SMPLify-X does with VPoser (Pavlakos et al., CVPR 2019) and Asim et al. (ICML 2020) with flows."""
+
+    @property
+    def latent_dim(self) -> int: ...
+
+    def to_latent(self, R: torch.Tensor) -> torch.Tensor:
+        """Codes ``(..., D)`` of poses ``R (..., K, 3, 3)`` (a VAE's posterior mean, a flow's base point)."""
+        ...
+
+    def from_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """Poses ``(..., K, 3, 3)`` of codes ``z (..., D)``; differentiable."""
         ...
 
 

@@ -319,6 +319,14 @@ class VAEPrior(ConfiguredJoints, nn.Module):
             raise ValidationError(f"z: expected shape (..., {d}) for this prior's {d}-dimensional latent, got {tuple(getattr(z, 'shape', ()))}")
         return self._decode(z.to(self.input_loc.dtype), train=False)
 
+    def to_latent(self, R: torch.Tensor) -> torch.Tensor:
+        """The posterior means ``(..., d)`` of poses ``R (..., K, 3, 3)``; differentiable."""
+        return self._encode(self._check(R), train=False)[0]
+
+    def from_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """:meth:`decode`: poses ``(..., K, 3, 3)`` of codes ``z (..., d)``."""
+        return self.decode(z)
+
     def energy(self, R: torch.Tensor) -> torch.Tensor:
         """Energy ``(...)`` of ``R (..., K, 3, 3)``: ``0.5 |mu(R)|^2 + sum_j |R_j - R^_j|_F^2 / (4 sigma^2)``,
         dimensionless (see the module docstring); lower is more plausible; differentiable in ``R``."""

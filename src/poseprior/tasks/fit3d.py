@@ -3,7 +3,10 @@
 :func:`fit_keypoints_3d` optimises, for every frame at once, the local rotations of the prior's ``K`` joints (and
 optionally the root's rotation and translation) so that the forward kinematics of the skeleton match full,
 partial or noisy keypoints. The objective per frame is SMPLify's (Bogo et al. 2016): a robust Geman-McClure data
-term (Geman & McClure 1987) on joint positions plus ``prior_weight`` times the prior's energy.
+term (Geman & McClure 1987) on joint positions plus ``prior_weight`` times the prior's energy. The data term is
+in nats: for small errors it is the negative log-likelihood of isotropic Gaussian keypoint noise of standard
+deviation ``keypoint_sigma_mm``, so that with an exact prior (energy = -log-density) and ``prior_weight = 1`` the
+fit is the maximum a posteriori pose; beyond ``robust_scale_mm`` an error stops counting more (outliers).
 
 Rotations are parametrised as ``R0 @ exp(delta)`` around an initial pose ``R0`` (``roma.rotvec_to_rotmat``), so
 the optimiser works in a local, singularity-free chart. Several restarts (prior samples) give ranked hypotheses.
@@ -18,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import roma
@@ -26,10 +28,16 @@ import torch
 
 from poseprior.errors import ValidationError
 from poseprior.geometry import check_rotations, random_rotations
+from poseprior.geometry.alignment import procrustes
+from poseprior.models.flow.conditional import ConditionalFlowPrior
 from poseprior.models.prior import PosePrior
 from poseprior.skeleton import Skeleton, forward_kinematics
+from poseprior.skeleton.layouts import KeypointLayout
+from poseprior.tasks.ik import solve_ik
+from poseprior.tasks.pose_variables import PoseVariables, default_prior_weight, minimise, rank, uses_latent
+from poseprior.tasks.targets import joint_targets, keypoint_matrix
 
-__all__ = ["FitConfig", "FitResult", "fit_keypoints_3d", "geman_mcclure"]
+__all__ = ["FitConfig", "FitResult", "fit_keypoints_3d", "geman_mcclure", "root_from_keypoints"]
 
 
 @dataclass(frozen=True)
@@ -40,34 +48,52 @@ class FitConfig:
         steps: optimiser iterations (Adam steps, or L-BFGS outer iterations).
         lr: learning rate (radians of rotation vector per Adam step; L-BFGS step scale).
         optimizer: ``"adam"`` or ``"lbfgs"``.
-        prior_weight: weight of the prior's energy (nats for exact priors) against the data term (about
-            ``(error / robust_scale_mm)^2`` per joint for small errors).
-        robust_scale_mm: Geman-McClure scale: errors well beyond it count about 1 each, so outliers do not dominate.
+        keypoint_sigma_mm: expected keypoint noise, standard deviation per coordinate: the data term of a joint
+            is ``error^2 / (2 sigma^2)`` nats for small errors.
+        robust_scale_mm: Geman-McClure scale ``s``: a joint's data term is ``s^2 e^2 / (e^2 + s^2) / (2 sigma^2)``,
+            which saturates at ``s^2 / (2 sigma^2)`` nats, so outliers do not dominate.
+        prior_weight: weight of the prior's term against the data term (1 for an exact prior is the MAP), or
+            None for the weight measured best on the bandai-v1 validation split for the prior's kind
+            (:func:`~poseprior.tasks.pose_variables.default_prior_weight`).
         fit_root_rotation: also fit the root's global rotation (else identity: pelvis-frame keypoints).
         fit_root_translation: also fit the root's position (else the origin: pelvis-frame keypoints).
-        hypotheses: restarts; the first from the initial pose, the others from prior samples, ranked by objective.
+        hypotheses: restarts, ranked by objective: the first from the initial pose, the others from the IK
+            model's samples when ``init`` is one, else from prior samples.
+        parametrisation: ``"rotations"`` (the pose, under the prior's energy), ``"latent"`` (a
+            :class:`~poseprior.models.prior.LatentPosePrior`'s code ``z`` under ``|z|^2 / 2``, plus a per-joint
+            residual rotation under ``|r|^2 / (2 residual_deg^2)`` so that any pose stays reachable), or
+            ``"auto"``: latent for a latent prior without an exact density (the VAE), rotations otherwise. On
+            bandai-v1 validation the flow fits worse through its latent than through its density.
+        residual_deg: standard deviation of the latent parametrisation's residual rotations, degrees.
     """
 
-    steps: int = 150
+    steps: int = 60
     lr: float = 0.05
     optimizer: str = "adam"
-    prior_weight: float = 0.01
-    robust_scale_mm: float = 50.0
+    keypoint_sigma_mm: float = 20.0
+    robust_scale_mm: float = 100.0
+    prior_weight: float | None = None
     fit_root_rotation: bool = False
     fit_root_translation: bool = False
     hypotheses: int = 1
+    parametrisation: str = "auto"
+    residual_deg: float = 5.0
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("adam", "lbfgs"):
             raise ValidationError(f"optimizer: expected 'adam' or 'lbfgs', got {self.optimizer!r}")
+        if self.parametrisation not in ("auto", "rotations", "latent"):
+            raise ValidationError(f"parametrisation: expected 'auto', 'rotations' or 'latent', got {self.parametrisation!r}")
+        if not self.residual_deg > 0:
+            raise ValidationError(f"residual_deg: expected a positive number of degrees, got {self.residual_deg!r}")
         for name in ("steps", "hypotheses"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValidationError(f"{name}: expected a positive integer, got {value!r}")
-        for name in ("lr", "robust_scale_mm"):
+        for name in ("lr", "keypoint_sigma_mm", "robust_scale_mm"):
             if not getattr(self, name) > 0:
                 raise ValidationError(f"{name}: expected a positive number, got {getattr(self, name)!r}")
-        if not self.prior_weight >= 0:
+        if self.prior_weight is not None and not self.prior_weight >= 0:
             raise ValidationError(f"prior_weight: expected a non-negative number, got {self.prior_weight!r}")
 
     def to_dict(self) -> dict:
@@ -102,33 +128,57 @@ class FitResult:
 
 
 def geman_mcclure(squared_error: torch.Tensor, scale: float) -> torch.Tensor:
-    """Geman-McClure penalty ``e^2 / (e^2 + s^2)`` (in ``[0, 1)``) of squared errors, same shape."""
-    return squared_error / (squared_error + scale**2)
+    """Geman-McClure penalty ``s^2 e^2 / (e^2 + s^2)`` of squared errors ``e^2`` (same shape, same unit): about
+    ``e^2`` for errors well below the scale ``s``, saturating at ``s^2`` well above it.
+
+    Example:
+        >>> geman_mcclure(torch.tensor([0.01, 1.0, 1e6]), scale=1.0)
+        tensor([0.0099, 0.5000, 1.0000])
+    """
+    return squared_error * scale**2 / (squared_error + scale**2)
 
 
-def _check_inputs(keypoints, mask, skeleton: Skeleton, prior) -> tuple[torch.Tensor, torch.Tensor]:
-    J = skeleton.num_joints
-    if not isinstance(keypoints, torch.Tensor) or keypoints.ndim != 3 or keypoints.shape[1:] != (J, 3):
+def _check_inputs(keypoints, mask, skeleton: Skeleton, prior, layout) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    if not isinstance(keypoints, torch.Tensor) or keypoints.ndim != 3 or keypoints.shape[-1] != 3 or keypoints.shape[0] == 0:
         shape = tuple(keypoints.shape) if isinstance(keypoints, torch.Tensor) else type(keypoints).__name__
-        raise ValidationError(f"keypoints: expected shape (T, {J}, 3) for this {J}-joint skeleton, got {shape}")
-    if keypoints.shape[0] == 0:
-        raise ValidationError("keypoints: expected at least one frame, got T = 0")
+        raise ValidationError(f"keypoints: expected shape (T, P, 3) with T > 0, got {shape}")
+    A = keypoint_matrix(skeleton, layout, keypoints.shape[1])
     if mask is None:
         mask = torch.ones(keypoints.shape[:2], dtype=torch.bool, device=keypoints.device)
     elif not isinstance(mask, torch.Tensor) or mask.shape != keypoints.shape[:2]:
         shape = tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
-        raise ValidationError(f"mask: expected shape {tuple(keypoints.shape[:2])} (T, J), got {shape}")
+        raise ValidationError(f"mask: expected shape {tuple(keypoints.shape[:2])} (T, P), got {shape}")
     mask = mask.to(device=keypoints.device, dtype=torch.bool)
     bad = mask & ~torch.isfinite(keypoints).all(-1)
     if bad.any():
         t, j = bad.nonzero()[0].tolist()
-        raise ValidationError(f"keypoints: non-finite values where mask is True (first at frame {t}, joint {skeleton.joint_names[j]!r}); set the mask False there")
+        raise ValidationError(f"keypoints: non-finite values where mask is True (first at frame {t}, keypoint {j}); set the mask False there")
     empty = ~mask.any(-1)
     if empty.any():
         raise ValidationError(f"mask: every joint is masked in frame {empty.nonzero()[0].item()}; nothing to fit there")
+    J = skeleton.num_joints
     if prior is not None and prior.num_joints != J - 1:
         raise ValidationError(f"prior: expected a {J - 1}-joint prior for this {J}-joint skeleton (root + K), got {prior.num_joints} joints")
-    return keypoints, mask
+    return keypoints, mask, A
+
+
+def root_from_keypoints(keypoints: torch.Tensor, mask: torch.Tensor, skeleton: Skeleton) -> tuple[torch.Tensor, torch.Tensor]:
+    """Root rotation ``(T, 3, 3)`` and position ``(T, 3)`` from the root and its children's keypoints.
+
+    A child of the root sits at ``root + R_root @ offset`` whatever the pose, so the root's rigid transform is
+    the Procrustes fit (Kabsch) of the rest offsets to the visible ones among the root and its children. Frames
+    with fewer than three such points get identity and the visible keypoints' centroid (then fit the root with
+    several hypotheses).
+    """
+    near = [0] + skeleton.children(0)
+    rest = skeleton.offsets.to(keypoints)[near].clone()
+    rest[0] = 0
+    w = mask[:, near].to(keypoints.dtype)
+    R, t, _ = procrustes(rest.expand(keypoints.shape[0], -1, -1), torch.nan_to_num(keypoints[:, near]), w, scale=False)
+    enough = w.sum(-1) >= 3
+    centroid = (torch.nan_to_num(keypoints) * mask[..., None]).sum(-2) / mask.sum(-1, keepdim=True).clamp_min(1)
+    eye = torch.eye(3, dtype=keypoints.dtype, device=keypoints.device).expand_as(R)
+    return torch.where(enough[:, None, None], R, eye), torch.where(enough[:, None], t, centroid)
 
 
 def fit_keypoints_3d(
@@ -138,23 +188,29 @@ def fit_keypoints_3d(
     prior: PosePrior | None = None,
     *,
     unit_mm: float,
-    init: torch.Tensor | None = None,
+    layout: str | KeypointLayout | None = None,
+    init: ConditionalFlowPrior | torch.Tensor | None = None,
     config: FitConfig = FitConfig(),
     generator: torch.Generator | None = None,
 ) -> FitResult:
     """Local rotations that explain 3D ``keypoints``, regularised by ``prior``.
 
     Args:
-        keypoints: ``(T, J, 3)`` joint positions in the order of ``skeleton`` (root first) and its unit;
-            pelvis-frame (root at the origin, identity root rotation) unless the root is fitted.
-        mask: ``(T, J)`` True where a keypoint is observed (hidden ones may be NaN), or None for all.
+        keypoints: ``(T, P, 3)`` in the skeleton's unit: its ``J`` joints in its order (root first), or the
+            ``P`` keypoints of ``layout``; pelvis-frame (root at the origin, identity root rotation) unless the
+            root is fitted.
+        mask: ``(T, P)`` True where a keypoint is observed (hidden ones may be NaN), or None for all.
         skeleton: the ``J = K + 1`` joints (usually ``prior.joints.skeleton``).
         prior: a :class:`PosePrior` over the ``K`` joints, or None (also ``UniformPrior``) for no prior.
         unit_mm: millimetres per length unit of ``skeleton`` and ``keypoints``.
-        init: ``(T, K, 3, 3)`` or ``(K, 3, 3)`` initial pose (e.g. ``solve_ik(...).rotations``); default identity.
+        layout: the keypoints' layout (``"coco17"``, ``"h36m17"``), or None for the skeleton's joints.
+        init: an IK model (:class:`~poseprior.models.flow.conditional.ConditionalFlowPrior`, e.g.
+            ``flow-ik-bandai``): start from its mode given the keypoints (and its samples for the other
+            hypotheses); or a ``(T, K, 3, 3)`` / ``(K, 3, 3)`` initial pose; default identity (the rest pose).
+            With ``fit_root_rotation`` the root starts from :func:`root_from_keypoints`.
         config: a :class:`FitConfig`.
-        generator: random source of the restarts' samples (passed to ``prior.sample``, which must then accept
-            ``generator=``; with no prior: uniform rotations).
+        generator: random source of the restarts' samples (seeds the IK model's sampling; passed to
+            ``prior.sample``, which must then accept ``generator=``; with no prior: uniform rotations).
 
     Returns:
         A :class:`FitResult`, tensors detached, in the dtype and device of the optimisation (the prior's
@@ -164,84 +220,80 @@ def fit_keypoints_3d(
         raise ValidationError(f"config: expected a FitConfig, got {type(config).__name__}")
     if not unit_mm > 0:
         raise ValidationError(f"unit_mm: expected a positive number, got {unit_mm!r}")
-    keypoints, mask = _check_inputs(keypoints, mask, skeleton, prior)
+    keypoints, mask, A = _check_inputs(keypoints, mask, skeleton, prior, layout)
     params = list(prior.parameters()) if isinstance(prior, torch.nn.Module) else []
     device = params[0].device if params else keypoints.device
     dtype = params[0].dtype if params else (keypoints.dtype if keypoints.is_floating_point() else torch.float32)
-    T, J, _ = keypoints.shape
+    T, J = keypoints.shape[0], skeleton.num_joints
     K, H = J - 1, config.hypotheses
     target = torch.where(mask[..., None], keypoints, 0.0).to(device=device, dtype=dtype)
     weight = mask.to(device=device, dtype=dtype)
     eye = torch.eye(3, device=device, dtype=dtype)
+    A = A.to(device=device, dtype=dtype)
+    joint_target, joint_seen = joint_targets(A, target, mask.to(device), skeleton)
 
-    if init is None:
+    root0 = eye.expand(T, 3, 3)
+    translation0 = torch.zeros(T, 3, device=device, dtype=dtype)
+    if config.fit_root_rotation:
+        root0, translation0 = root_from_keypoints(joint_target, joint_seen, skeleton)
+    elif config.fit_root_translation:
+        translation0 = target.sum(-2) / weight.sum(-1, keepdim=True)  # refined below, once the pose is known
+    extra = None
+    if isinstance(init, ConditionalFlowPrior):
+        if init.skeleton.joint_names != skeleton.joint_names:
+            raise ValidationError(f"init: the IK model's joints {init.skeleton.joint_names} are not the skeleton's {skeleton.joint_names}")
+        pelvis = (joint_target - translation0[:, None]) @ root0  # R^T (p - t), row vectors
+        seed = None if generator is None else int(torch.randint(2**31, (1,), generator=generator))
+        ik = solve_ik(init, pelvis, joint_seen, hypotheses=max(H - 1, 1), candidates=max(20, H), seed=seed)
+        R0 = ik.rotations.to(device=device, dtype=dtype)
+        if H > 1:
+            extra = ik.hypotheses[:, : H - 1].transpose(0, 1).to(device=device, dtype=dtype)
+    elif init is None:
         R0 = eye.expand(T, K, 3, 3)
     else:
         check_rotations(init, "init")
         if init.shape[-3:] != (K, 3, 3) or init.shape[:-3] not in ((), (T,)):
-            raise ValidationError(f"init: expected shape (K, 3, 3) or (T, K, 3, 3) = ({T}, {K}, 3, 3), got {tuple(init.shape)}")
+            raise ValidationError(f"init: expected a ConditionalFlowPrior, or rotations of shape (K, 3, 3) or (T, K, 3, 3) = ({T}, {K}, 3, 3), got {tuple(init.shape)}")
         R0 = init.to(device=device, dtype=dtype).expand(T, K, 3, 3)
-    R0 = R0[None]
-    if H > 1:
+    if H > 1 and extra is None:
         if prior is not None:
             with torch.no_grad():
                 extra = prior.sample(T * (H - 1), generator=generator) if generator is not None else prior.sample(T * (H - 1))
         else:
             extra = random_rotations(T * (H - 1), K, generator=generator)
-        R0 = torch.cat([R0, extra.to(device=device, dtype=dtype).reshape(H - 1, T, K, 3, 3)])
-    R0 = R0.detach()  # (H, T, K, 3, 3)
+        extra = extra.to(device=device, dtype=dtype).reshape(H - 1, T, K, 3, 3)
+    R0 = (R0[None] if extra is None else torch.cat([R0[None], extra])).detach()  # (H, T, K, 3, 3)
 
-    delta = torch.zeros(H, T, K, 3, device=device, dtype=dtype, requires_grad=True)
+    latent = uses_latent(prior, config.parametrisation)
+    pose_vars = PoseVariables(R0, prior, default_prior_weight(prior, config.prior_weight, latent), latent, config.residual_deg)
     root_delta = torch.zeros(H, T, 3, device=device, dtype=dtype, requires_grad=config.fit_root_rotation)
-    translation = torch.zeros(H, T, 3, device=device, dtype=dtype)
-    if config.fit_root_translation:
-        # Start at the offset between the observed centroid and the initial pose's (at the origin).
+    translation = translation0.expand(H, T, 3).clone()
+    if config.fit_root_translation and not config.fit_root_rotation:
+        # Shift by the offset between the observed centroid and the initial pose's.
         with torch.no_grad():
-            rest = forward_kinematics(skeleton, torch.cat([eye.expand(H, T, 1, 3, 3), R0], dim=-3), translation)[0]
-            n = weight.sum(-1, keepdim=True)
-            translation += ((target - rest) * weight[..., None]).sum(-2) / n
+            rest = A @ forward_kinematics(skeleton, torch.cat([eye.expand(H, T, 1, 3, 3), R0], dim=-3))[0]
+            translation = (target - rest).mul(weight[..., None]).sum(-2) / weight.sum(-1, keepdim=True)[None]
     translation.requires_grad_(config.fit_root_translation)
-    variables = [v for v in (delta, root_delta, translation) if v.requires_grad]
+    variables = pose_vars.parameters + [v for v in (root_delta, translation) if v.requires_grad]
     scale = config.robust_scale_mm / unit_mm
+    variance2 = 2 * (config.keypoint_sigma_mm / unit_mm) ** 2
 
-    def pose(delta, root_delta, translation):
-        R = R0 @ roma.rotvec_to_rotmat(delta)
-        root = roma.rotvec_to_rotmat(root_delta)[..., None, :, :]
+    def pose():
+        R = pose_vars.rotations()
+        root = (root0 @ roma.rotvec_to_rotmat(root_delta))[..., None, :, :]
         positions = forward_kinematics(skeleton, torch.cat([root, R], dim=-3), translation)[0]
         return R, root[..., 0, :, :], positions
 
     def objective() -> torch.Tensor:  # (H, T)
-        R, _, positions = pose(delta, root_delta, translation)
-        data = (geman_mcclure(((positions - target) ** 2).sum(-1), scale) * weight).sum(-1)
-        if prior is not None and config.prior_weight > 0:
-            data = data + config.prior_weight * prior.energy(R)
-        return data
+        R, _, positions = pose()
+        data = (geman_mcclure(((A @ positions - target) ** 2).sum(-1), scale) * weight).sum(-1) / variance2
+        return data + pose_vars.prior_term(R)
 
-    if config.optimizer == "adam":
-        optimizer = torch.optim.Adam(variables, lr=config.lr)
-        # Cosine decay: Adam's normalised steps otherwise keep oscillating around the minimum at ~lr.
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.steps)
-        for _ in range(config.steps):
-            optimizer.zero_grad(set_to_none=True)
-            objective().sum().backward()
-            optimizer.step()
-            schedule.step()
-    else:
-        optimizer = torch.optim.LBFGS(variables, lr=config.lr, max_iter=config.steps, history_size=20, line_search_fn="strong_wolfe")
-
-        def closure() -> torch.Tensor:
-            optimizer.zero_grad(set_to_none=True)
-            loss = objective().sum()
-            loss.backward()
-            return loss
-
-        optimizer.step(closure)
-
+    minimise(objective, variables, config.steps, config.lr, config.optimizer)
     with torch.no_grad():
         final = objective()
-        final = torch.where(torch.isfinite(final), final, math.inf)
-        R, root, positions = pose(delta, root_delta, translation)
-        order = final.argsort(dim=0)  # (H, T), best first
+        R, root, positions = pose()
+        order = rank(final)
         best = order[0]
         frames = torch.arange(T, device=device)
         result = dict(

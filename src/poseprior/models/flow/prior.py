@@ -230,15 +230,22 @@ class FlowPrior(ConfiguredJoints, nn.Module):
         ``noise_deg`` per joint (:func:`~poseprior.models.projection.latent_map_projection`)."""
         self._check(R)
         check_rotations(R, "R", tol=1e-3)
-        flow = self.flow()
+        return latent_map_projection(self.to_latent, self.from_latent, R.to(self.loc.dtype), noise_deg, steps, lr)
 
-        def to_latent(R: torch.Tensor) -> torch.Tensor:
-            return flow.transform(self._standardised(R)[0])
+    @property
+    def latent_dim(self) -> int:
+        """``D = 3 K``: the base space of the flow."""
+        return self.loc.shape[-1]
 
-        def from_latent(z: torch.Tensor) -> torch.Tensor:
-            return self.chart.to_rotations(flow.transform.inv(z) * self.scale + self.loc)[0]
+    def to_latent(self, R: torch.Tensor) -> torch.Tensor:
+        """Base points ``(..., 3 K)`` of poses ``R (..., K, 3, 3)`` (standard normal for poses of the prior)."""
+        self._check(R)
+        return self.flow().transform(self._standardised(R.to(self.loc.dtype))[0])
 
-        return latent_map_projection(to_latent, from_latent, R.to(self.loc.dtype), noise_deg, steps, lr)
+    def from_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """Poses ``(..., K, 3, 3)`` of base points ``z (..., 3 K)``; differentiable (the coupling layers invert
+        in closed form)."""
+        return self.chart.to_rotations(self.flow().transform.inv(z) * self.scale + self.loc)[0]
 
     def rsample_with_log_prob(
         self, n: int, context: torch.Tensor | None = None
