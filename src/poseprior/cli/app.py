@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import typer
 
-from poseprior.cli import convert, data, demo, ik, sample, score, train
+from poseprior.cli import convert, data, demo, fit, ik, sample, score, train
 
 app = typer.Typer(
     name="poseprior",
-    help="Probabilistic human pose modelling: motion files, datasets, pose priors.",
+    help="Probabilistic human pose modelling: motion files, datasets, pose priors, fitting.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -21,6 +21,8 @@ app.add_typer(train.app, name="train")
 app.command("sample")(sample.sample)
 app.command("score")(score.score)
 app.command("ik")(ik.ik)
+app.command("fit3d")(fit.fit3d)
+app.command("fit2d")(fit.fit2d)
 
 
 def main() -> None:

@@ -1,0 +1,292 @@
+"""``poseprior fit3d`` and ``poseprior fit2d``: joint rotations that explain keypoints, with any prior.
+
+Inputs: a keypoints npz (:mod:`poseprior.io.keypoints`: ``positions`` (T, J, 3) or ``keypoints_2d`` (T, J, 2),
+``joint_names`` or ``layout``, optional ``mask`` / ``confidence`` / ``camera``), for 3D also a motion (BVH,
+interchange npz: its joint positions), for 2D also OpenPose or MediaPipe JSON (:mod:`poseprior.io.detections`).
+Keypoints named like the skeleton's joints are matched by name (others are ignored); a ``layout`` file
+(``h36m17``, ``coco17``) is fitted through the layout's joint map.
+
+Output by extension: BVH, or the interchange npz (:mod:`poseprior.io.npz`) plus the fit's extra arrays:
+
+================================  ===================  ================================================
+``objective``                     ``(T,)``             final objective of the best-ranked hypothesis
+``hypotheses``                    ``(T, H, K, 3, 3)``  all hypotheses' local rotations, best first
+``hypotheses_objective``          ``(T, H)``           their objectives
+``hypotheses_root_rotation``      ``(T, H, 3, 3)``     2D only: their root rotations (camera frame)
+``hypotheses_root_translation``   ``(T, H, 3)``        2D only: their root positions (camera frame)
+``pixels``                        ``(T, P, 2)``        2D only: the fit's keypoints reprojected
+================================  ===================  ================================================
+
+3D results are in the input's unit and frame; 2D results in the camera frame (OpenCV axes), in millimetres.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    import torch
+
+    from poseprior.io import Keypoints
+    from poseprior.models.prior import PosePrior
+    from poseprior.skeleton import Skeleton
+
+__all__ = ["fit3d", "fit2d", "fit_skeleton", "keypoint_targets"]
+
+#: Frames fitted per batch: bounds memory, and paces the progress bar.
+CHUNK = 512
+
+PRIOR_HELP = "Prior: a zoo name (vae-bandai, ndf-bandai, flow-bandai), an exported model path, or 'none'."
+SKELETON_HELP = "Subject skeleton (hierarchy and bone offsets) from a BVH or interchange npz; default: the prior's own."
+INIT_HELP = "IK model whose mode (and samples) start the fit, or 'none' for the rest pose and prior samples."
+
+
+def fit_skeleton(prior: PosePrior, skeleton_file: Path | None) -> tuple[Skeleton, float]:
+    """The skeleton to fit (root + the prior's joints) and its millimetres per unit: from ``skeleton_file``
+    (a motion file, restricted to the prior's joints by name, tree checked), else the prior's own."""
+    from poseprior.errors import ValidationError
+    from poseprior.io import read_motion
+
+    joints = prior.joints
+    if skeleton_file is None:
+        if joints is None or joints.skeleton is None:
+            raise ValidationError("prior: it carries no skeleton; pass --skeleton FILE")
+        return joints.skeleton, joints.unit_mm
+    motion = read_motion(skeleton_file)
+    sk = motion.skeleton
+    root = joints.root if joints is not None else None
+    names = ((root,) if root else ()) + prior.joint_names
+    missing = [n for n in names if n not in sk.joint_names]
+    if missing:
+        raise ValidationError(f"skeleton: {skeleton_file} lacks joint(s) {', '.join(missing)} of the prior; it has {', '.join(sk.joint_names)}")
+    sub = sk.subset(names)
+    if joints is not None and tuple(sub.parents[1:]) != tuple(p + 1 for p in joints.parents):
+        raise ValidationError(f"skeleton: {skeleton_file}'s tree over the prior's joints differs from the prior's")
+    return sub, motion.unit
+
+
+def keypoint_targets(kp: Keypoints, skeleton: Skeleton, source: Path) -> tuple[torch.Tensor, torch.Tensor, str | None]:
+    """``(values (T, P, D), weights (T, P), layout)`` of ``kp`` for ``skeleton``: the layout's keypoints as
+    they are, or the skeleton's joints picked by name (missing ones weigh 0). A weight is the keypoint's
+    confidence (1 without), 0 where it is masked."""
+    import torch
+
+    from poseprior.errors import ValidationError
+
+    values = torch.from_numpy(kp.positions)
+    weights = torch.from_numpy(kp.visible).double()
+    if kp.confidence is not None:
+        weights = weights * torch.from_numpy(kp.confidence).clamp_min(0)
+    if kp.layout is not None:
+        return values, weights, kp.layout
+    index = {n: i for i, n in enumerate(kp.joint_names)}
+    found = [n for n in skeleton.joint_names if n in index]
+    if len(found) < 4:
+        raise ValidationError(
+            f"{source}: its keypoints ({', '.join(kp.joint_names)}) match {len(found)} of the skeleton's joints "
+            f"({', '.join(skeleton.joint_names)}); name them like the skeleton's joints or give a 'layout' (h36m17, coco17)"
+        )
+    T, J = kp.num_frames, skeleton.num_joints
+    out = torch.full((T, J, kp.dims), float("nan"), dtype=values.dtype)
+    w = torch.zeros(T, J, dtype=weights.dtype)
+    for j, name in enumerate(skeleton.joint_names):
+        if name in index:
+            out[:, j], w[:, j] = values[:, index[name]], weights[:, index[name]]
+    return out, w, None
+
+
+def _read_keypoints_3d(path: Path, unit: float | None, fps: float | None) -> Keypoints:
+    """3D keypoints from a keypoints npz, or a motion file's joint positions."""
+    import numpy as np
+
+    from poseprior.io import Keypoints, read_keypoints_npz, read_motion
+    from poseprior.io.npz import is_motion_npz
+
+    if path.suffix.lower() == ".npz" and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                motion_file = is_motion_npz(z.files)
+        except (OSError, ValueError):
+            motion_file = False  # read_keypoints_npz names the file in its error
+        if not motion_file:
+            return read_keypoints_npz(path, fps=fps, unit=unit)
+    motion = read_motion(path)
+    return Keypoints(motion.positions().numpy(), motion.skeleton.joint_names, motion.fps, unit=motion.unit)
+
+
+def _init_model(init: str, skeleton: Skeleton):
+    """The IK model named ``init`` when it matches ``skeleton``'s joints, else None (``none``)."""
+    from poseprior.cli.ik import load_model
+    from poseprior.errors import ValidationError
+
+    if init == "none":
+        return None
+    model = load_model(init)
+    if model.skeleton.joint_names != skeleton.joint_names:
+        raise ValidationError(f"init: IK model {init!r} has joints {model.skeleton.joint_names}, not the skeleton's; pass --init none")
+    return model
+
+
+def _chunks(T: int, what: str):
+    """Frame slices of at most :data:`CHUNK`, with a progress bar when there is more than one."""
+    from rich.progress import Progress
+
+    slices = [slice(s, min(s + CHUNK, T)) for s in range(0, T, CHUNK)]
+    if len(slices) == 1:
+        yield from slices
+        return
+    with Progress(transient=True) as progress:
+        task = progress.add_task(what, total=T)
+        for sl in slices:
+            yield sl
+            progress.advance(task, sl.stop - sl.start)
+
+
+def _write(motion, out: Path, extra: dict) -> None:
+    from poseprior.io import write_motion
+    from poseprior.io.npz import write_motion_npz
+
+    if out.suffix.lower() == ".npz":
+        write_motion_npz(motion, out, {k: v.detach().cpu().numpy() for k, v in extra.items()})
+    else:
+        write_motion(motion, out)
+
+
+def _check_output(out: Path) -> None:
+    from poseprior.errors import ValidationError
+
+    if out.suffix.lower() not in (".npz", ".bvh"):
+        raise ValidationError(f"out: expected a .npz or .bvh path, got {out}")
+
+
+def fit3d(
+    file: Annotated[Path, typer.Argument(help="3D keypoints .npz (positions, joint_names or layout, optional mask), or a motion (BVH, interchange npz).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .bvh or .npz (interchange motion + hypotheses).")],
+    prior: Annotated[str, typer.Option(help=PRIOR_HELP)] = "vae-bandai",
+    skeleton: Annotated[Path | None, typer.Option(help=SKELETON_HELP)] = None,
+    init: Annotated[str, typer.Option(help=INIT_HELP)] = "flow-ik-bandai",
+    noise_mm: Annotated[float, typer.Option(min=0.0, help="Expected keypoint noise, mm per coordinate (weighs data against prior).")] = 20.0,
+    steps: Annotated[int, typer.Option(min=1, help="Adam steps.")] = 60,
+    hypotheses: Annotated[int, typer.Option(min=1, help="Restarts per frame, ranked by objective.")] = 1,
+    pelvis_frame: Annotated[bool, typer.Option(help="Keypoints are pelvis-frame (root at the origin, unrotated): do not fit the root.")] = False,
+    unit: Annotated[str | None, typer.Option(help="Length unit of the keypoints when the file has none (mm, cm, m, or mm per unit).")] = None,
+    fps: Annotated[float | None, typer.Option(help="Frame rate when the file has none.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the restarts' sampling.")] = 0,
+) -> None:
+    """Fit joint rotations (and the root's rotation and position) to 3D keypoints, regularised by a prior."""
+    import torch
+    from rich.console import Console
+
+    from poseprior.cli.convert import parse_unit
+    from poseprior.cli.prior_option import load_prior_option
+    from poseprior.errors import ValidationError
+    from poseprior.io import Motion
+    from poseprior.tasks import FitConfig, fit_keypoints_3d
+
+    _check_output(out)
+    if not noise_mm > 0:
+        raise ValidationError(f"noise-mm: expected a positive number of millimetres, got {noise_mm}")
+    kp = _read_keypoints_3d(file, parse_unit(unit), fps)
+    pose_prior = load_prior_option(prior)
+    sk, unit_mm = fit_skeleton(pose_prior, skeleton)
+    values, weights, layout = keypoint_targets(kp, sk, file)
+    values, visible = values * (kp.unit / unit_mm), weights > 0
+    config = FitConfig(steps=steps, hypotheses=hypotheses, keypoint_sigma_mm=noise_mm, fit_root_rotation=not pelvis_frame, fit_root_translation=not pelvis_frame)
+    model = _init_model(init, sk)
+    generator = torch.Generator().manual_seed(seed)
+    parts = []
+    for sl in _chunks(kp.num_frames, "fitting"):
+        parts.append(fit_keypoints_3d(values[sl].float(), visible[sl], sk, pose_prior, unit_mm=unit_mm, layout=layout, init=model, config=config, generator=generator))
+    cat = {k: torch.cat([getattr(p, k) for p in parts]) for k in ("rotations", "root_rotation", "root_translation", "objective")}
+    rotations = torch.cat([cat["root_rotation"][:, None], cat["rotations"]], dim=1).double()
+    motion = Motion(sk, _orthonormal(rotations), cat["root_translation"].double(), kp.fps, unit_mm, metadata={"source": "poseprior fit3d"}).with_unit(kp.unit)
+    extra = {"objective": cat["objective"]}
+    if hypotheses > 1:
+        extra["hypotheses"] = torch.cat([p.hypotheses for p in parts])
+        extra["hypotheses_objective"] = torch.cat([p.hypotheses_objective for p in parts])
+    _write(motion, out, extra)
+    fitted = Motion(sk, _orthonormal(rotations), cat["root_translation"].double(), kp.fps, unit_mm).positions()
+    error = _keypoint_error_mm(fitted, values, visible, sk, layout) * unit_mm
+    Console(highlight=False, soft_wrap=True).print(
+        f"{file} -> {out}: {kp.num_frames} frames fitted with prior {prior} (init {init}); mean distance to the "
+        f"visible keypoints {error:.1f} mm",
+        markup=False,
+    )
+
+
+def fit2d(
+    file: Annotated[Path, typer.Argument(help="2D keypoints: .npz (keypoints_2d, joint_names or layout, confidence, camera), OpenPose JSON (file or folder) or MediaPipe JSON.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .bvh or .npz (camera-frame motion + hypotheses).")],
+    prior: Annotated[str, typer.Option(help=PRIOR_HELP)] = "vae-bandai",
+    skeleton: Annotated[Path | None, typer.Option(help=SKELETON_HELP)] = None,
+    init: Annotated[str, typer.Option(help=INIT_HELP)] = "flow-ik-bandai",
+    focal: Annotated[float | None, typer.Option(help="Focal length in pixels when the file has no camera (default: the image's larger side).")] = None,
+    image_size: Annotated[tuple[int, int] | None, typer.Option(help="Image width and height in pixels when the file has no camera.")] = None,
+    hypotheses: Annotated[int, typer.Option(min=1, help="Hypotheses per frame (depth is ambiguous), ranked by objective.")] = 5,
+    steps: Annotated[int, typer.Option(min=1, help="Adam steps of the joint fit.")] = 100,
+    fps: Annotated[float | None, typer.Option(help="Frame rate when the file has none.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the hypotheses' sampling.")] = 0,
+) -> None:
+    """Fit joint rotations, body orientation and position to 2D keypoints of a perspective camera."""
+    import torch
+    from rich.console import Console
+
+    from poseprior.cli.prior_option import load_prior_option
+    from poseprior.errors import ValidationError
+    from poseprior.io import Motion
+    from poseprior.io.detections import read_keypoints_2d
+    from poseprior.tasks import Fit2DConfig, default_camera, fit_keypoints_2d
+
+    _check_output(out)
+    kp = read_keypoints_2d(file, **({} if fps is None else {"fps": fps}))
+    if kp.camera is not None:
+        camera = torch.from_numpy(kp.camera).float()
+    elif image_size is not None:
+        camera = default_camera(image_size, focal)
+    else:
+        raise ValidationError(f"camera: {file} has no camera intrinsics; pass --image-size W H (and --focal F if known)")
+    pose_prior = load_prior_option(prior)
+    sk, unit_mm = fit_skeleton(pose_prior, skeleton)
+    values, confidence, layout = keypoint_targets(kp, sk, file)
+    confidence = confidence.float()
+    config = Fit2DConfig(steps=steps, hypotheses=hypotheses)
+    model = _init_model(init, sk)
+    generator = torch.Generator().manual_seed(seed)
+    parts = []
+    for sl in _chunks(kp.num_frames, "fitting"):
+        parts.append(fit_keypoints_2d(values[sl].float(), confidence[sl], camera, sk, pose_prior, unit_mm=unit_mm, layout=layout, init=model, config=config, generator=generator))
+
+    def cat(name: str) -> torch.Tensor:
+        return torch.cat([getattr(p, name) for p in parts])
+
+    rotations = torch.cat([cat("root_rotation")[:, None], cat("rotations")], dim=1).double()
+    motion = Motion(sk, _orthonormal(rotations), cat("root_translation").double(), kp.fps, unit_mm, metadata={"source": "poseprior fit2d"}).with_unit(1.0)
+    names = ("objective", "hypotheses", "hypotheses_objective", "hypotheses_root_rotation", "hypotheses_root_translation", "pixels")
+    extra = {n: cat(n) for n in names}
+    extra["hypotheses_root_translation"] = extra["hypotheses_root_translation"] * unit_mm
+    _write(motion, out, extra)
+    seen = confidence > 0
+    error = float((extra["pixels"] - torch.nan_to_num(values.float())).norm(dim=-1)[seen].mean())
+    Console(highlight=False, soft_wrap=True).print(
+        f"{file} -> {out}: {kp.num_frames} frames fitted with prior {prior} (init {init}), {hypotheses} hypotheses; "
+        f"mean reprojection error {error:.1f} px",
+        markup=False,
+    )
+
+
+def _orthonormal(R: torch.Tensor) -> torch.Tensor:
+    """Float32 fits re-orthonormalised, so the Motion's float64 rotation check holds."""
+    import roma
+
+    return roma.special_procrustes(R)
+
+
+def _keypoint_error_mm(positions, values, visible, sk, layout) -> float:
+    """Mean distance (skeleton unit) of the fit's keypoints to the visible targets."""
+    from poseprior.tasks.targets import keypoint_matrix
+
+    A = keypoint_matrix(sk, layout, values.shape[1]).to(positions.dtype)
+    return float(((A @ positions) - values.to(positions.dtype)).norm(dim=-1)[visible].mean())
