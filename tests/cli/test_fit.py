@@ -151,3 +151,18 @@ def test_bad_input(coco_pixels, world, tmp_path):
     cmu = Path(poseprior.__file__).parent / "assets" / "cmu_01_01.bvh"
     with pytest.raises(ValidationError, match="skeleton: .* lacks joint"):
         invoke("fit3d", tmp_path / "ok.npz", "-o", tmp_path / "x.npz", "--skeleton", cmu)
+
+
+def test_fit3d_subject_skeleton_from_a_bvh(truth_motion, tmp_path):
+    # A taller subject: the same poses on a skeleton 10% larger, its skeleton given as a BVH file.
+    tall = Motion(truth_motion.skeleton.scaled(1.1), truth_motion.rotations, truth_motion.root_translation * 1.1, 30, 10.0)
+    write_motion(tall, tmp_path / "subject.bvh")
+    write_motion(tall, tmp_path / "tall.npz")
+    invoke("fit3d", tmp_path / "tall.npz", "-o", tmp_path / "fit.npz", "--skeleton", tmp_path / "subject.bvh", "--noise-mm", "5")
+    fitted = read_motion(tmp_path / "fit.npz")
+    assert torch.allclose(fitted.skeleton.offsets, tall.skeleton.offsets * tall.unit / fitted.unit, atol=1e-3)
+    assert (fitted.positions(millimetres=True) - tall.positions(millimetres=True)).norm(dim=-1).mean() < 10.0
+    # With the prior's own (shorter) skeleton the same keypoints cannot be met as closely.
+    invoke("fit3d", tmp_path / "tall.npz", "-o", tmp_path / "own.npz", "--noise-mm", "5")
+    own = read_motion(tmp_path / "own.npz")
+    assert (own.positions(millimetres=True) - tall.positions(millimetres=True)).norm(dim=-1).mean() > 15.0
