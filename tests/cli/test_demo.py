@@ -46,7 +46,8 @@ def test_console_command_writes_picture_and_summary(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["poses.png", "prior_samples.png"]  # no temporary files left
     text = result.stdout
     for expected in ("cmu_01_01.bvh", "31 (root Hips", "121 at 30 fps, 4.00 s", "cm", "bone lengths", "m travelled", "poses.png (1200 x 300 px)",
-                     "Flow prior", "flow-bandai", "nats/pose", "IK (flow-ik-bandai)", "prior_samples.png", f"outputs in {out}\n"):
+                     "Flow prior", "flow-bandai", "nats/pose", "IK (flow-ik-bandai)", "prior_samples.png", "Fitting", "3D, vae-bandai",
+                     "reprojection", f"outputs in {out}\n"):
         assert expected in text, expected
     assert "mocap.cs.cmu.edu" in text
     assert len(text.splitlines()) < 40  # one screen
