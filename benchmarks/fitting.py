@@ -24,6 +24,7 @@ Run from the repository root, with nothing else running:
 
     .venv/bin/python benchmarks/fitting.py [--split test] [--limit 1000] [--part 3d] [--part 2d] [--threads 1]
     .venv/bin/python benchmarks/fitting.py --split val --limit 300 --part 3d --sweep
+    .venv/bin/python benchmarks/fitting.py --split val --limit 300 --part 3d --optimizer lbfgs --steps 20
 """
 
 from __future__ import annotations
@@ -57,10 +58,10 @@ def cases_3d(keypoints: torch.Tensor, unit_mm: float, seed: int = 0) -> dict[str
     return {"20 mm noise": (noisy, None), "30% missing": (keypoints, mask), "both": (noisy, mask)}
 
 
-def run_3d(R: torch.Tensor, ik, priors: dict, steps: int, sweep: bool) -> None:
+def run_3d(R: torch.Tensor, ik, priors: dict, steps: int, sweep: bool, optimizer: str = "adam") -> None:
     skeleton, unit = ik.skeleton, ik.unit_mm
     truth = pelvis_keypoints(skeleton, R)
-    print(f"\n3D fitting, {R.shape[0]} poses, Adam {steps} steps\n")
+    print(f"\n3D fitting, {R.shape[0]} poses, {optimizer} {steps} steps\n")
     print("| case | method | weight | MPJPE mm | PA-MPJPE mm | geodesic deg | ms/frame |")
     print("|---|---|---|---|---|---|---|")
     for case, (keypoints, mask) in cases_3d(truth, unit).items():
@@ -69,7 +70,8 @@ def run_3d(R: torch.Tensor, ik, priors: dict, steps: int, sweep: bool) -> None:
             weights = SWEEP[name] if sweep else (None,)
             runs += [(name, prior, ik, w) for w in weights]
         for label, prior, init, weight in runs:
-            config = FitConfig(steps=steps, prior_weight=weight)
+            lr = {"adam": FitConfig().lr, "lbfgs": 1.0}[optimizer]
+            config = FitConfig(steps=steps, prior_weight=weight, optimizer=optimizer, lr=lr)
             start = time.perf_counter()
             fit = fit_keypoints_3d(keypoints, mask, skeleton, prior, unit_mm=unit, init=init, config=config, generator=torch.Generator().manual_seed(0))
             ms = 1000 * (time.perf_counter() - start) / R.shape[0]
@@ -131,6 +133,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=FitConfig().steps)
     parser.add_argument("--hypotheses", type=int, default=5)
     parser.add_argument("--sweep", action="store_true", help="try prior weights (validation split only)")
+    parser.add_argument("--optimizer", default="adam", choices=("adam", "lbfgs"), help="3D: Adam, or L-BFGS (lr 1, strong Wolfe)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.sweep and args.split != "val":
@@ -144,7 +147,7 @@ def main() -> None:
     print(f"bandai-v1 {args.split}, {args.limit} poses, {args.threads} thread(s)")
     for part in args.part or ["3d", "2d"]:
         if part == "3d":
-            run_3d(R, ik, priors, args.steps, args.sweep)
+            run_3d(R, ik, priors, args.steps, args.sweep, args.optimizer)
         else:
             run_2d(R, root, ik, priors, args.hypotheses, Fit2DConfig().steps)
 

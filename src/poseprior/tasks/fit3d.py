@@ -2,20 +2,26 @@
 
 :func:`fit_keypoints_3d` optimises, for every frame at once, the local rotations of the prior's ``K`` joints (and
 optionally the root's rotation and translation) so that the forward kinematics of the skeleton match full,
-partial or noisy keypoints. The objective per frame is SMPLify's (Bogo et al. 2016): a robust Geman-McClure data
-term (Geman & McClure 1987) on joint positions plus ``prior_weight`` times the prior's energy. The data term is
-in nats: for small errors it is the negative log-likelihood of isotropic Gaussian keypoint noise of standard
-deviation ``keypoint_sigma_mm``, so that with an exact prior (energy = -log-density) and ``prior_weight = 1`` the
-fit is the maximum a posteriori pose; beyond ``robust_scale_mm`` an error stops counting more (outliers).
+partial or noisy keypoints. The objective per frame is SMPLify's (Bogo et al., ECCV 2016): a robust
+Geman-McClure data term (Geman & McClure 1987) on keypoint positions plus the weighted prior term
+(:mod:`poseprior.tasks.pose_variables`: the prior's energy over the pose, or the VAE's latent code as
+SMPLify-X fits VPoser's). The data term is in nats: for small errors it is the negative log-likelihood of
+isotropic Gaussian keypoint noise of standard deviation ``keypoint_sigma_mm``, so that with an exact prior and
+``prior_weight = 1`` the fit is the maximum a posteriori pose; beyond ``robust_scale_mm`` an error stops
+counting more (outliers).
 
-Rotations are parametrised as ``R0 @ exp(delta)`` around an initial pose ``R0`` (``roma.rotvec_to_rotmat``), so
-the optimiser works in a local, singularity-free chart. Several restarts (prior samples) give ranked hypotheses.
+The fit starts from an IK model's mode given the keypoints (:func:`~poseprior.tasks.ik.solve_ik`), with its
+samples as further hypotheses, ranked by the objective; the root from the Procrustes fit of the root's children
+(:func:`root_from_keypoints`). Adam with a cosine-decayed step, not L-BFGS: on bandai-v1 validation L-BFGS's
+line search stalls or diverges on the flow's and the VAE's terms (``benchmarks/fitting.py --optimizer lbfgs``).
 
 Example:
-    >>> prior = poseprior.load("flow-bandai")  # doctest: +SKIP
-    >>> skeleton = prior.joints.skeleton  # doctest: +SKIP
-    >>> result = fit_keypoints_3d(keypoints, mask, skeleton, prior, unit_mm=prior.joints.unit_mm)  # doctest: +SKIP
-    >>> result.rotations.shape  # doctest: +SKIP
+    >>> from poseprior.models.flow.condition import pelvis_keypoints
+    >>> ik = poseprior.load("flow-ik-bandai")  # doctest: +SKIP
+    >>> vae = poseprior.load("vae-bandai")  # doctest: +SKIP
+    >>> keypoints = pelvis_keypoints(ik.skeleton, vae.sample(200))  # (200, 21, 3), cm  # doctest: +SKIP
+    >>> fit = fit_keypoints_3d(keypoints, None, ik.skeleton, vae, unit_mm=ik.unit_mm, init=ik)  # doctest: +SKIP
+    >>> fit.rotations.shape  # doctest: +SKIP
     torch.Size([200, 20, 3, 3])
 """
 
