@@ -91,3 +91,5 @@ register_model_class("ConditionalFlowPrior", "poseprior.models.flow.conditional"
 register_model_class("TangentGaussianPrior", "poseprior.models.baseline", config_name="GaussianConfig")
 register_model_class("VAEPrior", "poseprior.models.vae")
 register_model_class("DistanceFieldPrior", "poseprior.models.ndf")
+register_model_class("ProbabilisticLifter", "poseprior.models.lifter.flow", config_name="FlowLifterConfig")
+register_model_class("RotationLifter", "poseprior.models.lifter.rotation", config_name="RotationLifterConfig")

@@ -1,0 +1,125 @@
+"""Lifting numbers (docs/benchmarks.md, "Lifting"): the learned lifters against the optimisation-based 2D fit.
+
+Views: ``--limit`` test poses spread evenly over bandai-v1 test, each with its window of the take's
+neighbouring poses (10 fps, clamped at the take's ends; ``sequence_windows``), the whole window seen by one
+random camera (``poseprior.data.lifting.random_views`` with ``LiftingConfig()`` defaults: level camera, yaw
+0-360 degrees, pitch -10 to 30, distance 3-6 m, aim jitter 0.3 m, focal 1000 px, 1000 x 1000 image; exact
+pixels, nothing dropped; fixed seed). Every method sees the centre frame; the rotation lifter its window.
+
+- rotation lifter: MPJPE and PA-MPJPE (mm, root-relative, camera frame), MPJAE (degrees, the 20 local
+  rotations), frames/s of a whole 1,000-frame sequence;
+- flow lifter: MPJPE / PA-MPJPE of the mode and best-of-N (N = 1, 10, 200 samples), calibration (the share of
+  true joints inside each joint's 50% and 90% hypothesis regions: balls around the hypotheses' mean whose
+  radius is that quantile of the 200 hypotheses' distances to it), diversity (APD, mm), frames/s;
+- ``fit_keypoints_2d`` with the VAE prior (the fitting benchmark's best), 5 hypotheses: MPJPE, best-of-5,
+  frames/s, on the first ``--fit-limit`` views.
+
+Run from the repository root, with nothing else running:
+
+    .venv/bin/python benchmarks/lifting.py [--rot lifter-rot-bandai] [--flow lifter-flow-bandai] [--limit 2000] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+import poseprior.zoo as zoo
+from poseprior.data import load_prepared
+from poseprior.data.lifting import LiftingConfig, layout_keypoints, random_views
+from poseprior.metrics import apd, best_of_n, mpjae, mpjpe, pa_mpjpe
+from poseprior.models.lifter.rotation import sequence_windows
+from poseprior.tasks import Fit2DConfig, fit_keypoints_2d
+
+
+def views(skeleton, unit_mm: float, window_R: torch.Tensor, window_root: torch.Tensor, seed: int = 0) -> dict:
+    """One camera per window: pixels ``(B, W, J, 2)``, camera ``(B, 3, 3)``, the centre frame's true
+    camera-frame root-relative joints ``(B, J, 3)`` mm and local rotations ``(B, K, 3, 3)``."""
+    g = torch.Generator().manual_seed(seed)
+    B, W = window_R.shape[:2]
+    keypoints = layout_keypoints(skeleton, window_R, None)
+    world = (keypoints @ window_root.transpose(-1, -2)).flatten(1, 2)
+    v = random_views(world, torch.eye(3).expand(B, 3, 3), LiftingConfig(), unit_mm, g)
+    J, c = keypoints.shape[-2], W // 2
+    pixels = v["pixels"].unflatten(1, (W, J))
+    centre = (keypoints[:, c] @ window_root[:, c].transpose(-1, -2)) @ v["R_cw"].transpose(-1, -2) * unit_mm
+    return {"pixels": pixels, "camera": v["camera"], "truth": centre - centre[:, :1], "rotations": window_R[:, c]}
+
+
+def rate(fn, frames: int) -> float:
+    start = time.perf_counter()
+    fn()
+    return frames / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--prepared", default="prepared/bandai-v1")
+    parser.add_argument("--rot", default="lifter-rot-bandai")
+    parser.add_argument("--flow", default="lifter-flow-bandai")
+    parser.add_argument("--limit", type=int, default=2000)
+    parser.add_argument("--fit-limit", type=int, default=500)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    split = load_prepared(args.prepared, ["test"]).splits["test"]
+    rot = zoo.load(args.rot).eval()
+    windows = sequence_windows(split, rot.config.window)
+    pick = torch.linspace(0, len(split) - 1, args.limit).round().long()
+    v = views(rot.skeleton, rot.unit_mm, windows["window_rotations"][pick], windows["window_root_rotation"][pick])
+    c = rot.config.window // 2
+    N = args.limit
+    print(f"bandai-v1 test, {N} views (one random camera per window), {args.threads} thread(s)\n")
+    print("| method | MPJPE (mm) | PA-MPJPE (mm) | best-of-10 MPJPE | best-of-200 MPJPE | MPJAE (deg) | frames/s |")
+    print("|---|---|---|---|---|---|---|")
+
+    with torch.no_grad():
+        out = rot(v["pixels"], v["camera"][:, None].expand(-1, rot.config.window, 3, 3))  # (N, W, ...): each window a sequence
+        pred = out["positions"][:, c]
+        # Throughput: one 1,000-frame sequence (the windows share their frames' features).
+        seq = v["pixels"][:1000, c]
+        fps = rate(lambda: rot(seq, v["camera"][0]), seq.shape[0])
+    print(f"| {args.rot} | {float(mpjpe(pred, v['truth'])):.1f} | {float(pa_mpjpe(pred, v['truth'])):.1f} | - | - | "
+          f"{float(mpjae(out['rotations'][:, c], v['rotations'])):.1f} | {fps:,.0f} |", flush=True)
+
+    try:
+        flow = zoo.load(args.flow).eval()
+    except Exception as e:  # noqa: BLE001 - the row is skipped with the reason printed
+        print(f"| {args.flow} | not available: {e} |")
+        flow = None
+    if flow is not None:
+        with torch.no_grad():
+            pixels, camera = v["pixels"][:, c], v["camera"]
+            mode = flow.mode(pixels, camera)
+            samples = torch.cat([flow.sample(200, pixels[i : i + 100], camera[i : i + 100]) for i in range(0, N, 100)], dim=1)  # (200, N, J, 3)
+            fps = rate(lambda: flow.mode(pixels[:1000], camera[:1000]), min(N, 1000))
+        hyp = samples.transpose(0, 1)  # (N, 200, J, 3)
+        b1 = float(best_of_n(hyp[:, :1], v["truth"]))
+        b10 = float(best_of_n(hyp[:, :10], v["truth"]))
+        b200 = float(best_of_n(hyp, v["truth"]))
+        print(f"| {args.flow} (mode; best-of-1 {b1:.1f}) | {float(mpjpe(mode, v['truth'])):.1f} | {float(pa_mpjpe(mode, v['truth'])):.1f} | "
+              f"{b10:.1f} | {b200:.1f} | - | {fps:,.0f} |", flush=True)
+        mean = hyp.mean(1, keepdim=True)
+        spread = (hyp - mean).norm(dim=-1)  # (N, 200, J)
+        miss = (v["truth"] - mean[:, 0]).norm(dim=-1)  # (N, J)
+        inside = {q: float((miss[:, 1:] <= spread.quantile(q, dim=1)[:, 1:]).float().mean()) for q in (0.5, 0.9)}
+        print(f"\nflow calibration (non-root joints): {100 * inside[0.5]:.1f}% inside the 50% regions, "
+              f"{100 * inside[0.9]:.1f}% inside the 90% regions; APD {float(apd(hyp[:, :10])):.1f} mm (10 samples)")
+
+    M = min(args.fit_limit, N)
+    vae, ik = zoo.load("vae-bandai").eval(), zoo.load("flow-ik-bandai").eval()
+    start = time.perf_counter()
+    fit = fit_keypoints_2d(v["pixels"][:M, c].float(), None, v["camera"][:M], ik.skeleton, vae, unit_mm=ik.unit_mm, init=ik, config=Fit2DConfig(), generator=torch.Generator().manual_seed(0))
+    fps = M / (time.perf_counter() - start)
+    pos = (fit.positions - fit.positions[:, :1]) * ik.unit_mm
+    hyp = (fit.hypotheses_positions - fit.hypotheses_positions[:, :, :1]) * ik.unit_mm
+    truth = v["truth"][:M]
+    print(f"\nfit_keypoints_2d (vae-bandai, 5 hypotheses) on the first {M} views: MPJPE {float(mpjpe(pos, truth)):.1f} mm, "
+          f"PA-MPJPE {float(pa_mpjpe(pos, truth)):.1f}, best-of-5 {float(best_of_n(hyp, truth)):.1f}, "
+          f"MPJAE {float(mpjae(fit.rotations, v['rotations'][:M])):.1f} deg, {fps:.1f} frames/s")
+
+
+if __name__ == "__main__":
+    main()

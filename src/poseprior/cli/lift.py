@@ -1,0 +1,103 @@
+"""``poseprior lift FILE --model NAME -o OUT``: 3D poses from 2D keypoints with a learned lifter.
+
+FILE is a keypoints npz (``keypoints_2d`` (T, P, 2), ``joint_names`` or ``layout``, optional ``confidence``,
+optional ``camera`` (3, 3)) or OpenPose / MediaPipe JSON. A lifter trained on a skeleton's own joints reads
+keypoints named by those joints (others ignored, missing ones confidence 0); one trained on a layout reads
+that layout.
+
+OUT (``.npz``) holds ``joint_names``, ``positions`` (T, J, 3) root-relative in millimetres (camera frame),
+``fps`` and ``unit`` (``"mm"``), so it is also a 3D keypoints npz (``poseprior fit3d`` reads it); a rotation
+lifter adds ``rotations`` (T, J, 3, 3) (root first: its rotation in the camera frame) and writes the
+interchange layout (readable by every motion reader), or a BVH for ``.bvh``; a flow lifter adds
+``hypotheses`` (T, N, J, 3) and ``hypotheses_log_prob`` (T, N).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["lift"]
+
+
+def lift(
+    file: Annotated[Path, typer.Argument(help="2D keypoints: .npz (keypoints_2d, joint_names or layout, confidence, camera), OpenPose JSON (file or folder) or MediaPipe JSON.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz (positions, rotations or hypotheses), or .bvh for a rotation lifter.")],
+    model: Annotated[str, typer.Option(help="Zoo name (lifter-rot-bandai, lifter-flow-bandai) or path of an exported lifter (NAME.json).")] = "lifter-rot-bandai",
+    hypotheses: Annotated[int, typer.Option(min=1, help="Flow lifter: samples per frame written under 'hypotheses'.")] = 10,
+    focal: Annotated[float | None, typer.Option(help="Focal length in pixels when the file has no camera (default: the image's larger side).")] = None,
+    image_size: Annotated[tuple[int, int] | None, typer.Option(help="Image width and height in pixels when the file has no camera.")] = None,
+    fps: Annotated[float | None, typer.Option(help="Frame rate when the file has none.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the flow lifter's sampling.")] = 0,
+) -> None:
+    """Lift 2D keypoints to root-relative 3D joints (and joint rotations, for a rotation lifter)."""
+    import numpy as np
+    import roma
+    import torch
+    from rich.console import Console
+
+    from poseprior import zoo
+    from poseprior._atomic import atomic_path
+    from poseprior.cli.fit import keypoint_targets
+    from poseprior.errors import ValidationError
+    from poseprior.io import Motion, write_motion
+    from poseprior.io.detections import read_keypoints_2d
+    from poseprior.io.npz import write_motion_npz
+    from poseprior.skeleton.layouts import get_layout
+    from poseprior.tasks import default_camera
+
+    suffix = out.suffix.lower()
+    if suffix not in (".npz", ".bvh"):
+        raise ValidationError(f"out: expected a .npz or .bvh path, got {out}")
+    lifter = zoo.load(model)
+    kind = type(lifter).__name__
+    if kind not in ("RotationLifter", "ProbabilisticLifter"):
+        raise ValidationError(f"model: {model!r} is a {kind}, not a lifter (lifter-rot-bandai, lifter-flow-bandai)")
+    if suffix == ".bvh" and kind != "RotationLifter":
+        raise ValidationError("out: a flow lifter gives joints, not rotations; write .npz")
+    kp = read_keypoints_2d(file, **({} if fps is None else {"fps": fps}))
+    if kp.camera is not None:
+        camera = torch.from_numpy(kp.camera).float()
+    elif image_size is not None:
+        camera = default_camera(image_size, focal)
+    else:
+        raise ValidationError(f"camera: {file} has no camera intrinsics; pass --image-size W H (and --focal F if known)")
+    layout = lifter.config.lifting.layout
+    if layout is not None and kp.layout != get_layout(layout).name:
+        raise ValidationError(f"{file}: the lifter reads the {layout} layout, the file has {kp.layout or 'named joints'} ({kp.num_joints} keypoints)")
+    pixels, confidence, _ = keypoint_targets(kp, lifter.skeleton, file)
+    names = lifter.skeleton.joint_names if layout is None else get_layout(layout).joint_names  # the flow's output joints
+    pixels, confidence = torch.nan_to_num(pixels.float()), confidence.float().clamp(0, 1)
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        if kind == "RotationLifter":
+            result = lifter(pixels, camera, confidence)
+            positions = result["positions"]
+            rotations = torch.cat([result["root_rotation"][:, None], result["rotations"]], dim=1).double()
+            motion = Motion(lifter.skeleton.scaled(lifter.unit_mm), roma.special_procrustes(rotations), torch.zeros(kp.num_frames, 3, dtype=torch.float64), kp.fps, 1.0, metadata={"source": f"poseprior lift ({model})"})
+            if suffix == ".bvh":
+                write_motion(motion, out)
+            else:
+                write_motion_npz(motion, out, {"unit": np.array("mm")})
+            extra = ""
+        else:
+            positions = lifter.mode(pixels, camera, confidence)
+            samples = lifter.sample(hypotheses, pixels, camera, confidence)  # (N, T, P, 3)
+            log_prob = lifter.log_prob(samples, pixels.expand(hypotheses, *pixels.shape), camera, confidence.expand(hypotheses, *confidence.shape))
+            arrays = {
+                "joint_names": np.array(names, dtype=np.str_),
+                "positions": positions.cpu().numpy(),
+                "hypotheses": samples.transpose(0, 1).cpu().numpy(),
+                "hypotheses_log_prob": log_prob.transpose(0, 1).cpu().numpy(),
+                "fps": np.array(float(kp.fps)),
+                "unit": np.array("mm"),
+            }
+            with atomic_path(out) as tmp, open(tmp, "wb") as f:
+                np.savez_compressed(f, **arrays)
+            extra = f", {hypotheses} hypotheses per frame"
+    Console(highlight=False, soft_wrap=True).print(
+        f"{file} -> {out}: {kp.num_frames} frames lifted to {positions.shape[-2]} 3D joints with {model}{extra}",
+        markup=False,
+    )
