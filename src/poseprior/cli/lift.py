@@ -65,6 +65,8 @@ def lift(
     else:
         raise ValidationError(f"camera: {file} has no camera intrinsics; pass --image-size W H (and --focal F if known)")
     layout = lifter.config.lifting.layout
+    if layout is None and kp.layout is not None:
+        raise ValidationError(f"{file}: the lifter reads the skeleton's joints by name ({', '.join(lifter.skeleton.joint_names)}), the file has the {kp.layout} layout")
     if layout is not None and kp.layout != get_layout(layout).name:
         raise ValidationError(f"{file}: the lifter reads the {layout} layout, the file has {kp.layout or 'named joints'} ({kp.num_joints} keypoints)")
     pixels, confidence, _ = keypoint_targets(kp, lifter.skeleton, file)

@@ -202,16 +202,18 @@ def test_config_round_trip_and_state(data):
     assert config == model.config
     copy = RotationLifter(config)
     copy.load_state_dict(model.state_dict())
-    v = views(model, data.rotations[:4], data.root_rotation[:4])
+    v = views(model, data.rotations[:6], data.root_rotation[:6])
     torch.testing.assert_close(copy.eval()(v["pixels"][0], v["camera"][0])["positions"], model(v["pixels"][0], v["camera"][0])["positions"])
 
 
 def test_bad_input(data):
     model = tiny()
     camera = torch.tensor([[1000.0, 0, 500], [0, 1000.0, 500], [0, 0, 1]])
-    pixels = 500 + 50 * torch.randn(4, J, 2)
+    pixels = 500 + 50 * torch.randn(6, J, 2)
     with pytest.raises(ValidationError, match="empty"):
         model(pixels[:0], camera)
+    with pytest.raises(ValidationError, match="shorter than the model's window"):
+        model(pixels[: model.config.window - 1], camera)
     with pytest.raises(ValidationError, match=r"pixels: expected shape \(T, 7, 2\)"):
         model(pixels[:, :5], camera)
     with pytest.raises(ValidationError, match="pixels"):
@@ -219,17 +221,17 @@ def test_bad_input(data):
     nan = pixels.clone()
     nan[2, 4] = float("nan")
     with pytest.raises(ValidationError, match="frame 2, keypoint 4"):
-        model(nan, camera, torch.ones(4, J))
+        model(nan, camera, torch.ones(6, J))
     with pytest.raises(ValidationError, match="NaN"):
         model(nan, camera)
-    confidence = torch.ones(4, J)
+    confidence = torch.ones(6, J)
     confidence[2, 4] = 0.0
     assert torch.isfinite(model(nan, camera, confidence)["positions"]).all()  # missing keypoints may be NaN
     confidence[1, 0] = 0.0
     with pytest.raises(ValidationError, match="root"):
         model(pixels, camera, confidence)
     with pytest.raises(ValidationError, match="confidence"):
-        model(pixels, camera, torch.ones(4, J - 1))
+        model(pixels, camera, torch.ones(6, J - 1))
     with pytest.raises(ValidationError, match="camera"):
         model(pixels, torch.eye(2))
     with pytest.raises(ValidationError, match="window"):

@@ -243,7 +243,8 @@ class RotationLifter(nn.Module):
     def forward(
         self, pixels: torch.Tensor, camera: torch.Tensor, confidence: torch.Tensor | None = None
     ) -> dict[str, torch.Tensor]:
-        """Lift every frame of a sequence (each frame with its window; the ends padded by repeating the end frames).
+        """Lift every frame of a sequence of at least ``window`` frames (each frame with its window; the ends
+        padded by repeating the end frames).
 
         Args:
             pixels: ``(T, P, 2)`` 2D keypoints in pixels (``(..., T, P, 2)`` for a batch of sequences); may be
@@ -279,6 +280,10 @@ class RotationLifter(nn.Module):
             raise ValidationError(f"pixels: expected shape (T, {P}, 2) for this model's {P} keypoints, got {tuple(pixels.shape)}")
         if pixels.shape[-3] == 0:
             raise ValidationError("pixels: empty sequence (T = 0 frames)")
+        if pixels.shape[-3] < self.config.window:
+            raise ValidationError(
+                f"pixels: a sequence of {pixels.shape[-3]} frames is shorter than the model's window of {self.config.window} frames"
+            )
         if not isinstance(camera, torch.Tensor) or camera.shape[-2:] != (3, 3):
             raise ValidationError(f"camera: expected (3, 3) or (T, 3, 3) intrinsics, got {getattr(camera, 'shape', camera)}")
         if not torch.isfinite(camera).all():
