@@ -58,6 +58,14 @@ _NAMED: dict[str, tuple[str, str]] = {
         "Distance field to the bandai-v1 training poses (DistanceFieldPrior, Pose-NDF's idea): distance, projection.",
         BANDAI_LICENCE,
     ),
+    "lifter-rot-bandai": (
+        "Lifter from windows of 2D keypoints to 3D joints and joint rotations on the bandai-v1 skeleton (RotationLifter).",
+        BANDAI_LICENCE,
+    ),
+    "lifter-flow-bandai": (
+        "Flow lifter from 2D keypoints to many 3D hypotheses with exact likelihoods, bandai-v1 skeleton (ProbabilisticLifter).",
+        BANDAI_LICENCE,
+    ),
 }
 
 
