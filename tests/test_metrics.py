@@ -10,7 +10,7 @@ import torch
 from poseprior.errors import ValidationError
 from poseprior.geometry import random_rotations, rotvec_to_matrix
 from poseprior.io import Motion
-from poseprior.metrics import apd, best_of_n, geodesic_error, mean_of_n, mpjae, mpjpe, n_mpjpe, pa_mpjpe
+from poseprior.metrics import apd, best_of_n, geodesic_error, jitter, mean_of_n, mpjae, mpjpe, n_mpjpe, pa_mpjpe
 from poseprior.skeleton import Skeleton
 
 GEN = torch.Generator().manual_seed(0)
@@ -231,6 +231,44 @@ def test_apd_of_identical_hypotheses_is_zero_with_finite_gradient():
     assert float(value.detach()) == 0.0
     value.backward()
     assert torch.isfinite(h.grad).all()
+
+
+# ----------------------------------------------------------------------------------------------------- jitter
+def test_jitter_by_hand():
+    # Joint 0 moves along x as 0, 1, 4, 9 mm (second differences 2, 2), joint 1 jumps by 3 mm in z at frame 2
+    # (second differences 3, -3): per motion (2 + 2 + 3 + 3) / 4 = 2.5 mm/frame^2, times fps^2.
+    p = torch.zeros(4, 2, 3, dtype=F64)
+    p[:, 0, 0] = t([0.0, 1.0, 4.0, 9.0])
+    p[2:, 1, 2] = 3.0
+    assert float(jitter(p, fps=1.0)) == pytest.approx(2.5)
+    assert float(jitter(p, fps=30.0)) == pytest.approx(2.5 * 900)
+    # Constant velocity has no jitter, whatever the offset; a batch of motions reduces per motion.
+    line = torch.arange(5, dtype=F64)[:, None, None] * t([[1.0, 2.0, 3.0], [0.0, -1.0, 0.0]]) + 7.0
+    assert float(jitter(line, fps=10.0)) == 0.0
+    both = torch.stack([line[:4], p])
+    torch.testing.assert_close(jitter(both, 1.0, reduction="none"), t([0.0, 2.5]))
+    assert float(jitter(both, 1.0)) == pytest.approx(1.25)
+
+
+def test_jitter_of_noise_grows_with_the_frame_rate():
+    noise = torch.randn(200, 5, 3, generator=GEN, dtype=F64)
+    assert float(jitter(noise, 60.0)) == pytest.approx(4 * float(jitter(noise, 30.0)))
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: jitter(torch.zeros(2, 5, 3), 30.0), "positions"),  # fewer than 3 frames
+        (lambda: jitter(torch.zeros(4, 5, 2), 30.0), "positions"),
+        (lambda: jitter(torch.zeros(4, 5, 3, dtype=torch.long), 30.0), "positions"),
+        (lambda: jitter(torch.zeros(4, 5, 3), 0.0), "fps"),
+        (lambda: jitter(torch.zeros(4, 5, 3), float("nan")), "fps"),
+        (lambda: jitter(torch.zeros(4, 5, 3), 30.0, reduction="sum"), "reduction"),
+    ],
+)
+def test_jitter_bad_arguments(call, name):
+    with pytest.raises(ValidationError, match=name):
+        call()
 
 
 # -------------------------------------------------------------------------------------------------- errors

@@ -1,5 +1,5 @@
-"""Pose metrics: joint position errors (MPJPE, PA-MPJPE, N-MPJPE), joint angle errors, and the best-of-N /
-diversity metrics of multi-hypothesis estimation.
+"""Pose metrics: joint position errors (MPJPE, PA-MPJPE, N-MPJPE), joint angle errors, the best-of-N /
+diversity metrics of multi-hypothesis estimation, and the jitter of a motion.
 
 Millimetres:
     Position metrics take millimetres and report millimetres, the unit papers report. Nothing is converted
@@ -35,7 +35,7 @@ from poseprior.errors import ValidationError, describe_type
 from poseprior.geometry.alignment import check_point_pair, procrustes_align
 from poseprior.geometry.rotations import geodesic_distance
 
-__all__ = ["mpjpe", "pa_mpjpe", "n_mpjpe", "geodesic_error", "mpjae", "best_of_n", "mean_of_n", "apd"]
+__all__ = ["mpjpe", "pa_mpjpe", "n_mpjpe", "geodesic_error", "mpjae", "best_of_n", "mean_of_n", "apd", "jitter"]
 
 Reduction = Literal["mean", "none"]
 
@@ -279,6 +279,40 @@ def apd(hypotheses: torch.Tensor, reduction: Reduction = "mean") -> torch.Tensor
     m, n = torch.triu_indices(hypotheses.shape[-3], hypotheses.shape[-3], offset=1, device=hypotheses.device)
     pairs = _joint_distances(hypotheses[..., m, :, :], hypotheses[..., n, :, :]).mean(dim=(-1, -2))
     return pairs.mean() if reduction == "mean" else pairs
+
+
+def jitter(positions: torch.Tensor, fps: float, reduction: Reduction = "mean") -> torch.Tensor:
+    """Jitter of a motion: the mean norm of the joints' acceleration by second finite differences, in input
+    units per second squared (mm/s^2 for millimetres).
+
+    For each motion ``jitter = 1 / ((T - 2) J) * sum_{t=1}^{T-2} sum_j |p_{t+1,j} - 2 p_{t,j} + p_{t-1,j}| * fps^2``.
+    Frame-to-frame noise shows as a large value; a smooth capture of the same motion has a small one, so
+    compare a denoised motion with the clean one (the ratio is what matters; the value grows with ``fps`` for
+    white noise). The motion-capture and video-pose literature also reports acceleration error
+    (mm/frame^2) or jerk (third differences); this is neither.
+
+    Args:
+        positions: ``(..., T, J, 3)`` joint positions over ``T >= 3`` frames (a motion is one sample).
+        fps: frames per second of the motion.
+        reduction: ``"mean"`` (scalar, mean over motions) or ``"none"`` (``(...)``, one value per motion).
+
+    Example:
+        >>> x = torch.tensor([0.0, 1, 4, 9, 16])  # mm: second differences 2 mm/frame^2
+        >>> positions = torch.zeros(5, 1, 3)  # 5 frames, one joint
+        >>> positions[:, 0, 0] = x
+        >>> jitter(positions, fps=10.0)  # 2 mm/frame^2 * (10 frames/s)^2
+        tensor(200.)
+    """
+    _check_reduction(reduction)
+    if not isinstance(positions, torch.Tensor) or not positions.is_floating_point():
+        raise ValidationError(f"positions: expected a floating-point torch.Tensor, got {describe_type(positions)}")
+    if positions.ndim < 3 or positions.shape[-1] != 3 or positions.shape[-3] < 3:
+        raise ValidationError(f"positions: expected shape (..., T, J, 3) with T >= 3 frames, got {tuple(positions.shape)}")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps < float("inf"):
+        raise ValidationError(f"fps: expected a positive number of frames per second, got {fps!r}")
+    acceleration = positions[..., 2:, :, :] - 2 * positions[..., 1:-1, :, :] + positions[..., :-2, :, :]
+    per_motion = torch.linalg.vector_norm(acceleration, dim=-1).mean(dim=(-1, -2)) * fps**2
+    return per_motion.mean() if reduction == "mean" else per_motion
 
 
 # --------------------------------------------------------------------------------------------- helpers

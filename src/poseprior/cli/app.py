@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from poseprior.cli import convert, data, demo, fit, ik, sample, score, train
+from poseprior.cli import convert, data, demo, denoise, fit, ik, interpolate, lift, sample, score, train
 
 app = typer.Typer(
     name="poseprior",
@@ -21,8 +21,11 @@ app.add_typer(train.app, name="train")
 app.command("sample")(sample.sample)
 app.command("score")(score.score)
 app.command("ik")(ik.ik)
+app.command("denoise")(denoise.denoise)
+app.command("interpolate")(interpolate.interpolate)
 app.command("fit3d")(fit.fit3d)
 app.command("fit2d")(fit.fit2d)
+app.command("lift")(lift.lift)
 
 
 def main() -> None:

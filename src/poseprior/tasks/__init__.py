@@ -1,7 +1,23 @@
-"""Tasks built on pose models: inverse kinematics with uncertainty, fitting to 3D and 2D keypoints with any prior."""
+"""Tasks built on pose models, each with any prior: inverse kinematics with uncertainty, fitting to 3D and 2D
+keypoints, motion denoising, interpolation."""
 
+from poseprior.tasks.denoise import DenoiseConfig, denoise_motion
 from poseprior.tasks.fit2d import Fit2DConfig, Fit2DResult, default_camera, fit_keypoints_2d
 from poseprior.tasks.fit3d import FitConfig, FitResult, fit_keypoints_3d
 from poseprior.tasks.ik import IKResult, solve_ik
+from poseprior.tasks.interpolate import interpolate
 
-__all__ = ["Fit2DConfig", "Fit2DResult", "FitConfig", "FitResult", "IKResult", "default_camera", "fit_keypoints_2d", "fit_keypoints_3d", "solve_ik"]
+__all__ = [
+    "DenoiseConfig",
+    "Fit2DConfig",
+    "Fit2DResult",
+    "FitConfig",
+    "FitResult",
+    "IKResult",
+    "default_camera",
+    "denoise_motion",
+    "fit_keypoints_2d",
+    "fit_keypoints_3d",
+    "interpolate",
+    "solve_ik",
+]

@@ -22,7 +22,6 @@ Shapes and units:
 
 Example:
     >>> from poseprior.models.prior import PoseJoints
-from poseprior.skeleton import Skeleton
     >>> from poseprior.skeleton import Skeleton
     >>> skeleton = Skeleton(("root", "a", "b"), (-1, 0, 1), torch.tensor([[0.0, 0, 0], [0, 40, 0], [0, 40, 0]]))
     >>> config = FlowLifterConfig(PoseJoints.from_skeleton(skeleton), transforms=1, hidden=(16,), context_hidden=(16,), context=8)

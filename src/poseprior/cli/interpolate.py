@@ -1,0 +1,96 @@
+"""``poseprior interpolate A B -o OUT --steps N --prior NAME``: a transition between a pose of A and one of B.
+
+The poses are frame ``--frame-a`` of A and ``--frame-b`` of B (negative counts from the end; by default A's
+last frame and B's first, a transition from A into B). The prior's joints follow
+:func:`poseprior.tasks.interpolate.interpolate` (``--method auto``: the prior's own kind, straight slerp for
+``none``); every other joint is slerped, the root position and animated joint translations are linear. OUT is a
+motion of ``N`` frames on A's skeleton at A's frame rate, ``.bvh`` or interchange ``.npz`` by extension, written
+atomically. B must have A's joints (matched by name; its bone lengths may differ: A's are used).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from poseprior.cli.prior_option import PRIOR_OPTION_HELP
+
+if TYPE_CHECKING:
+    from poseprior.io import Motion
+
+__all__ = ["interpolate", "frame_index"]
+
+
+def frame_index(motion: Motion, frame: int, option: str) -> int:
+    """``frame`` as an index into ``motion`` (negative from the end); :class:`ValidationError` naming ``option``."""
+    from poseprior.errors import ValidationError
+
+    T = motion.num_frames
+    if not -T <= frame < T:
+        raise ValidationError(f"{option}: frame {frame} is outside the motion's {T} frames (0 .. {T - 1}, or negative from the end)")
+    return frame % T
+
+
+def interpolate(
+    a: Annotated[Path, typer.Argument(help="Motion with the start pose (.bvh, .npz, .amc, archive.zip:member.bvh).")],
+    b: Annotated[Path, typer.Argument(help="Motion with the end pose (A's joints, matched by name).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .bvh or interchange .npz (by extension).")],
+    steps: Annotated[int, typer.Option(min=2, help="Frames of the output, both ends included.")] = 30,
+    prior: Annotated[str, typer.Option(help=PRIOR_OPTION_HELP)] = "vae-bandai",
+    method: Annotated[str, typer.Option(help="auto (the prior's own: geodesic for none), geodesic, latent (VAE), projected (distance field) or energy (flow).")] = "auto",
+    frame_a: Annotated[int, typer.Option(help="Frame of A (negative: from the end).")] = -1,
+    frame_b: Annotated[int, typer.Option(help="Frame of B (negative: from the end).")] = 0,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda (default cpu).")] = None,
+) -> None:
+    """Interpolate between a pose of A and a pose of B, guided by a prior; write the transition as a motion."""
+    from dataclasses import replace
+
+    import roma
+    import torch
+    from rich.console import Console
+
+    from poseprior.cli.prior_option import load_prior_option
+    from poseprior.errors import ValidationError
+    from poseprior.io import read_motion, write_motion
+    from poseprior.tasks.denoise import prior_joint_indices
+    from poseprior.tasks.interpolate import METHODS, method_for
+    from poseprior.tasks.interpolate import interpolate as interpolate_poses
+
+    if out.suffix.lower() not in (".bvh", ".npz"):
+        raise ValidationError(f"out: expected a .bvh or .npz path, got {str(out)!r}")
+    if method not in METHODS:
+        raise ValidationError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+    motion_a, motion_b = read_motion(a), read_motion(b)
+    names = motion_a.skeleton.joint_names
+    missing = [n for n in names if n not in motion_b.skeleton.joint_names]
+    if missing:
+        raise ValidationError(f"{b}: lacks joint(s) {', '.join(missing)} of {a}; both motions need the same joints")
+    i, j = frame_index(motion_a, frame_a, "frame-a"), frame_index(motion_b, frame_b, "frame-b")
+    pose_prior = load_prior_option(prior, device)
+    joints = prior_joint_indices(motion_a.skeleton, pose_prior, str(a))
+    prior_joint_indices(motion_b.skeleton, pose_prior, str(b))
+
+    order = motion_b.skeleton.indices(names)  # B's joints in A's order
+    R_a, R_b = motion_a.rotations[i], motion_b.rotations[j][order]
+    t = torch.linspace(0, 1, steps, dtype=torch.float64)
+    rotations = roma.rotmat_slerp(R_a, R_b, t)  # (steps, J, 3, 3): every joint, straight
+    path = interpolate_poses(R_a[joints], R_b[joints], steps, pose_prior, method)
+    rotations[:, joints] = roma.special_procrustes(path.double())
+
+    def lerp(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return x + t.reshape(-1, *[1] * x.ndim) * (y - x)
+
+    scale = motion_b.unit / motion_a.unit  # B's lengths in A's unit
+    root = lerp(motion_a.root_translation[i], motion_b.root_translation[j] * scale)
+    translations = None
+    if motion_a.translations is not None and motion_b.translations is not None:
+        translations = lerp(motion_a.translations[i], motion_b.translations[j][order] * scale)
+    result = replace(motion_a, rotations=rotations, root_translation=root, translations=translations, metadata={**motion_a.metadata, "source": "poseprior interpolate"})
+    write_motion(result, out)
+    used = method_for(pose_prior) if method == "auto" else method
+    Console(highlight=False, soft_wrap=True).print(
+        f"{a} frame {i} -> {b} frame {j}: {steps} frames, {len(joints)} joints by {used} interpolation (prior {prior}) -> {out}",
+        markup=False,
+    )
