@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from poseprior.cli.prior_option import PRIOR_OPTION_HELP
+
 if TYPE_CHECKING:
     import torch
 
@@ -39,7 +41,6 @@ __all__ = ["fit3d", "fit2d", "fit_skeleton", "keypoint_targets"]
 #: Frames fitted per batch: bounds memory, and paces the progress bar.
 CHUNK = 512
 
-PRIOR_HELP = "Prior: a zoo name (vae-bandai, ndf-bandai, flow-bandai), an exported model path, or 'none'."
 SKELETON_HELP = "Subject skeleton (hierarchy and bone offsets) from a BVH or interchange npz; default: the prior's own."
 INIT_HELP = "IK model whose mode (and samples) start the fit, or 'none' for the rest pose and prior samples."
 
@@ -165,7 +166,7 @@ def _check_output(out: Path) -> None:
 def fit3d(
     file: Annotated[Path, typer.Argument(help="3D keypoints .npz (positions, joint_names or layout, optional mask), or a motion (BVH, interchange npz).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .bvh or .npz (interchange motion + hypotheses).")],
-    prior: Annotated[str, typer.Option(help=PRIOR_HELP)] = "vae-bandai",
+    prior: Annotated[str, typer.Option(help=PRIOR_OPTION_HELP)] = "vae-bandai",
     skeleton: Annotated[Path | None, typer.Option(help=SKELETON_HELP)] = None,
     init: Annotated[str, typer.Option(help=INIT_HELP)] = "flow-ik-bandai",
     noise_mm: Annotated[float, typer.Option(min=0.0, help="Expected keypoint noise, mm per coordinate (weighs data against prior).")] = 20.0,
@@ -220,7 +221,7 @@ def fit3d(
 def fit2d(
     file: Annotated[Path, typer.Argument(help="2D keypoints: .npz (keypoints_2d, joint_names or layout, confidence, camera), OpenPose JSON (file or folder) or MediaPipe JSON.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .bvh or .npz (camera-frame motion + hypotheses).")],
-    prior: Annotated[str, typer.Option(help=PRIOR_HELP)] = "vae-bandai",
+    prior: Annotated[str, typer.Option(help=PRIOR_OPTION_HELP)] = "vae-bandai",
     skeleton: Annotated[Path | None, typer.Option(help=SKELETON_HELP)] = None,
     init: Annotated[str, typer.Option(help=INIT_HELP)] = "flow-ik-bandai",
     focal: Annotated[float | None, typer.Option(help="Focal length in pixels when the file has no camera (default: the image's larger side).")] = None,
