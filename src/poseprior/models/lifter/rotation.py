@@ -22,10 +22,11 @@ random camera per window (:func:`poseprior.data.lifting.random_views`), with a j
 metres) and geodesic losses on the local and root rotations.
 
 Why a temporal convolution: run on a sequence, each frame's features are computed once for all the windows
-that hold it, while a transformer over windows recomputes every window. Measured on one CPU thread for 1,000
-frames: this model at the default size (window 9, 512 channels, 1.7M parameters) lifts about 22,000 frames/s
-including normalisation and forward kinematics; a transformer encoder of similar size over the same windows
-(9 tokens, width 256, 4 layers, 2.2M parameters) about 1,100 frames/s for the network alone.
+that hold it, while a transformer over windows recomputes every window. ``benchmarks/lifter_architecture.py``
+on one CPU thread, 1,000 frames: this model at the default size (window 9, 512 channels, 1.7M parameters)
+lifts about 21,000 frames/s including normalisation and forward kinematics; a transformer encoder of similar
+size over the same windows (9 tokens, width 256, 4 layers, 2.2M parameters) about 1,700 frames/s for the
+network alone.
 """
 
 from __future__ import annotations
