@@ -209,7 +209,7 @@ def fit3d(
         extra["hypotheses"] = torch.cat([p.hypotheses for p in parts])
         extra["hypotheses_objective"] = torch.cat([p.hypotheses_objective for p in parts])
     _write(motion, out, extra)
-    fitted = Motion(sk, _orthonormal(rotations), cat["root_translation"].double(), kp.fps, unit_mm).positions()
+    fitted = torch.cat([p.positions for p in parts]).double()  # the fit's own forward kinematics
     error = _keypoint_error_mm(fitted, values, visible, sk, layout) * unit_mm
     Console(highlight=False, soft_wrap=True).print(
         f"{file} -> {out}: {kp.num_frames} frames fitted with prior {prior} (init {init}); mean distance to the "

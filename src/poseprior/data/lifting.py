@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from poseprior.errors import ValidationError
+from poseprior.geometry.camera import level_camera_rotations
 from poseprior.skeleton import Skeleton, forward_kinematics
 from poseprior.skeleton.layouts import get_layout, layout_map_for
 
@@ -152,26 +153,6 @@ def project(points: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
     """Pixels ``(..., P, 2)`` of camera-frame points ``(..., P, 3)`` (z > 0) through intrinsics ``(..., 3, 3)``."""
     image = points @ camera.to(points).transpose(-1, -2)
     return image[..., :2] / image[..., 2:]
-
-
-def level_camera_rotations(up: torch.Tensor, yaw: torch.Tensor, pitch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Level cameras looking at the origin from direction (yaw, pitch) radians ``(...)`` about world ``up (3,)``.
-
-    Returns:
-        ``R_cw (..., 3, 3)`` world-to-camera rotations (x right, y down, z forward; the camera's x axis is
-        horizontal) and the unit directions ``(..., 3)`` from the origin to the camera.
-    """
-    up = up / up.norm()
-    helper = up.new_tensor([1.0, 0.0, 0.0] if abs(float(up[0])) < 0.9 else [0.0, 0.0, 1.0])
-    h1 = torch.linalg.cross(helper, up)
-    h1 = h1 / h1.norm()
-    h2 = torch.linalg.cross(up, h1)
-    c, s = torch.cos(pitch).unsqueeze(-1), torch.sin(pitch).unsqueeze(-1)
-    direction = c * (torch.cos(yaw).unsqueeze(-1) * h1 + torch.sin(yaw).unsqueeze(-1) * h2) + s * up
-    forward = -direction
-    down = -(up - (forward * up).sum(-1, keepdim=True) * forward)
-    down = down / down.norm(dim=-1, keepdim=True)
-    return torch.stack([torch.linalg.cross(down, forward), down, forward], dim=-2), direction
 
 
 def _uniform(generator: torch.Generator | None, shape, lo: float, hi: float, like: torch.Tensor) -> torch.Tensor:

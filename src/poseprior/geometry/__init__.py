@@ -1,4 +1,4 @@
-"""Geometry at the bottom of the stack: rotations (over roma), point-set alignment, nearest poses."""
+"""Geometry at the bottom of the stack: rotations (over roma), point-set alignment, nearest poses, level cameras."""
 
 from poseprior.geometry.alignment import procrustes, procrustes_align
 from poseprior.geometry.nearest import nearest_poses

@@ -69,6 +69,7 @@ from poseprior.geometry import check_rotations
 from poseprior.io import Motion
 from poseprior.models.prior import PosePrior
 from poseprior.skeleton import Skeleton, forward_kinematics
+from poseprior.tasks.pose_variables import minimise
 
 __all__ = ["DenoiseConfig", "denoise_motion", "prior_joint_indices", "smooth_rotations", "MEASURED_ON", "OPTIMIZERS"]
 
@@ -312,43 +313,14 @@ def denoise_motion(
             total = total + weight * prior.energy(R).sum()
         return total
 
-    _minimise(objective, delta, config, on_step)
+    # L-BFGS at its natural step 1, one evaluation per counted step (the progress bar's unit).
+    lr = config.lr if config.optimizer == "adam" else 1.0
+    minimise(objective, [delta], config.steps, lr, config.optimizer, max_eval=config.steps, on_step=on_step)
     R_out = motion.rotations.clone()
     R_out[:, joints] = start @ roma.rotvec_to_rotmat(delta.detach().to("cpu", torch.float64))
     if not torch.isfinite(R_out).all():
         raise ValidationError("prior: the optimisation diverged (non-finite rotations); lower config.lr or prior_weight")
     return replace(motion, rotations=R_out)
-
-
-def _minimise(
-    objective: Callable[[], torch.Tensor], delta: torch.Tensor, config: DenoiseConfig, on_step: Callable[[int, int], None] | None
-) -> None:
-    """Run ``config.steps`` iterations of the configured optimiser on ``delta`` (in place)."""
-    if config.steps == 0:
-        return
-    calls = 0
-
-    def closure() -> torch.Tensor:
-        nonlocal calls
-        optimizer.zero_grad(set_to_none=True)
-        loss = objective()
-        loss.backward()
-        calls += 1
-        if on_step is not None:
-            on_step(min(calls, config.steps), config.steps)
-        return loss
-
-    with torch.enable_grad():
-        if config.optimizer == "lbfgs":
-            optimizer = torch.optim.LBFGS([delta], max_iter=config.steps, max_eval=config.steps, history_size=20, line_search_fn="strong_wolfe")
-            optimizer.step(closure)
-            return
-        optimizer = torch.optim.Adam([delta], lr=config.lr)
-        # Cosine decay: Adam's normalised steps otherwise keep oscillating around the minimum at ~lr.
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.steps)
-        for _ in range(config.steps):
-            optimizer.step(closure)
-            schedule.step()
 
 
 def _second_difference(x: torch.Tensor) -> torch.Tensor:

@@ -32,14 +32,13 @@ import roma
 import torch
 
 from poseprior.errors import ValidationError
-from poseprior.geometry import check_rotations, random_rotations
 from poseprior.models.flow.conditional import ConditionalFlowPrior
 from poseprior.models.prior import PosePrior
 from poseprior.skeleton import Skeleton, forward_kinematics
 from poseprior.skeleton.layouts import KeypointLayout
 from poseprior.tasks.fit3d import geman_mcclure
 from poseprior.tasks.ik import solve_ik
-from poseprior.tasks.pose_variables import PoseVariables, default_prior_weight, minimise, rank, uses_latent
+from poseprior.tasks.pose_variables import PoseVariables, default_prior_weight, ik_seed, minimise, rank, starting_poses, uses_latent
 from poseprior.tasks.targets import joint_targets, keypoint_matrix
 
 __all__ = ["Fit2DConfig", "Fit2DResult", "default_camera", "fit_keypoints_2d", "project_points"]
@@ -249,33 +248,15 @@ def fit_keypoints_2d(
     eye = torch.eye(3, device=device, dtype=dtype)
 
     # (1) Starting poses.
-    extra = None
+    ik = None
     if isinstance(init, ConditionalFlowPrior):
         if init.skeleton.joint_names != skeleton.joint_names:
             raise ValidationError(f"init: the IK model's joints {init.skeleton.joint_names} are not the skeleton's {skeleton.joint_names}")
         joint_px, seen = joint_targets(A, pixels, visible.to(device), skeleton)
         if not seen[:, 0].all():
             raise ValidationError("keypoints: the IK model needs the root (or one of its children) visible in every frame; pass init=None")
-        seed = None if generator is None else int(torch.randint(2**31, (1,), generator=generator))
-        ik = solve_ik(init, joint_px, seen, hypotheses=max(H - 1, 1), candidates=max(20, H), camera=camera, seed=seed)
-        R0 = ik.rotations.to(device=device, dtype=dtype)
-        if H > 1:
-            extra = ik.hypotheses[:, : H - 1].transpose(0, 1).to(device=device, dtype=dtype)
-    elif init is None:
-        R0 = eye.expand(T, K, 3, 3)
-    else:
-        check_rotations(init, "init")
-        if init.shape[-3:] != (K, 3, 3) or init.shape[:-3] not in ((), (T,)):
-            raise ValidationError(f"init: expected an IK model, or rotations of shape (K, 3, 3) or ({T}, {K}, 3, 3), got {tuple(init.shape)}")
-        R0 = init.to(device=device, dtype=dtype).expand(T, K, 3, 3)
-    if H > 1 and extra is None:
-        with torch.no_grad():
-            if prior is not None:
-                extra = prior.sample(T * (H - 1), generator=generator) if generator is not None else prior.sample(T * (H - 1))
-            else:
-                extra = random_rotations(T * (H - 1), K, generator=generator)
-        extra = extra.to(device=device, dtype=dtype).reshape(H - 1, T, K, 3, 3)
-    R0 = (R0[None] if extra is None else torch.cat([R0[None], extra])).detach()  # (H, T, K, 3, 3)
+        ik = solve_ik(init, joint_px, seen, hypotheses=max(H - 1, 1), candidates=max(20, H), camera=camera, seed=ik_seed(generator))
+    R0 = starting_poses(init if ik is None else None, ik, prior, (H, T, K), generator=generator, device=device, dtype=dtype)
 
     scale, variance2 = config.robust_scale_px, 2 * config.keypoint_sigma_px**2
 

@@ -23,10 +23,12 @@ import roma
 import torch
 
 from poseprior.errors import ValidationError
+from poseprior.geometry import check_rotations, random_rotations
 from poseprior.models.baseline import UniformPrior
 from poseprior.models.prior import ExactPosePrior, LatentPosePrior, PosePrior
+from poseprior.tasks.ik import IKResult
 
-__all__ = ["PoseVariables", "default_prior_weight", "minimise", "rank", "uses_latent"]
+__all__ = ["PoseVariables", "default_prior_weight", "ik_seed", "minimise", "rank", "starting_poses", "uses_latent"]
 
 
 def uses_latent(prior: PosePrior | None, parametrisation: str) -> bool:
@@ -63,6 +65,47 @@ def default_prior_weight(prior: PosePrior | None, weight: float | None, latent: 
     if latent:
         return 1.0
     return 0.1 if isinstance(prior, ExactPosePrior) else 100.0
+
+
+def ik_seed(generator: torch.Generator | None) -> int | None:
+    """A seed for :func:`~poseprior.tasks.ik.solve_ik` drawn from ``generator`` (None: fresh samples)."""
+    return None if generator is None else int(torch.randint(2**31, (1,), generator=generator))
+
+
+def starting_poses(
+    init: torch.Tensor | None,
+    ik: IKResult | None,
+    prior: PosePrior | None,
+    shape: tuple[int, int, int],
+    *,
+    generator: torch.Generator | None,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """The ``H`` starting poses ``(H, T, K, 3, 3)`` of a fit of ``shape = (H, T, K)``: the IK model's mode and
+    samples when ``ik`` is given; else ``init`` (``(K, 3, 3)`` or ``(T, K, 3, 3)``, default the rest pose) and
+    ``H - 1`` samples of the prior (uniform rotations without one)."""
+    H, T, K = shape
+    extra = None
+    if ik is not None:
+        R0 = ik.rotations.to(device=device, dtype=dtype)
+        if H > 1:
+            extra = ik.hypotheses[:, : H - 1].transpose(0, 1).to(device=device, dtype=dtype)
+    elif init is None:
+        R0 = torch.eye(3, device=device, dtype=dtype).expand(T, K, 3, 3)
+    else:
+        check_rotations(init, "init")
+        if init.shape[-3:] != (K, 3, 3) or init.shape[:-3] not in ((), (T,)):
+            raise ValidationError(f"init: expected an IK model (ConditionalFlowPrior), or rotations of shape (K, 3, 3) or ({T}, {K}, 3, 3), got {tuple(init.shape)}")
+        R0 = init.to(device=device, dtype=dtype).expand(T, K, 3, 3)
+    if H > 1 and extra is None:
+        with torch.no_grad():
+            if prior is not None:
+                extra = prior.sample(T * (H - 1), generator=generator) if generator is not None else prior.sample(T * (H - 1))
+            else:
+                extra = random_rotations(T * (H - 1), K, generator=generator)
+        extra = extra.to(device=device, dtype=dtype).reshape(H - 1, T, K, 3, 3)
+    return (R0[None] if extra is None else torch.cat([R0[None], extra])).detach()
 
 
 class PoseVariables:
@@ -111,28 +154,44 @@ class PoseVariables:
         return self.weight * self.prior.energy(self.rotations() if R is None else R)
 
 
-def minimise(objective: Callable[[], torch.Tensor], variables: list[torch.Tensor], steps: int, lr: float, optimizer: str = "adam") -> None:
+def minimise(
+    objective: Callable[[], torch.Tensor],
+    variables: list[torch.Tensor],
+    steps: int,
+    lr: float,
+    optimizer: str = "adam",
+    *,
+    max_eval: int | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> None:
     """Minimise ``objective().sum()`` over ``variables`` in place: Adam with cosine decay of the step size
     (Adam's normalised steps otherwise oscillate around the minimum at about ``lr``), or L-BFGS with a
-    strong-Wolfe line search (``steps`` inner iterations)."""
-    if optimizer == "adam":
-        adam = torch.optim.Adam(variables, lr=lr)
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(adam, steps)
-        for _ in range(steps):
-            adam.zero_grad(set_to_none=True)
-            objective().sum().backward()
-            adam.step()
-            schedule.step()
+    strong-Wolfe line search (``steps`` inner iterations, at most ``max_eval`` evaluations: torch's default
+    when None). ``on_step(done, steps)`` is called after each evaluation (for progress bars)."""
+    if steps == 0:
         return
-    lbfgs = torch.optim.LBFGS(variables, lr=lr, max_iter=steps, history_size=20, line_search_fn="strong_wolfe")
+    calls = 0
 
     def closure() -> torch.Tensor:
-        lbfgs.zero_grad(set_to_none=True)
+        nonlocal calls
+        method.zero_grad(set_to_none=True)
         loss = objective().sum()
         loss.backward()
+        calls += 1
+        if on_step is not None:
+            on_step(min(calls, steps), steps)
         return loss
 
-    lbfgs.step(closure)
+    with torch.enable_grad():
+        if optimizer == "lbfgs":
+            method = torch.optim.LBFGS(variables, lr=lr, max_iter=steps, max_eval=max_eval, history_size=20, line_search_fn="strong_wolfe")
+            method.step(closure)
+            return
+        method = torch.optim.Adam(variables, lr=lr)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(method, steps)
+        for _ in range(steps):
+            method.step(closure)
+            schedule.step()
 
 
 def rank(objective: torch.Tensor) -> torch.Tensor:

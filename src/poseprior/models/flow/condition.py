@@ -44,6 +44,7 @@ import torch
 from torch import nn
 
 from poseprior.errors import ValidationError
+from poseprior.geometry.camera import level_camera_rotations as camera_rotations
 from poseprior.skeleton import Skeleton, forward_kinematics
 
 __all__ = [
@@ -239,29 +240,6 @@ def observe_perspective(pixels: torch.Tensor, camera: torch.Tensor, mask: torch.
     image = perspective_view(rays, mask)
     batch = pixels.shape[:-1]
     return Observation(pixels.new_zeros(*batch, 3), torch.zeros(*batch, 3, dtype=torch.bool, device=pixels.device), image, mask)
-
-
-def camera_rotations(
-    up: torch.Tensor, yaw: torch.Tensor, pitch: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Level cameras aimed at the origin from direction (yaw, pitch) radians ``(...)`` about world ``up (3,)``.
-
-    Returns:
-        ``R_cw (..., 3, 3)``, world-to-camera rotations (OpenCV axes: x right, y down, z forward), and the
-        unit directions ``(..., 3)`` from the origin to the camera.
-    """
-    up = up / up.norm()
-    helper = torch.tensor([1.0, 0.0, 0.0], dtype=up.dtype) if abs(float(up[0])) < 0.9 else torch.tensor([0.0, 0.0, 1.0], dtype=up.dtype)
-    h1 = torch.linalg.cross(helper.to(up.device), up)
-    h1 = h1 / h1.norm()
-    h2 = torch.linalg.cross(up, h1)
-    c, s = torch.cos(pitch).unsqueeze(-1), torch.sin(pitch).unsqueeze(-1)
-    direction = c * (torch.cos(yaw).unsqueeze(-1) * h1 + torch.sin(yaw).unsqueeze(-1) * h2) + s * up
-    forward = -direction
-    down = -(up - (forward * up).sum(-1, keepdim=True) * forward)
-    down = down / down.norm(dim=-1, keepdim=True)
-    right = torch.linalg.cross(down, forward)
-    return torch.stack([right, down, forward], dim=-2), direction
 
 
 def perspective_pixels(
