@@ -59,3 +59,32 @@ def bandai_first_test_takes(bandai_dir: Path) -> dict[str, torch.Tensor]:
 def bandai_first_test_poses(bandai_first_test_takes: dict[str, torch.Tensor]) -> torch.Tensor:
     """The first 1000 poses ``(1000, 20, 3, 3)`` of the bandai-v1 test split (see ``bandai_first_test_takes``)."""
     return bandai_first_test_takes["rotations"]
+
+
+@pytest.fixture(scope="session")
+def h36m_3d_file(tmp_path_factory, bandai_first_test_takes) -> Path:
+    """A ``data_3d_h36m.npz`` in VideoPose3D's exact format (``positions_3d``: pickled dict subject -> action ->
+    ``(T, 32, 3)`` float32 metres, z up) holding the H36M-17 keypoints of bandai-v1 test poses: S1 (two
+    actions, 250 frames), S5, S6, S7 (50 each), S8 (200) and S9 (100). The 15 static joints repeat the pelvis."""
+    import numpy as np
+
+    from poseprior import zoo
+    from poseprior.data.lifting import layout_keypoints
+    from poseprior.io.h36m import H36M32_TO_17
+
+    skeleton = zoo.load("flow-ik-bandai").skeleton
+    rotations, root = bandai_first_test_takes["rotations"][:700], bandai_first_test_takes["root_rotation"][:700]
+    world_cm = layout_keypoints(skeleton, rotations, "h36m17") @ root.transpose(-1, -2) + torch.tensor([50.0, 90, -20])
+    z_up_m = torch.stack([world_cm[..., 0], -world_cm[..., 2], world_cm[..., 1]], -1).numpy() / 100
+    full = np.repeat(z_up_m[:, :1], 32, axis=1)
+    full[:, list(H36M32_TO_17)] = z_up_m
+    full = full.astype(np.float32)
+    data = {
+        "S1": {"Walking": full[:150], "Eating 2": full[150:250]},
+        **{s: {"Walking": full[250 + 50 * i : 300 + 50 * i]} for i, s in enumerate(("S5", "S6", "S7"))},
+        "S8": {"Walking": full[400:600]},
+        "S9": {"Sitting": full[600:]},
+    }
+    path = tmp_path_factory.mktemp("h36m") / "data_3d_h36m.npz"
+    np.savez_compressed(path, positions_3d=data)
+    return path

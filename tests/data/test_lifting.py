@@ -10,6 +10,8 @@ import torch
 
 from poseprior import zoo
 from poseprior.data.lifting import (
+    h36m_lifting_splits,
+    keypoint_training_data,
     LiftingConfig,
     intrinsics,
     layout_keypoints,
@@ -158,3 +160,34 @@ def test_layouts_and_bad_input(skeleton, poses):
     turned = LiftingConfig(yaw_deg=(30.0 + math.degrees(0.7),) * 2, aim_jitter_mm=0.0)
     b = random_views(keypoints, turn @ poses[1][:4], turned, 10.0, torch.Generator().manual_seed(0))
     torch.testing.assert_close(a["points_camera"], b["points_camera"], atol=1e-6, rtol=0)
+
+
+def test_h36m_training_data(h36m_3d_file):
+    import numpy as np
+
+    from poseprior.io.h36m import read_h36m_3d
+    from poseprior.io.keypoints import Keypoints
+
+    splits = h36m_lifting_splits(h36m_3d_file)  # train S1, val S8, every 5th frame
+    assert splits["train"].shape == (50 + 30, 17, 3) and splits["val"].shape == (40, 17, 3)
+    assert splits["train"][:, 0].abs().max() == 0  # root-relative
+    # Millimetres, z up: the head is about 0.5-0.8 m above the pelvis, and the thigh about 0.4 m long.
+    head = splits["train"][:, 10, 2]
+    assert 450 < float(head.median()) < 850
+    thigh = (splits["train"][:, 2] - splits["train"][:, 1]).norm(dim=-1)
+    assert 300 < float(thigh.median()) < 550
+    # The same frames as the reader's, in mm relative to the pelvis.
+    walking = read_h36m_3d(h36m_3d_file, subjects=["S1"])["S1"]["Walking"].positions[::5]
+    expected = torch.from_numpy(1000 * (walking - walking[:, :1])).float()
+    torch.testing.assert_close(splits["train"][:30], expected, atol=1e-3, rtol=0)  # float32 metres
+    with pytest.raises(ValidationError, match="both"):
+        h36m_lifting_splits(h36m_3d_file, ("S1", "S8"), ("S8",))
+    with pytest.raises(ValidationError, match="subjects"):
+        h36m_lifting_splits(h36m_3d_file, ("S2",))
+    with pytest.raises(ValidationError, match="every"):
+        keypoint_training_data([], every=0)
+    with pytest.raises(ValidationError, match="clips"):
+        keypoint_training_data([])
+    flat = Keypoints(np.zeros((3, 17, 2)), tuple(f"j{i}" for i in range(17)), fps=50.0)
+    with pytest.raises(ValidationError, match="3D"):
+        keypoint_training_data([flat])

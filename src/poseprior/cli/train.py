@@ -12,6 +12,7 @@ train flow ...`` (several machines too); the batch size is per process.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -120,7 +121,14 @@ DropProbability = Annotated[float, typer.Option("--drop", min=0.0, max=1.0, help
 
 @app.command("lifter-flow")
 def lifter_flow(
-    data: Data,
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="A prepared dataset folder, or Human3.6M 3D joints (VideoPose3D's data_3d_h36m.npz; layout h36m17).",
+            show_default=False,
+        ),
+    ],
     out: Out,
     steps: Steps = 10_000,
     batch_size: BatchSize = 256,
@@ -136,6 +144,9 @@ def lifter_flow(
     layout: Layout = None,
     pixel_noise: PixelNoise = 2.0,
     drop: DropProbability = 0.1,
+    train_subjects: Annotated[str, typer.Option("--train-subjects", help="Human3.6M data: training subjects.")] = "S1,S5,S6,S7",
+    val_subjects: Annotated[str, typer.Option("--val-subjects", help="Human3.6M data: validation subjects (S9, S11 are the usual test).")] = "S8",
+    every: Annotated[int, typer.Option(min=1, help="Human3.6M data: keep every N-th frame (5: 50 fps to 10 fps).")] = 5,
     minutes: Minutes = None,
     resume: Resume = False,
     seed: Seed = 0,
@@ -148,6 +159,9 @@ def lifter_flow(
     progress: ShowProgress = True,
 ) -> None:
     """The flow lifter (ProbabilisticLifter): 2D keypoints to many 3D hypotheses with exact likelihoods.
+
+    Trains on a prepared motion dataset (poses by forward kinematics), or on Human3.6M-style 3D joints
+    (every 5th frame by default, seen by the same random cameras; the layout is h36m17).
 
     Example: poseprior train lifter-flow --data prepared/bandai-v1 --out runs/lifter-flow --minutes 30
     """
@@ -297,7 +311,11 @@ def _main(kind: str, opts: dict[str, Any]) -> None:
     from poseprior.train.distributed import resolve_device
 
     # Bad input fails here, before any process starts.
-    read_manifest(opts["data"])
+    if _is_h36m(kind, opts):
+        if opts["layout"] not in (None, "h36m17"):
+            raise ValidationError(f"--layout: Human3.6M joints give the h36m17 layout, not {opts['layout']}")
+    else:
+        read_manifest(opts["data"])
     resolve_device(opts["device"])
     if not opts["resume"] and latest_checkpoint(opts["out"]) is not None:
         raise ValidationError(f"--out: {opts['out']} already holds a run; pass --resume or choose another folder")
@@ -317,61 +335,10 @@ def run(kind: str, opts: dict[str, Any]) -> dict[str, Any] | None:
     """Train in this process (one of several under torchrun); rank 0 exports and returns a summary."""
     import torch
 
-    from poseprior.data import load_prepared
-    from poseprior.models.prior import PoseJoints
     from poseprior.train import TrainConfig, export, train
 
     torch.manual_seed(opts["seed"])
-    data = load_prepared(opts["data"], ["train", "val"])
-    joints = PoseJoints.from_skeleton(data.skeleton, data.unit)
-    flow_args = {"layers": opts["layers"], "hidden": (opts["hidden"],) * opts["mlp_layers"], "bins": opts["bins"]} if kind.startswith("flow") else {}
-    train_split, val_split = data["train"], data["val"]
-    if kind == "vae":
-        model = objective = _vae_model(opts, joints, train_split.rotations)
-        keys = ("rotations",)
-        description = f"VAE prior over the {len(joints.names)} {data.protocol.name} joint rotations (VAEPrior, VPoser's design)."
-    elif kind == "flow":
-        from poseprior.models.flow import FlowConfig, FlowPrior
-        from poseprior.train import FlowObjective
-
-        config = FlowConfig(num_joints=len(joints.names), parents=joints.parents, joints=joints, **flow_args)
-        model = FlowPrior.from_data(config, train_split.rotations)
-        objective, keys = FlowObjective(model), ("rotations",)
-        description = f"Flow prior over the {len(joints.names)} {data.protocol.name} joint rotations (FlowPrior)."
-    elif kind == "ndf":
-        model = objective = _ndf_model(opts, joints, train_split.rotations)
-        train_data, val_data = _ndf_pairs(model, opts, train_split.rotations, val_split.rotations)
-        description = f"Distance field to the {data.protocol.name} training poses (DistanceFieldPrior, Pose-NDF's idea)."
-    elif kind == "lifter-flow":
-        from poseprior.data.lifting import LiftingConfig
-        from poseprior.models.lifter import FlowLifterConfig, ProbabilisticLifter
-
-        lifting = LiftingConfig(layout=opts["layout"], pixel_noise_px=opts["pixel_noise"], drop_probability=opts["drop"])
-        config = FlowLifterConfig(
-            joints=joints, lifting=lifting, transforms=opts["layers"], hidden=(opts["hidden"],) * opts["mlp_layers"], bins=opts["bins"], context=opts["context"]
-        )
-        model = objective = ProbabilisticLifter.from_data(config, train_split.rotations, train_split.root_rotation)
-        keys = ("rotations", "root_rotation")
-        description = f"Flow lifter from 2D keypoints to {data.protocol.name} root-relative 3D joints, many hypotheses (ProbabilisticLifter)."
-    elif kind == "lifter-rot":
-        from poseprior.data.lifting import LiftingConfig
-        from poseprior.models.lifter.rotation import RotationLifter, RotationLifterConfig, sequence_windows
-
-        lifting = LiftingConfig(layout=opts["layout"], pixel_noise_px=opts["pixel_noise"], drop_probability=opts["drop"])
-        config = RotationLifterConfig(joints=joints, lifting=lifting, window=opts["window"], channels=opts["channels"], blocks=opts["blocks"])
-        model = objective = RotationLifter.from_data(config, train_split.rotations, train_split.root_rotation)
-        train_data, val_data = sequence_windows(train_split, opts["window"]), sequence_windows(val_split, opts["window"])
-        description = f"Lifter from windows of 2D keypoints to {data.protocol.name} 3D joints and joint rotations (RotationLifter)."
-    else:
-        from poseprior.models.flow.condition import ConditionConfig
-        from poseprior.models.flow.conditional import ConditionalFlowConfig, ConditionalFlowPrior
-
-        up = (0.0, 0.0, 1.0) if data.manifest.get("dataset") == "amass" else (0.0, 1.0, 0.0)
-        condition = ConditionConfig(context=opts["context"], noise=opts["noise"], up=up)
-        config = ConditionalFlowConfig.for_joints(joints, condition, **flow_args)
-        model = objective = ConditionalFlowPrior.from_data(config, train_split.rotations, train_split.root_rotation)
-        keys = ("rotations", "root_rotation")
-        description = f"Flow over the {data.protocol.name} joint rotations conditioned on 3D/2D keypoints (ConditionalFlowPrior)."
+    job = _h36m_flow_lifter(opts) if _is_h36m(kind, opts) else _prepared_job(kind, opts)
     threads = opts["threads"]
     if threads is None and int(os.environ.get("LOCAL_WORLD_SIZE", "1")) > 1:
         threads = max(1, (os.cpu_count() or 1) // int(os.environ["LOCAL_WORLD_SIZE"]))
@@ -391,31 +358,139 @@ def run(kind: str, opts: dict[str, Any]) -> dict[str, Any] | None:
         device=opts["device"],
         progress=opts["progress"],
     )
-    if kind not in ("ndf", "lifter-rot"):
-        train_data = {k: getattr(train_split, k) for k in keys}
-        # The flow lifter's mode inverts an autoregressive flow (one pass per coordinate): validate on every
-        # 10th val pose so that an evaluation takes seconds, not minutes.
-        val_rows = slice(None, None, 10) if kind == "lifter-flow" else slice(None)
-        val_data = {k: getattr(val_split, k)[val_rows] for k in keys}
-    result = train(
-        objective,
-        train_data,
-        val_data,
-        train_config,
-        resume=opts["resume"],
-    )
+    result = train(job.objective, job.train_data, job.val_data, train_config, resume=opts["resume"])
     if result.rank != 0:
         return None
     path = export(
-        model,
+        job.model,
         opts["export"],
         result=result,
-        data=f"{data.root} ({data.protocol.name} train split, {len(train_split)} poses)",
-        description=description,
-        licence=_licence(data.manifest.get("dataset", "")),
+        data=job.source,
+        description=job.description,
+        licence=job.licence,
         extra={"train_config": train_config.to_dict()},
     )
     return {**result.to_dict(), "export": str(path), "kind": kind}
+
+
+@dataclass
+class _Job:
+    """What one training run needs: the model to export, the objective to train (the model itself, or a
+    wrapper holding it), the data, and the export's description of both."""
+
+    model: Any
+    objective: Any
+    train_data: Any
+    val_data: Any
+    description: str
+    source: str
+    licence: str
+
+
+def _prepared_job(kind: str, opts: dict[str, Any]) -> _Job:
+    """The model of ``kind`` and its train and val data from the prepared dataset ``--data``."""
+    from poseprior.data import load_prepared
+    from poseprior.models.prior import PoseJoints
+
+    data = load_prepared(opts["data"], ["train", "val"])
+    joints = PoseJoints.from_skeleton(data.skeleton, data.unit)
+    flow_args = {"layers": opts["layers"], "hidden": (opts["hidden"],) * opts["mlp_layers"], "bins": opts["bins"]} if kind.startswith("flow") else {}
+    train_split, val_split = data["train"], data["val"]
+    objective = None  # the model trains itself, but for the flow
+    if kind == "vae":
+        model = _vae_model(opts, joints, train_split.rotations)
+        keys = ("rotations",)
+        description = f"VAE prior over the {len(joints.names)} {data.protocol.name} joint rotations (VAEPrior, VPoser's design)."
+    elif kind == "flow":
+        from poseprior.models.flow import FlowConfig, FlowPrior
+        from poseprior.train import FlowObjective
+
+        config = FlowConfig(num_joints=len(joints.names), parents=joints.parents, joints=joints, **flow_args)
+        model = FlowPrior.from_data(config, train_split.rotations)
+        objective, keys = FlowObjective(model), ("rotations",)
+        description = f"Flow prior over the {len(joints.names)} {data.protocol.name} joint rotations (FlowPrior)."
+    elif kind == "ndf":
+        model = _ndf_model(opts, joints, train_split.rotations)
+        train_data, val_data = _ndf_pairs(model, opts, train_split.rotations, val_split.rotations)
+        description = f"Distance field to the {data.protocol.name} training poses (DistanceFieldPrior, Pose-NDF's idea)."
+    elif kind == "lifter-flow":
+        from poseprior.data.lifting import LiftingConfig
+        from poseprior.models.lifter import FlowLifterConfig, ProbabilisticLifter
+
+        lifting = LiftingConfig(layout=opts["layout"], pixel_noise_px=opts["pixel_noise"], drop_probability=opts["drop"])
+        config = FlowLifterConfig(
+            joints=joints, lifting=lifting, transforms=opts["layers"], hidden=(opts["hidden"],) * opts["mlp_layers"], bins=opts["bins"], context=opts["context"]
+        )
+        model = ProbabilisticLifter.from_data(config, {"rotations": train_split.rotations, "root_rotation": train_split.root_rotation})
+        keys = ("rotations", "root_rotation")
+        description = f"Flow lifter from 2D keypoints to {data.protocol.name} root-relative 3D joints, many hypotheses (ProbabilisticLifter)."
+    elif kind == "lifter-rot":
+        from poseprior.data.lifting import LiftingConfig
+        from poseprior.models.lifter.rotation import RotationLifter, RotationLifterConfig, sequence_windows
+
+        lifting = LiftingConfig(layout=opts["layout"], pixel_noise_px=opts["pixel_noise"], drop_probability=opts["drop"])
+        config = RotationLifterConfig(joints=joints, lifting=lifting, window=opts["window"], channels=opts["channels"], blocks=opts["blocks"])
+        model = RotationLifter.from_data(config, train_split.rotations, train_split.root_rotation)
+        train_data, val_data = sequence_windows(train_split, opts["window"]), sequence_windows(val_split, opts["window"])
+        description = f"Lifter from windows of 2D keypoints to {data.protocol.name} 3D joints and joint rotations (RotationLifter)."
+    else:
+        from poseprior.models.flow.condition import ConditionConfig
+        from poseprior.models.flow.conditional import ConditionalFlowConfig, ConditionalFlowPrior
+
+        up = (0.0, 0.0, 1.0) if data.manifest.get("dataset") == "amass" else (0.0, 1.0, 0.0)
+        condition = ConditionConfig(context=opts["context"], noise=opts["noise"], up=up)
+        config = ConditionalFlowConfig.for_joints(joints, condition, **flow_args)
+        model = ConditionalFlowPrior.from_data(config, train_split.rotations, train_split.root_rotation)
+        keys = ("rotations", "root_rotation")
+        description = f"Flow over the {data.protocol.name} joint rotations conditioned on 3D/2D keypoints (ConditionalFlowPrior)."
+    if kind not in ("ndf", "lifter-rot"):
+        train_data = {k: getattr(train_split, k) for k in keys}
+        val_data = {k: getattr(val_split, k)[_val_rows(kind)] for k in keys}
+    source = f"{data.root} ({data.protocol.name} train split, {len(train_split)} poses)"
+    return _Job(model, model if objective is None else objective, train_data, val_data, description, source, _licence(data.manifest.get("dataset", "")))
+
+
+def _val_rows(kind: str) -> slice:
+    # The flow lifter's mode inverts an autoregressive flow (one pass per coordinate): validate on every
+    # 10th val pose so that an evaluation takes seconds, not minutes.
+    return slice(None, None, 10) if kind == "lifter-flow" else slice(None)
+
+
+def _is_h36m(kind: str, opts: dict[str, Any]) -> bool:
+    """Whether ``--data`` is a Human3.6M 3D joints file rather than a prepared dataset folder."""
+    return kind == "lifter-flow" and opts["data"].suffix.lower() == ".npz"
+
+
+def _subjects(text: str, option: str) -> tuple[str, ...]:
+    from poseprior.errors import ValidationError
+
+    subjects = tuple(s.strip() for s in text.split(",") if s.strip())
+    if not subjects:
+        raise ValidationError(f"{option}: expected comma-separated subjects such as S1,S5, got {text!r}")
+    return subjects
+
+
+def _h36m_flow_lifter(opts: dict[str, Any]) -> _Job:
+    """The flow lifter of the options and its data, from Human3.6M-style 3D joints (h36m17 keypoints)."""
+    from poseprior.data.lifting import H36M_UP, LiftingConfig, h36m_lifting_splits
+    from poseprior.models.lifter import FlowLifterConfig, ProbabilisticLifter
+    from poseprior.models.prior import PoseJoints
+    from poseprior.skeleton.layouts import H36M17
+
+    train_subjects = _subjects(opts["train_subjects"], "--train-subjects")
+    splits = h36m_lifting_splits(opts["data"], train_subjects, _subjects(opts["val_subjects"], "--val-subjects"), every=opts["every"])
+    # The 17 keypoints below the pelvis, as a pose without rest offsets: the training data are keypoints.
+    joints = PoseJoints(H36M17.joint_names[1:], tuple(p - 1 for p in H36M17.parents[1:]), root=H36M17.joint_names[0], unit_mm=1.0)
+    lifting = LiftingConfig(layout="h36m17", pixel_noise_px=opts["pixel_noise"], drop_probability=opts["drop"], up=H36M_UP)
+    config = FlowLifterConfig(
+        joints=joints, lifting=lifting, transforms=opts["layers"], hidden=(opts["hidden"],) * opts["mlp_layers"], bins=opts["bins"], context=opts["context"]
+    )
+    train_data = {"keypoints": splits["train"]}
+    model = ProbabilisticLifter.from_data(config, train_data)
+    val_data = {"keypoints": splits["val"][_val_rows("lifter-flow")]}
+    description = "Flow lifter from 2D keypoints to Human3.6M-style root-relative 3D joints (h36m17), many hypotheses (ProbabilisticLifter)."
+    source = f"{opts['data']} (subjects {', '.join(train_subjects)}, every {opts['every']} frames, {len(splits['train'])} poses)"
+    return _Job(model, model, train_data, val_data, description, source, _licence("human3.6m"))
 
 
 def _vae_model(opts: dict[str, Any], joints: Any, rotations: Any) -> Any:

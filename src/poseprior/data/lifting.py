@@ -30,12 +30,15 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 
 from poseprior.errors import ValidationError
 from poseprior.geometry.camera import level_camera_rotations
+from poseprior.io.keypoints import Keypoints
 from poseprior.skeleton import Skeleton, forward_kinematics
 from poseprior.skeleton.layouts import get_layout, layout_map_for
 
@@ -50,6 +53,9 @@ __all__ = [
     "normalise_2d",
     "root_translation",
     "reproject",
+    "keypoint_training_data",
+    "h36m_lifting_splits",
+    "H36M_UP",
 ]
 
 # Layouts without a root keypoint: the root is the mean of these keypoints.
@@ -275,3 +281,58 @@ def reproject(
     (:func:`root_translation` for ``pixels``, ``camera``, ``confidence``): how well a 3D estimate explains 2D."""
     t = root_translation(points, pixels, camera, confidence)
     return project(points + t.unsqueeze(-2), camera)
+
+
+#: Human3.6M's world up axis (``z``), for :attr:`LiftingConfig.up` of lifters trained on its 3D joints.
+H36M_UP = (0.0, 0.0, 1.0)
+
+
+def keypoint_training_data(clips: Sequence[Keypoints], *, every: int = 1, root: tuple[int, ...] = (0,)) -> torch.Tensor:
+    """Training poses ``keypoints (N, P, 3)`` for a lifter (``ProbabilisticLifter.random_views``) from 3D
+    keypoint clips: every ``every``-th frame of each, in mm, minus the root (the mean of keypoints ``root``),
+    in the clips' world axes (the cameras of :func:`random_views` turn around the world up axis, so the
+    clips' facing direction does not matter).
+
+    Example:
+        >>> kp = Keypoints(np.random.rand(10, 17, 3), get_layout("h36m17").joint_names, fps=50, unit="m", layout="h36m17")  # doctest: +SKIP
+        >>> keypoint_training_data([kp], every=5).shape  # doctest: +SKIP
+        torch.Size([2, 17, 3])
+    """
+    if every < 1:
+        raise ValidationError(f"every: must be positive, got {every}")
+    if not clips:
+        raise ValidationError("clips: no keypoint clips to train on")
+    parts = []
+    for clip in clips:
+        if clip.dims != 3:
+            raise ValidationError(f"clips: expected 3D keypoints, got 2D ({clip!r})")
+        if not clip.visible.all():
+            raise ValidationError(f"clips: training keypoints must all be present, {clip!r} has missing ones")
+        x = torch.from_numpy(clip.with_unit("mm").positions[::every]).float()
+        parts.append(x - x[:, list(root)].mean(1, keepdim=True))
+    return torch.cat(parts)
+
+
+def h36m_lifting_splits(
+    path: str | Path,
+    train_subjects: Sequence[str] = ("S1", "S5", "S6", "S7"),
+    val_subjects: Sequence[str] = ("S8",),
+    *,
+    every: int = 5,
+) -> dict[str, torch.Tensor]:
+    """``{"train": (N, 17, 3), "val": (M, 17, 3)}`` lifter training poses (:func:`keypoint_training_data`, mm,
+    root-relative, Human3.6M's z-up world axes) from VideoPose3D's ``data_3d_h36m.npz`` at ``path``.
+
+    The defaults hold out S8 for validation and leave the usual test subjects S9 and S11 alone; ``every=5``
+    takes Human3.6M's 50 fps to 10 fps, as bandai-v1 does.
+    """
+    from poseprior.io.h36m import read_h36m_3d
+
+    overlap = set(train_subjects) & set(val_subjects)
+    if overlap:
+        raise ValidationError(f"subjects: {sorted(overlap)} are in both the train and the val subjects")
+    clips = read_h36m_3d(path, subjects=[*train_subjects, *val_subjects])
+    return {
+        split: keypoint_training_data([kp for s in subjects for kp in clips[s].values()], every=every)
+        for split, subjects in (("train", train_subjects), ("val", val_subjects))
+    }

@@ -32,7 +32,7 @@ def _config(joints, layout="h36m17", **lifting):
 def trained(joints, data):
     """A tiny lifter after a few hundred steps, and its validation metrics before and after."""
     torch.manual_seed(0)
-    model = ProbabilisticLifter.from_data(_config(joints), data["rotations"], data["root_rotation"])
+    model = ProbabilisticLifter.from_data(_config(joints), data)
     held_out = {k: v[300:] for k, v in data.items()}
     before = model.validation_metrics(held_out)
     optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -49,14 +49,14 @@ def trained(joints, data):
 
 def _views(model, data, n=8, seed=5):
     batch = {k: v[300 : 300 + n] for k, v in data.items()}
-    return model.random_views(batch["rotations"], batch["root_rotation"], torch.Generator().manual_seed(seed))
+    return model.random_views(batch, torch.Generator().manual_seed(seed))
 
 
 def test_config_roundtrip_and_standardisation(joints, data):
     config = _config(joints, "coco17", drop_probability=0.1)
     assert FlowLifterConfig.from_dict(config.to_dict()) == config
     assert ModelClass("ProbabilisticLifter", "poseprior.models.lifter.flow", "ProbabilisticLifter", "FlowLifterConfig").build(config.to_dict()).num_keypoints == 17
-    model = ProbabilisticLifter.from_data(config, data["rotations"], data["root_rotation"])
+    model = ProbabilisticLifter.from_data(config, data)
     assert model.loc.shape == model.scale.shape == (48,)
     # Root-relative keypoints scatter by tens of centimetres; random yaw centres x and z (y: head up, feet down).
     loc = model.loc.unflatten(-1, (16, 3))
@@ -71,7 +71,7 @@ def test_config_roundtrip_and_standardisation(joints, data):
 
 @pytest.mark.parametrize("layout", [None, "h36m17", "coco17"])
 def test_shapes(joints, data, layout):
-    model = ProbabilisticLifter.from_data(_config(joints, layout), data["rotations"], data["root_rotation"])
+    model = ProbabilisticLifter.from_data(_config(joints, layout), data)
     P = model.num_keypoints
     assert P == (21 if layout is None else 17)
     views = _views(model, data, n=5)
@@ -164,3 +164,47 @@ def test_bad_input(trained, data):
         model.mode(pixels, camera, torch.ones(2, 16))
     with pytest.raises(ValidationError, match="n:"):
         model.sample(0, pixels, camera)
+
+
+def test_keypoint_data_gives_the_same_views(joints, data):
+    """3D keypoints (world axes, mm, root-relative) are seen exactly as the poses they come from."""
+    from poseprior.data.lifting import layout_keypoints
+
+    model = ProbabilisticLifter.from_data(_config(joints), data)
+    batch = {k: v[:6] for k, v in data.items()}
+    keypoints = 10.0 * layout_keypoints(model.skeleton, batch["rotations"].float(), "h36m17") @ batch["root_rotation"].float().transpose(-1, -2)
+    a = model.random_views(batch, torch.Generator().manual_seed(3))
+    b = model.random_views({"keypoints": keypoints}, torch.Generator().manual_seed(3))
+    for key in ("pixels", "points_camera", "confidence"):
+        torch.testing.assert_close(a[key], b[key], atol=1e-3, rtol=1e-5)
+
+
+def test_lifter_trained_on_keypoints(h36m_3d_file):
+    """A lifter with no skeleton (Human3.6M-style joints): trains from keypoints alone, refuses poses."""
+    from poseprior.data.lifting import H36M_UP, h36m_lifting_splits
+    from poseprior.skeleton.layouts import H36M17
+
+    splits = h36m_lifting_splits(h36m_3d_file)
+    joints = PoseJoints(H36M17.joint_names[1:], tuple(p - 1 for p in H36M17.parents[1:]), root="Hip", unit_mm=1.0)
+    config = FlowLifterConfig(joints, LiftingConfig(layout="h36m17", up=H36M_UP), transforms=2, hidden=(64, 64), bins=4, context=16, context_hidden=(64,))
+    assert FlowLifterConfig.from_dict(config.to_dict()) == config
+    torch.manual_seed(0)
+    model = ProbabilisticLifter.from_data(config, {"keypoints": splits["train"]})
+    assert model.skeleton is None
+    val = {"keypoints": splits["val"]}
+    before = model.validation_metrics(val)
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(100):
+        loss = model.loss({"keypoints": splits["train"][torch.randint(0, len(splits["train"]), (64,), generator=generator)]}, generator)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    after = model.validation_metrics(val)
+    assert after["log_likelihood"] > before["log_likelihood"] + 5 and after["mpjpe_mm"] < before["mpjpe_mm"]
+    with pytest.raises(ValidationError, match="no skeleton"):
+        model.random_views({"rotations": torch.eye(3).expand(2, 16, 3, 3), "root_rotation": torch.eye(3).expand(2, 3, 3)}, None)
+    with pytest.raises(ValidationError, match="keypoints: expected shape"):
+        model.random_views({"keypoints": splits["val"][:, :16]}, None)
+    with pytest.raises(ValidationError, match="rest offsets"):
+        FlowLifterConfig(joints)

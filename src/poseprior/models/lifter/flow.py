@@ -71,8 +71,11 @@ class FlowLifterConfig:
     context_hidden: tuple[int, ...] = (256, 256)
 
     def __post_init__(self) -> None:
-        if self.joints.skeleton is None:
-            raise ValidationError("joints: the lifter needs rest offsets to make training views")
+        if self.joints.skeleton is None and self.lifting.layout is None:
+            raise ValidationError(
+                "joints: a lifter of the skeleton's own joints needs rest offsets to make training views; "
+                "without them (3D keypoints as training data) give lifting.layout"
+            )
         if self.transforms < 1 or self.bins < 1 or self.context < 1:
             raise ValidationError(f"transforms, bins, context: must be positive, got {self.transforms}, {self.bins}, {self.context}")
 
@@ -135,13 +138,14 @@ class ProbabilisticLifter(nn.Module):
         self._kept = [p for p in range(P) if p != self.root[-1]]
 
     @classmethod
-    def from_data(cls, config: FlowLifterConfig, rotations: torch.Tensor, root_rotation: torch.Tensor) -> ProbabilisticLifter:
+    def from_data(cls, config: FlowLifterConfig, data: dict[str, torch.Tensor]) -> ProbabilisticLifter:
         """A model whose standardisation (``loc``, ``scale``) fits random views (fixed seed) of up to 10 000
-        training poses ``rotations (N, K, 3, 3)`` with root orientations ``root_rotation (N, 3, 3)``."""
+        training poses ``data`` (see :meth:`random_views` for its two kinds)."""
         model = cls(config)
         g = torch.Generator().manual_seed(0)
-        pick = torch.randperm(rotations.shape[0], generator=g)[:10_000]
-        views = model.random_views(rotations[pick].float(), root_rotation[pick].float(), g)
+        N = next(iter(data.values())).shape[0]
+        pick = torch.randperm(N, generator=g)[:10_000]
+        views = model.random_views({k: v[pick].float() for k, v in data.items()}, g)
         x = model._features(views["points_camera"])
         model.loc.copy_(x.mean(0))
         model.scale.copy_(x.std(0).clamp_min(1.0))  # mm; a floor for rigid or constant features
@@ -154,8 +158,9 @@ class ProbabilisticLifter(nn.Module):
         return self.config.num_keypoints
 
     @property
-    def skeleton(self) -> Skeleton:
-        """The ``J``-joint skeleton (root first) whose poses make the training views, in :attr:`unit_mm`."""
+    def skeleton(self) -> Skeleton | None:
+        """The ``J``-joint skeleton (root first) whose poses make the training views, in :attr:`unit_mm`; None
+        for a lifter trained on 3D keypoints."""
         return self._skeleton
 
     @property
@@ -163,11 +168,26 @@ class ProbabilisticLifter(nn.Module):
         """Millimetres per length unit of the skeleton."""
         return self.config.joints.unit_mm
 
-    def random_views(self, rotations: torch.Tensor, root_rotation: torch.Tensor, generator: torch.Generator | None) -> dict[str, torch.Tensor]:
-        """Training views (:func:`~poseprior.data.lifting.random_views`) of poses ``rotations (..., K, 3, 3)``,
-        in the model's dtype."""
-        keypoints = layout_keypoints(self._skeleton, rotations.to(self.loc.dtype), self.config.lifting.layout)
-        return random_views(keypoints, root_rotation.to(self.loc.dtype), self.config.lifting, self.unit_mm, generator)
+    def random_views(self, data: dict[str, torch.Tensor], generator: torch.Generator | None) -> dict[str, torch.Tensor]:
+        """Training views (:func:`~poseprior.data.lifting.random_views`) of a batch of poses, in the model's dtype.
+
+        ``data`` holds either ``rotations (B, K, 3, 3)`` and ``root_rotation (B, 3, 3)`` (a motion dataset: the
+        keypoints come from the skeleton's forward kinematics), or ``keypoints (B, P, 3)``: the layout's 3D
+        keypoints in mm, relative to the root, axes of the world (up: ``lifting.up``), as read from
+        Human3.6M-style files (:func:`~poseprior.data.lifting.keypoint_training_data`).
+        """
+        dtype = self.loc.dtype
+        if "keypoints" in data:
+            keypoints = data["keypoints"].to(dtype)
+            P = self.num_keypoints
+            if keypoints.ndim != 3 or keypoints.shape[-2:] != (P, 3):
+                raise ValidationError(f"keypoints: expected shape (B, {P}, 3) for this lifter, got {tuple(keypoints.shape)}")
+            eye = torch.eye(3, dtype=dtype, device=keypoints.device).expand(keypoints.shape[0], 3, 3)
+            return random_views(keypoints, eye, self.config.lifting, 1.0, generator)
+        if self._skeleton is None:
+            raise ValidationError("data: this lifter has no skeleton to pose; train it on 3D keypoints ('keypoints')")
+        keypoints = layout_keypoints(self._skeleton, data["rotations"].to(dtype), self.config.lifting.layout)
+        return random_views(keypoints, data["root_rotation"].to(dtype), self.config.lifting, self.unit_mm, generator)
 
     # ------------------------------------------------------------------------------------------ density
     def log_prob(
@@ -279,8 +299,8 @@ class ProbabilisticLifter(nn.Module):
     # ----------------------------------------------------------------------------------------- training
     def loss(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> torch.Tensor:
         """Mean negative log-likelihood (standardised units) of a random view of each pose of ``batch``
-        (``rotations (B, K, 3, 3)``, ``root_rotation (B, 3, 3)``); the views use ``generator``."""
-        views = self.random_views(batch["rotations"], batch["root_rotation"], generator)
+        (:meth:`random_views`); the views use ``generator``."""
+        views = self.random_views(batch, generator)
         context = self._encode(views["pixels"], views["camera"], views["confidence"])
         return -self._log_prob_standardised(views["points_camera"], context).mean()
 
@@ -289,9 +309,9 @@ class ProbabilisticLifter(nn.Module):
         """On views from a fixed-seed generator: ``log_likelihood`` (mean nats per pose of the standardised
         3D coordinates, :attr:`scale` units; higher is better), ``loss`` (its negative) and ``mpjpe_mm`` (mean
         per-keypoint error of :meth:`mode`, root-relative, mm)."""
-        device = batch["rotations"].device
+        device = next(iter(batch.values())).device
         generator = torch.Generator(device=device).manual_seed(_VALIDATION_SEED)
-        views = self.random_views(batch["rotations"], batch["root_rotation"], generator)
+        views = self.random_views(batch, generator)
         context = self._encode(views["pixels"], views["camera"], views["confidence"])
         log_likelihood = self._log_prob_standardised(views["points_camera"], context).mean()
         mode = self._decode(context.new_zeros(*context.shape[:-1], self.loc.shape[0]), context)
