@@ -32,10 +32,8 @@ import itertools
 import json
 import math
 import time
-from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-import roma
 import torch
 
 from poseprior.data.protocol import BANDAI_JOINTS
@@ -43,7 +41,7 @@ from poseprior.io import Archive, Motion, list_members, parse_bvh
 from poseprior.metrics import geodesic_error, jitter, mpjpe
 from poseprior.models.baseline import UniformPrior
 from poseprior.models.prior import PoseJoints, PosePrior
-from poseprior.tasks.denoise import DenoiseConfig, denoise_motion
+from poseprior.tasks.denoise import DenoiseConfig, add_rotation_noise, denoise_motion
 from poseprior.zoo import info, load
 
 PRIORS = ("none", "flow-bandai", "vae-bandai", "ndf-bandai")
@@ -64,16 +62,6 @@ def read_takes(source: Path, split: str, count: int) -> list[tuple[str, Motion]]
     return takes
 
 
-def add_noise(motion: Motion, joints: list[int], noise_deg: float, seed: int) -> Motion:
-    """``motion`` with each listed joint's rotation times ``exp(omega)``, ``omega ~ N(0, (noise_deg / sqrt 3)^2 I)``."""
-    g = torch.Generator().manual_seed(seed)
-    sigma = math.radians(noise_deg) / math.sqrt(3)
-    omega = torch.randn(motion.num_frames, len(joints), 3, generator=g, dtype=torch.float64) * sigma
-    R = motion.rotations.clone()
-    R[:, joints] = R[:, joints] @ roma.rotvec_to_rotmat(omega)
-    return replace(motion, rotations=R)
-
-
 def load_prior(name: str) -> PosePrior:
     if name == "none":
         return UniformPrior(len(BANDAI_JOINTS), PoseJoints.from_dict(info("flow-bandai").config["joints"]))
@@ -87,7 +75,7 @@ def evaluate(prior: PosePrior, config: DenoiseConfig, takes: list[tuple[str, Mot
     ratios, removed = [], []  # per take: jitter denoised / clean, share of the noisy MPJPE removed
     for i, (_, clean) in enumerate(takes):
         joints = clean.skeleton.indices(BANDAI_JOINTS)
-        noisy = add_noise(clean, joints, noise_deg, seed=1000 + i)
+        noisy = add_rotation_noise(clean, joints, noise_deg, torch.Generator().manual_seed(1000 + i))
         start = time.perf_counter()
         denoised = denoise_motion(noisy, prior, config=config)
         seconds += time.perf_counter() - start

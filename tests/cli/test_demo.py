@@ -33,24 +33,31 @@ def test_sample_clip_is_shipped_small_and_credited():
     assert "obtained from mocap.cs.cmu.edu" in readme and "NSF EIA-0196217" in readme
 
 
-def test_console_command_writes_picture_and_summary(tmp_path):
+def test_console_command_writes_report_and_summary(tmp_path):
+    """The main job in its reduced mode, through the installed console script: every figure lands in one HTML
+    file with its caption, the console summary fits a screen and says where the report is."""
     script = Path(sys.executable).with_name("poseprior")
     assert script.is_file(), f"console script not installed beside {sys.executable}"
     out = tmp_path / "demo"
-    result = subprocess.run([str(script), "demo", "--out", str(out)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    result = subprocess.run([str(script), "demo", "--quick", "--out", str(out)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    picture = out / "poses.png"
-    assert png_size(picture) == (1200, 300)  # 4 panels of 300 x 300 px
-    assert picture.stat().st_size > 10_000
-    assert png_size(out / "prior_samples.png") == (1200, 300)
-    assert sorted(p.name for p in out.iterdir()) == ["poses.png", "prior_samples.png"]  # no temporary files left
+    pictures = ["poses.png", "samples_flow-bandai.png", "samples_vae-bandai.png", "samples_ndf-bandai.png", "ik_hypotheses.png", "lift_input.png", "lift_hypotheses.png"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*pictures, "denoise.gif", "report.html"])  # no temporary files left
+    assert png_size(out / "poses.png") == (1200, 300)  # 4 panels of 300 x 300 px
+    for name in pictures:
+        assert (out / name).stat().st_size > 5_000, name
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/png;base64,") == len(pictures) and report.count("data:image/gif;base64,") == 1
+    assert report.count("<figcaption>") == len(pictures) + 1
+    for words in ("Pose priors", "Inverse kinematics", "2D-to-3D lifting", "Motion denoising", "Benchmarks of the shipped models", "lifter-rot-bandai", "benchmarks/lifting.py", "CC BY-NC 4.0"):
+        assert words in report, words
     text = result.stdout
-    for expected in ("cmu_01_01.bvh", "31 (root Hips", "121 at 30 fps, 4.00 s", "cm", "bone lengths", "m travelled", "poses.png (1200 x 300 px)",
-                     "Flow prior", "flow-bandai", "nats/pose", "IK (flow-ik-bandai)", "prior_samples.png", "Fitting", "3D, vae-bandai",
-                     "reprojection", f"outputs in {out}\n"):
+    for expected in ("cmu_01_01.bvh", "31 (root Hips", "121 at 30 fps, 4.00 s", "bone lengths", "m travelled", "poses.png (1200 x 300 px)",
+                     "flow-bandai", "vae-bandai", "ndf-bandai", "nats/pose", "flow-ik-bandai: mode MPJPE", "lifter-flow-bandai", "3D, vae-bandai",
+                     "reprojection", "MPJPE", f"report: {out / 'report.html'}\n"):
         assert expected in text, expected
-    assert "mocap.cs.cmu.edu" in text
-    assert len(text.splitlines()) < 40  # one screen
+    assert "mocap.cs.cmu.edu" in text and "Bandai Namco" in text
+    assert len(text.splitlines()) < 45  # one screen
 
 
 def test_demo_on_a_user_clip(tmp_path):

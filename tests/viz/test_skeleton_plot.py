@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 import pytest
 import torch
@@ -62,6 +63,38 @@ def test_up_axis_turns_y_up_data_upright_and_keeps_handedness():
     assert np.isclose(np.linalg.det(M), 1.0)  # a rotation: a left foot stays a left foot
 
 
+def test_camera_frame_stands_upright():
+    p = np.array([[1.0, 2.0, 3.0]])
+    assert _to_plot_frame(p, "-y").tolist() == [[1.0, 3.0, -2.0]]  # y down becomes z up, depth goes away
+    assert np.isclose(np.linalg.det(_to_plot_frame(np.eye(3), "-y")), 1.0)
+
+
+def test_joint_values_colour_the_joints_with_a_colour_bar(tmp_path):
+    cmap = matplotlib.colormaps["cool"]  # cyan to magenta: colours nothing else in the figure has
+    values = torch.tensor([[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0]])
+    fig = plot_poses(poses(2), SKELETON.parents, joint_values=values * 80, cmap="cool", colorbar_label="error (mm)", dpi=50)
+    assert len(fig.axes) == 3 and fig.axes[-1].get_ylabel() == "error (mm)"  # two panels and the bar
+    img = imread(save_figure(fig, tmp_path / "err.png"))[..., :3]
+    assert img.shape[:2] == (150, 350)  # 2 panels of 3 inches plus the 1 inch colour bar at 50 dpi
+    for end in (0.0, 1.0):
+        near = np.abs(img - np.array(cmap(end)[:3])).max(-1) < 0.1
+        assert near[:, :300].sum() > 20  # in the panels, not only in the bar
+    low, high = (np.abs(img[:, :150] - np.array(cmap(e)[:3])).max(-1) < 0.1 for e in (0.0, 1.0))
+    assert low.sum() > high.sum()  # the first pose is mostly at the low end
+
+
+def test_plot_skeleton_joint_values():
+    fig = Figure(figsize=(2, 2), dpi=50)
+    ax = fig.add_subplot(projection="3d")
+    plot_skeleton(ax, poses(1)[0], SKELETON.parents, joint_values=np.arange(7.0), cmap="viridis", vmin=0, vmax=6)
+    viridis = matplotlib.colormaps["viridis"]
+    assert np.allclose(matplotlib.colors.to_rgba(ax.lines[-1].get_color()), viridis(1.0))  # last bone: child 6
+    with pytest.raises(ValidationError, match="joint_values"):
+        plot_skeleton(ax, poses(1)[0], SKELETON.parents, joint_values=np.arange(6.0))
+    with pytest.raises(ValidationError, match="colors, joint_values"):
+        plot_skeleton(ax, poses(1)[0], SKELETON.parents, joint_values=np.arange(7.0), colors=["k"] * 7)
+
+
 def test_side_colors():
     colors = side_colors(SKELETON)
     assert colors[3] == colors[4] != colors[5] == colors[6] and colors[0] == colors[1] == colors[2]
@@ -80,6 +113,10 @@ def test_bad_arguments(tmp_path):
         plot_poses(poses(2), SKELETON.parents, titles=["one"])
     with pytest.raises(ValidationError, match="up"):
         plot_poses(poses(1), SKELETON.parents, up="x")
+    with pytest.raises(ValidationError, match="joint_values"):
+        plot_poses(poses(2), SKELETON.parents, joint_values=torch.zeros(7))
+    with pytest.raises(ValidationError, match="joint_values"):
+        plot_poses(poses(1), SKELETON.parents, joint_values=torch.full((1, 7), float("nan")))
     fig = plot_poses(poses(1), SKELETON.parents)
     with pytest.raises(ValidationError, match="format"):
         save_figure(fig, tmp_path / "p.xyz")

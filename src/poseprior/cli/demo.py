@@ -1,57 +1,57 @@
-"""``poseprior demo``: read the sample clip shipped in the package, run forward kinematics, draw a few
-frames; sample, score and draw poses of the shipped flow prior and recover them with the shipped IK model;
-print a one-screen summary.
+"""``poseprior demo``: the main job on the shipped defaults. It reads the sample clips shipped in the package
+(a CMU take and a Bandai Namco test take), draws them, samples the three shipped priors, runs inverse
+kinematics, lifting, fitting and denoising with the shipped models, and writes everything as one HTML report
+(images embedded) beside the pictures; the console prints a one-screen summary and where the report is.
 
-The demo is a list of report :class:`Section` s, each built by one function from the clip; the console
-renders them as tables, and a later HTML report can render the same list (with its pictures).
+The demo is a list of :class:`~poseprior.viz.report.ReportSection` s, each built by one function; the console
+renders their facts as tables, :func:`~poseprior.viz.report.write_html_report` the whole.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from poseprior.viz.report import ReportFigure, ReportSection, ReportTable
+
 if TYPE_CHECKING:
     import torch
     from rich.console import Console
 
     from poseprior.io import Motion
+    from poseprior.skeleton import Skeleton
 
 __all__ = [
-    "Section",
     "SAMPLE_CLIP",
+    "BANDAI_CLIP",
+    "REPORT",
     "sample_clip",
+    "bandai_clip",
     "clip_section",
     "poses_section",
-    "prior_section",
+    "priors_section",
+    "ik_section",
+    "lifting_section",
+    "fitting_section",
+    "denoise_section",
+    "benchmarks_section",
     "render_sections",
     "demo",
 ]
 
-#: File name of the sample clip in ``poseprior/assets`` (see the README there for its source and credit).
+#: File name of the CMU sample clip in ``poseprior/assets`` (see the README there for its source and credit).
 SAMPLE_CLIP = "cmu_01_01.bvh"
+#: File name of the Bandai Namco sample clip (a bandai-v1 test take at 10 fps) in ``poseprior/assets``.
+BANDAI_CLIP = "bandai_wave_both_hands_exhausted_030.bvh"
+#: File name of the HTML report in the output folder.
+REPORT = "report.html"
 _SAMPLE_DESCRIPTION = "CMU subject 1, take 1: forward jumps"
 _CMU_CREDIT = "mocap.cs.cmu.edu, database created with funding from NSF EIA-0196217"
-
-
-@dataclass
-class Section:
-    """One part of the demo report.
-
-    Attributes:
-        title: the heading.
-        rows: ``(label, value)`` facts, already formatted.
-        files: files the section wrote (pictures), in the order to show them.
-    """
-
-    title: str
-    rows: list[tuple[str, str]] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
+_BANDAI_CREDIT = "Bandai Namco Research Motion dataset (CC BY-NC 4.0; Kobayashi et al., arXiv 2306.08861)"
 
 
 def sample_clip() -> Path:
@@ -59,7 +59,7 @@ def sample_clip() -> Path:
     return Path(str(resources.files("poseprior") / "assets" / SAMPLE_CLIP))
 
 
-def clip_section(motion: Motion, name: str, positions: torch.Tensor, up: str, fk_seconds: float) -> Section:
+def clip_section(motion: Motion, name: str, positions: torch.Tensor, up: str, fk_seconds: float) -> ReportSection:
     """Facts about the clip: joints, frames, rate, unit, bone lengths, how far the root travels.
 
     Args:
@@ -97,10 +97,10 @@ def clip_section(motion: Motion, name: str, positions: torch.Tensor, up: str, fk
         ("height span", f"{height:.2f} m (largest vertical spread of the joints)"),
         ("forward kinematics", f"{T} frames x {K} joints in {fk_seconds * 1e3:.1f} ms"),
     ]
-    return Section("Clip", rows)
+    return ReportSection("Clip", rows)
 
 
-def poses_section(motion: Motion, positions: torch.Tensor, out: Path, frames: int, up: str) -> Section:
+def poses_section(motion: Motion, positions: torch.Tensor, out: Path, frames: int, up: str) -> ReportSection:
     """Draw ``frames`` evenly spaced frames side by side and save them to ``out/poses.png``.
 
     Args:
@@ -129,67 +129,205 @@ def poses_section(motion: Motion, positions: torch.Tensor, out: Path, frames: in
     path = save_figure(fig, out / "poses.png")
     width, height = (int(round(v)) for v in fig.get_size_inches() * fig.dpi)
     rows = [("frames drawn", ", ".join(map(str, index))), ("image", f"{path.name} ({width} x {height} px)")]
-    return Section("Picture", rows, [path])
+    caption = f"{frames} evenly spaced frames of the clip by forward kinematics, one side of the body blue, the other orange."
+    return ReportSection("Picture", rows, [ReportFigure(path, caption)])
 
 
-def prior_section(out: Path, samples: int = 4, seed: int = 0) -> Section:
-    """Sample poses from the shipped flow prior, score them, recover them from their 3D keypoints with the
-    shipped IK model, and draw the samples to ``out/prior_samples.png``.
-
-    Args:
-        out: the output folder.
-        samples: how many poses to draw (1 to 12).
-        seed: the sampling seed.
-    """
+def _standing(skeleton: Skeleton) -> torch.Tensor:
+    """``(3, 3)``: the smallest rotation that turns the rest spine (the root's first child bone) onto +y, so
+    that a pose without global orientation stands up in a picture."""
     import roma
     import torch
 
     from poseprior.geometry import rotvec_between
+
+    spine = skeleton.offsets[skeleton.children(0)[0]].float()
+    return roma.rotvec_to_rotmat(rotvec_between(spine / spine.norm(), torch.tensor([0.0, 1.0, 0.0])))
+
+
+def bandai_clip() -> Motion:
+    """The Bandai Namco test take shipped in the package (10 fps, the bandai-v1 skeleton; see its README)."""
+    from poseprior.io.bvh import read_bvh
+
+    return read_bvh(Path(str(resources.files("poseprior") / "assets" / BANDAI_CLIP)), unit="cm")
+
+
+def _clip_poses(clip: Motion) -> dict[str, torch.Tensor]:
+    """bandai-v1 poses of every frame of ``clip`` (the shipped clip is already at the protocol's 10 fps)."""
+    import dataclasses
+
+    from poseprior.data import BANDAI_V1, extract_poses
+
+    return extract_poses(clip, dataclasses.replace(BANDAI_V1, stride=1, source_fps=None))
+
+
+def priors_section(out: Path, samples: int = 8, seed: int = 0) -> ReportSection:
+    """Sample each shipped prior (flow, VAE, distance field), score every sample with the flow's exact
+    log-likelihood, and draw each prior's samples as a grid (``out/samples_<prior>.png``).
+
+    Args:
+        out: the output folder.
+        samples: poses per prior (1 to 16).
+        seed: the sampling seed.
+    """
+    import torch
+
+    from poseprior.models.flow.condition import pelvis_keypoints
+    from poseprior.viz import plot_sample_grid, save_figure, side_colors
+    from poseprior.zoo import load
+
+    flow = load("flow-bandai")
+    skeleton = flow.joints.skeleton
+    stand = _standing(skeleton)
+    section = ReportSection("Pose priors: samples")
+    for name in ("flow-bandai", "vae-bandai", "ndf-bandai"):
+        prior = flow if name == "flow-bandai" else load(name)
+        start = time.perf_counter()
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            R = prior.sample(samples)
+        seconds = time.perf_counter() - start
+        with torch.no_grad():
+            log_prob = flow.log_prob(R)
+        fig = plot_sample_grid(
+            pelvis_keypoints(skeleton, R) @ stand.T, skeleton.parents, columns=min(samples, 8),
+            titles=[f"{float(v):.0f} nats" for v in log_prob], colors=side_colors(skeleton),
+        )  # fmt: skip
+        path = save_figure(fig, out / f"samples_{name}.png")
+        section.rows.append((name, f"{samples} samples in {seconds * 1e3:.0f} ms; flow log-likelihood median {float(log_prob.median()):.0f} nats/pose (uniform = 0)"))
+        section.figures.append(ReportFigure(path, f"{samples} random poses from {name}, stood upright (the priors model the 20 joints below the hips, not the body's orientation); each titled with its log-likelihood under flow-bandai."))
+    return section
+
+
+def ik_section(clip: Motion, out: Path, hypotheses: int = 10, seed: int = 0) -> ReportSection:
+    """Inverse kinematics of the Bandai clip from its 3D keypoints with 30% of the joints hidden: the shipped
+    conditional flow's mode over the whole clip, and its hypotheses for one frame (``out/ik_hypotheses.png``)."""
+    import torch
+
     from poseprior.metrics import mpjpe
     from poseprior.models.flow.condition import pelvis_keypoints
     from poseprior.tasks.ik import solve_ik
-    from poseprior.viz.skeleton_plot import plot_poses, save_figure, side_colors
+    from poseprior.viz import plot_hypotheses, save_figure
     from poseprior.zoo import load
 
+    model = load("flow-ik-bandai")
+    skeleton, unit = model.skeleton, model.unit_mm
+    poses = _clip_poses(clip)
+    truth = pelvis_keypoints(skeleton, poses["rotations"].float())
+    T, J = truth.shape[:2]
+    g = torch.Generator().manual_seed(seed)
+    hidden = torch.rand(T, J - 1, generator=g).argsort(-1)[:, : round(0.3 * (J - 1))] + 1
+    mask = torch.ones(T, J, dtype=torch.bool).scatter(1, hidden, False)
     start = time.perf_counter()
-    prior, ik_model = load("flow-bandai"), load("flow-ik-bandai")
-    load_seconds = time.perf_counter() - start
-    skeleton = prior.joints.skeleton
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        start = time.perf_counter()
-        R = prior.sample(samples)
-        sample_seconds = time.perf_counter() - start
-    with torch.no_grad():
-        log_prob = prior.log_prob(R)
-    positions = pelvis_keypoints(skeleton, R)
-    # The pose has no global orientation: stand it up for the picture by turning the rest spine (the root's
-    # first child bone) onto +y by the smallest rotation.
-    spine = skeleton.offsets[skeleton.children(0)[0]].float()
-    stand = roma.rotvec_to_rotmat(rotvec_between(spine / spine.norm(), torch.tensor([0.0, 1.0, 0.0])))
-    start = time.perf_counter()
-    ik = solve_ik(ik_model, positions, hypotheses=1, candidates=20, seed=seed)
-    ik_seconds = time.perf_counter() - start
-    error = float(mpjpe(ik.positions * ik_model.unit_mm, positions * prior.joints.unit_mm))
-    fig = plot_poses(
-        positions @ stand.T,
-        skeleton.parents,
-        up="y",
-        titles=[f"sample {i}: {float(lp):.0f} nats" for i, lp in enumerate(log_prob)],
-        colors=side_colors(skeleton),
+    ik = solve_ik(model, truth.masked_fill(~mask[..., None], float("nan")), mask, hypotheses=hypotheses, seed=seed)
+    seconds = time.perf_counter() - start
+    error = float(mpjpe(ik.positions * unit, truth * unit))
+    visible_error = float(mpjpe(ik.positions * unit, truth * unit, mask=mask))
+    frame = T // 2
+    stand = _standing(skeleton)
+    fig = plot_hypotheses(
+        ik.hypotheses_positions[frame] @ stand.T, skeleton.parents, truth=truth[frame] @ stand.T,
+        title=f"frame {frame}: {hypotheses} hypotheses, {int((~mask[frame]).sum())} joints hidden",
+    )  # fmt: skip
+    path = save_figure(fig, out / "ik_hypotheses.png")
+    return ReportSection(
+        "Inverse kinematics with hypotheses",
+        [
+            ("clip", f"{T} frames of a Bandai test take at {clip.fps:g} fps, 3D keypoints with {hidden.shape[1]} of {J - 1} joints hidden per frame"),
+            ("flow-ik-bandai", f"mode MPJPE {error:.1f} mm (visible joints {visible_error:.1f} mm), {hypotheses} hypotheses per frame, {T / seconds:.0f} frames/s"),
+        ],
+        [ReportFigure(path, f"The {hypotheses} IK hypotheses (blue, translucent) for frame {frame} of the clip, against the true pose (red): they agree where joints are seen and spread over the hidden ones.")],
     )
-    path = save_figure(fig, out / "prior_samples.png")
-    rows = [
-        ("model", f"flow-bandai ({sum(p.numel() for p in prior.parameters()):,} parameters, loaded in {load_seconds:.2f} s)"),
-        ("samples", f"{samples} poses of {prior.num_joints} joints in {sample_seconds * 1e3:.1f} ms"),
-        ("log-likelihood", ", ".join(f"{float(v):.1f}" for v in log_prob) + " nats/pose (uniform = 0)"),
-        ("IK (flow-ik-bandai)", f"from their 3D keypoints: mode MPJPE {error:.1f} mm in {ik_seconds * 1e3:.0f} ms"),
-        ("image", path.name),
-    ]
-    return Section("Flow prior", rows, [path])
 
 
-def fitting_section(frames: int = 8, seed: int = 0) -> Section:
+def lifting_section(clip: Motion, out: Path, hypotheses: int = 50, seed: int = 0) -> ReportSection:
+    """Lift the Bandai clip, seen by one random camera, to 3D: the rotation lifter over the whole sequence and
+    the flow lifter's hypotheses for one frame (``out/lift_input.png``, ``out/lift_hypotheses.png``)."""
+    import torch
+
+    from poseprior.data.lifting import LiftingConfig, layout_keypoints, random_views
+    from poseprior.metrics import best_of_n, mpjae, mpjpe
+    from poseprior.viz import plot_hypotheses, plot_keypoints_2d, save_figure
+    from poseprior.zoo import load
+
+    rot, flow = load("lifter-rot-bandai"), load("lifter-flow-bandai")
+    skeleton, unit = rot.skeleton, rot.unit_mm
+    poses = _clip_poses(clip)
+    R, root = poses["rotations"].float(), poses["root_rotation"].float()
+    keypoints = layout_keypoints(skeleton, R)  # (T, J, 3) pelvis frame
+    T, J = keypoints.shape[:2]
+    world = (keypoints @ root.transpose(-1, -2)).reshape(1, T * J, 3)
+    view = random_views(world, torch.eye(3)[None], LiftingConfig(), unit, torch.Generator().manual_seed(seed))
+    pixels, camera = view["pixels"][0].reshape(T, J, 2), view["camera"][0]
+    truth = (keypoints @ root.transpose(-1, -2)) @ view["R_cw"][0].T * unit
+    truth = truth - truth[:, :1]
+    start = time.perf_counter()
+    with torch.no_grad():
+        lifted = rot(pixels, camera)
+    rot_seconds = time.perf_counter() - start
+    rot_error, rot_angle = float(mpjpe(lifted["positions"], truth)), float(mpjae(lifted["rotations"], R))
+    frame = T // 2
+    start = time.perf_counter()
+    samples = flow.sample(hypotheses, pixels[frame], camera, generator=torch.Generator().manual_seed(seed))
+    mode = flow.mode(pixels[frame], camera)
+    flow_seconds = time.perf_counter() - start
+    best = float(best_of_n(samples, truth[frame]))
+    input_fig = plot_keypoints_2d(pixels[frame], skeleton.parents, image_size=(1000, 1000), scale=0.4, title=f"frame {frame}: 2D input")
+    input_path = save_figure(input_fig, out / "lift_input.png")
+    fig = plot_hypotheses(samples, skeleton.parents, truth=truth[frame], up="-y", title=f"frame {frame}: {hypotheses} hypotheses of lifter-flow-bandai")
+    path = save_figure(fig, out / "lift_hypotheses.png")
+    return ReportSection(
+        "2D-to-3D lifting",
+        [
+            ("input", f"the clip's {T} frames projected by one random camera ({float(view['root_camera'][0].norm()) / 1000:.1f} m away, focal 1000 px)"),
+            ("lifter-rot-bandai", f"whole clip: MPJPE {rot_error:.1f} mm, MPJAE {rot_angle:.1f} deg, in {rot_seconds * 1e3:.0f} ms"),
+            ("lifter-flow-bandai", f"frame {frame}: mode MPJPE {float(mpjpe(mode, truth[frame])):.1f} mm, best of {hypotheses} {best:.1f} mm, in {flow_seconds * 1e3:.0f} ms"),
+        ],
+        [
+            ReportFigure(input_path, f"The 2D keypoints of frame {frame} as the camera sees them (pixels, 1000 x 1000 image): the lifters' only input."),
+            ReportFigure(path, f"{hypotheses} 3D hypotheses of the flow lifter for that frame (blue), camera frame, against the truth (red): depth is where they differ."),
+        ],
+    )
+
+
+def denoise_section(clip: Motion, out: Path, noise_deg: float = 20.0, seed: int = 0) -> ReportSection:
+    """Add rotation noise to the Bandai clip and denoise it with the distance-field prior; the three motions
+    side by side as ``out/denoise.gif``."""
+    import torch
+
+    from poseprior.metrics import jitter, mpjpe
+    from poseprior.tasks.denoise import add_rotation_noise, denoise_motion, prior_joint_indices
+    from poseprior.viz import animate_motion
+    from poseprior.zoo import load
+
+    prior = load("ndf-bandai")
+    noisy = add_rotation_noise(clip, prior_joint_indices(clip.skeleton, prior), noise_deg, torch.Generator().manual_seed(seed))
+    start = time.perf_counter()
+    denoised = denoise_motion(noisy, prior)
+    seconds = time.perf_counter() - start
+    truth, p_noisy, p_denoised = (m.positions(millimetres=True) for m in (clip, noisy, denoised))
+    path = animate_motion([p_noisy, p_denoised, truth], clip.skeleton.parents, out / "denoise.gif", fps=clip.fps, titles=["noisy", "denoised (ndf-bandai)", "clean"], dpi=60)
+    return ReportSection(
+        "Motion denoising",
+        [
+            ("noise", f"{noise_deg:g} deg RMS on each of the 20 joint rotations below the hips, the clip's {clip.num_frames} frames"),
+            ("ndf-bandai", f"MPJPE {float(mpjpe(p_noisy, truth)):.1f} -> {float(mpjpe(p_denoised, truth)):.1f} mm; jitter {float(jitter(p_noisy, clip.fps)):,.0f} -> {float(jitter(p_denoised, clip.fps)):,.0f} mm/s^2 (clean {float(jitter(truth, clip.fps)):,.0f}); {seconds:.1f} s"),
+        ],
+        [ReportFigure(path, "The noisy clip, its denoised version and the clean original, played side by side at the clip's frame rate.")],
+    )
+
+
+def benchmarks_section() -> ReportSection:
+    """The benchmark card shipped with the weights (``poseprior/assets/benchmarks.json``) as a table."""
+    import json
+
+    card = json.loads((resources.files("poseprior") / "assets" / "benchmarks.json").read_text())
+    rows = tuple((r["task"], r["model"], r["metric"], r["value"], r["script"]) for r in card["rows"])
+    table = ReportTable(("task", "model", "metric", "result", "script"), rows)
+    return ReportSection("Benchmarks of the shipped models (bandai-v1 test)", tables=[table], notes=[card["note"]])
+
+
+def fitting_section(frames: int = 8, seed: int = 0) -> ReportSection:
     """Fit poses of the shipped VAE to their noisy, partly hidden 3D keypoints and to their pixels in a camera,
     with the VAE as prior and with none (both started from the IK model's mode)."""
     import math
@@ -233,38 +371,37 @@ def fitting_section(frames: int = 8, seed: int = 0) -> Section:
     # The fit is in the camera frame, the truth in the pelvis frame: compare after Procrustes alignment.
     error = float(pa_mpjpe(fit.positions * unit, truth * unit))
     rows.append(("2D, vae-bandai", f"pixels of a camera 4 m away, 3 px noise: reprojection {reprojection:.1f} px, PA-MPJPE {error:.1f} mm, {fit.hypotheses.shape[1]} ranked hypotheses in {seconds * 1e3:.0f} ms"))
-    return Section("Fitting", rows, [])
+    return ReportSection("Fitting keypoints with a prior", rows)
 
 
-def render_sections(sections: list[Section], console: Console) -> None:
-    """Print each section as a two-column table."""
-    from rich import box
-    from rich.table import Table
+def render_sections(sections: list[ReportSection], console: Console) -> None:
+    """Print every section's facts, a line each (the pictures and tables are in the report)."""
+    from rich.markup import escape
 
     for section in sections:
-        table = Table(title=section.title, title_justify="left", title_style="bold", show_header=False, box=box.SIMPLE)
-        table.add_column(style="cyan", no_wrap=True)
-        table.add_column(overflow="fold")
+        if section.rows:
+            console.print(section.title, style="bold", markup=False)
         for label, value in section.rows:
-            table.add_row(label, value)
-        console.print(table)
+            console.print(f"  [cyan]{escape(label)}[/]: {escape(value)}", soft_wrap=True)
 
 
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the outputs (created if needed).")] = Path("poseprior-demo"),
+    out: Annotated[Path, typer.Option(help="Folder for the report and its pictures (created if needed).")] = Path("poseprior-demo"),
     frames: Annotated[int, typer.Option(help="How many frames of the clip to draw side by side.")] = 4,
     clip: Annotated[Path | None, typer.Option(help="Use this motion file (.bvh, .amc, .npz) instead of the shipped CMU sample.")] = None,
     unit: Annotated[str | None, typer.Option(help="Length unit of --clip when its reader's default is wrong (mm, cm, m, in, asf).")] = None,
     up: Annotated[str, typer.Option(help="Up axis of the clip: y (BVH, CMU, Bandai) or z (AMASS).")] = "y",
+    quick: Annotated[bool, typer.Option("--quick", help="Fewer samples and hypotheses: a faster, smaller report (for tests).")] = False,
 ) -> None:
-    """Read a sample clip and draw a few frames; sample the flow prior, score the samples, recover them by IK; fit
-    keypoints with a prior; print a summary."""
+    """Run the shipped models on the shipped clips (draw, sample the priors, IK, lifting, fitting, denoising) and
+    write an HTML report with every picture embedded; print a summary and where the report is."""
     from rich.console import Console
     from rich.text import Text
 
     from poseprior.cli.convert import parse_unit
     from poseprior.errors import ValidationError
     from poseprior.io.formats import read_motion
+    from poseprior.viz.report import write_html_report
 
     if up not in ("y", "z"):
         raise ValidationError(f"up: expected 'y' or 'z', got {up!r}")
@@ -278,15 +415,27 @@ def demo(
     positions = motion.positions()
     fk_seconds = time.perf_counter() - fk_start
 
+    bandai = bandai_clip()
     sections = [
         clip_section(motion, name, positions, up, fk_seconds),
         poses_section(motion, positions, out, frames, up),
-        prior_section(out),
-        fitting_section(),
+        priors_section(out, samples=4 if quick else 8),
+        ik_section(bandai, out, hypotheses=5 if quick else 10),
+        lifting_section(bandai, out, hypotheses=10 if quick else 50),
+        fitting_section(frames=4 if quick else 8),
+        denoise_section(bandai.frames(slice(0, 20)) if quick else bandai, out),
+        benchmarks_section(),
     ]
+    credits = [f"Data: {_BANDAI_CREDIT}."] + ([f"Data: {_CMU_CREDIT}."] if clip is None else [])
+    sections[-1].notes += credits
+    seconds = time.perf_counter() - started
+    report = write_html_report(
+        sections, out / REPORT, title="poseprior demo",
+        intro=f"The shipped models on the shipped clips, made by `poseprior demo{' --quick' if quick else ''}` in {seconds:.1f} s on this machine's CPU.",
+    )  # fmt: skip
     console = Console(highlight=False)
-    console.print(Text("poseprior demo", style="bold"), Text("- a clip's forward kinematics, the flow prior, IK, fitting"))
+    console.print(Text("poseprior demo", style="bold"), Text("- clips, priors, IK, lifting, fitting, denoising with the shipped models"))
     render_sections(sections, console)
-    if clip is None:
-        console.print(f"Data: {_CMU_CREDIT}.", markup=False)
-    console.print(f"Done in {time.perf_counter() - started:.1f} s; outputs in {out}", markup=False, soft_wrap=True)
+    for line in credits:
+        console.print(line, markup=False, soft_wrap=True)
+    console.print(f"Done in {time.perf_counter() - started:.1f} s; report: {report}", markup=False, soft_wrap=True)

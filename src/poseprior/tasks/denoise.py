@@ -71,7 +71,7 @@ from poseprior.models.prior import PosePrior
 from poseprior.skeleton import Skeleton, forward_kinematics
 from poseprior.tasks.pose_variables import minimise
 
-__all__ = ["DenoiseConfig", "denoise_motion", "prior_joint_indices", "smooth_rotations", "MEASURED_ON", "OPTIMIZERS"]
+__all__ = ["DenoiseConfig", "denoise_motion", "add_rotation_noise", "prior_joint_indices", "smooth_rotations", "MEASURED_ON", "OPTIMIZERS"]
 
 #: How the defaults of :class:`DenoiseConfig` were chosen.
 MEASURED_ON = (
@@ -182,6 +182,21 @@ class DenoiseConfig:
     @classmethod
     def from_dict(cls, d: dict) -> DenoiseConfig:
         return cls(**d)
+
+
+def add_rotation_noise(motion: Motion, joints: list[int], noise_deg: float, generator: torch.Generator | None = None) -> Motion:
+    """``motion`` with each listed joint's local rotation times ``exp(omega)``, ``omega ~ N(0, s^2 I)`` per
+    frame and joint, ``s = noise_deg / sqrt(3)`` radians per axis (``noise_deg``: the RMS rotation angle,
+    degrees). The denoising benchmark's corruption; other joints and the root trajectory stay clean.
+
+    Example:
+        >>> noisy = add_rotation_noise(motion, prior_joint_indices(motion.skeleton, prior), 20.0)  # doctest: +SKIP
+    """
+    sigma = math.radians(noise_deg) / math.sqrt(3)
+    omega = torch.randn(motion.num_frames, len(joints), 3, generator=generator, dtype=torch.float64) * sigma
+    R = motion.rotations.clone()
+    R[:, joints] = R[:, joints] @ roma.rotvec_to_rotmat(omega).to(R)
+    return replace(motion, rotations=R)
 
 
 def prior_joint_indices(skeleton: Skeleton, prior: PosePrior, source: str = "motion") -> list[int]:
