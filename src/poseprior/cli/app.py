@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from poseprior.cli import convert, data, demo, denoise, fit, ik, interpolate, lift, sample, score, train
+from poseprior.cli import convert, data, demo, denoise, fit, ik, interpolate, lift, sample, score, train, view
 
 app = typer.Typer(
     name="poseprior",
@@ -26,6 +26,7 @@ app.command("interpolate")(interpolate.interpolate)
 app.command("fit3d")(fit.fit3d)
 app.command("fit2d")(fit.fit2d)
 app.command("lift")(lift.lift)
+app.command("view")(view.view)
 
 
 def main() -> None:
@@ -38,7 +39,7 @@ def main() -> None:
         from rich.console import Console
         from rich.text import Text
 
-        Console(stderr=True).print(Text("error: ", style="bold red") + Text(str(e)))
+        Console(stderr=True, soft_wrap=True).print(Text("error: ", style="bold red") + Text(str(e)))
         raise SystemExit(2) from None
 
 
