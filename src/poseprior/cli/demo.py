@@ -190,7 +190,7 @@ def priors_section(out: Path, samples: int = 8, seed: int = 0) -> ReportSection:
         with torch.no_grad():
             log_prob = flow.log_prob(R)
         fig = plot_sample_grid(
-            pelvis_keypoints(skeleton, R) @ stand.T, skeleton.parents, columns=min(samples, 8),
+            pelvis_keypoints(skeleton, R) @ stand.T, skeleton.parents, columns=4,
             titles=[f"{float(v):.0f} nats" for v in log_prob], colors=side_colors(skeleton),
         )  # fmt: skip
         path = save_figure(fig, out / f"samples_{name}.png")

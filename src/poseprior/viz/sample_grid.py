@@ -82,7 +82,7 @@ def plot_sample_grid(
         _setup_panel(ax, centres[i], half, float(lo[i, 2]), elev, azim)
         plot_skeleton(ax, p[i], parents, up=up, colors=colors)
         if titles is not None:
-            ax.set_title(titles[i], fontsize=9)
-    top = 1 - 0.08 / rows if titles is not None else 1.0
-    fig.subplots_adjust(left=0, right=1, bottom=0, top=top, wspace=0, hspace=0.1 if titles is not None else 0)
+            # Inside the panel: a 3D axes' title sits above its (zoomed) box and would be cut off the top row.
+            ax.text2D(0.5, 0.97, titles[i], transform=ax.transAxes, ha="center", va="top", fontsize=9)
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1, wspace=0, hspace=0)
     return fig
