@@ -10,7 +10,8 @@ import torch
 import typer
 from typer.testing import CliRunner
 
-from poseprior.cli.sample import POSES_FORMAT, sample
+from poseprior.cli.sample import sample
+from poseprior.io.poses import POSES_FORMAT
 from poseprior.cli.score import score
 from poseprior.errors import FormatError, ValidationError
 from poseprior.io import Motion, read_motion, write_motion

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from poseprior.cli import app as app_module
-from poseprior.cli.sample import write_poses_npz
+from poseprior.io.poses import write_poses_npz
 from poseprior.cli.view import display_available, reference_skeletons
 from poseprior.io import read_motion, write_motion
 from poseprior.viz import viewer

@@ -117,10 +117,10 @@ def test_bad_files_raise_format_error_naming_file_and_key(tmp_path, changes, wor
 
 def test_not_an_npz(tmp_path):
     (tmp_path / "x.npz").write_text("HIERARCHY\n")
-    with pytest.raises(FormatError, match="not an npz"):
+    with pytest.raises(FormatError, match="not a readable npz"):
         read_motion_npz(tmp_path / "x.npz")
     np.save(tmp_path / "y.npy", np.zeros(3))
-    with pytest.raises(FormatError, match="not an npz"):
+    with pytest.raises(FormatError, match="not a readable npz"):
         read_motion_npz(tmp_path / "y.npy")
     with pytest.raises(FormatError, match="no such file"):
         read_motion_npz(tmp_path / "missing.npz")

@@ -1,14 +1,4 @@
-"""``poseprior sample``: draw poses from a prior, as a poses npz or a BVH motion.
-
-The poses npz (``poseprior-poses/1``), readable with ``numpy.load`` (no pickles):
-
-=============  =================  ==========================================================================
-``format``     ``()`` str         ``"poseprior-poses/1"``
-``rotations``  ``(N, K, 3, 3)``   local joint rotations (column vectors, parent to child), no root
-``joint_names`` ``(K,)`` str      the prior's joints, in order
-``log_prob``   ``(N,)``           exact log-density, nats w.r.t. the normalized Haar measure (exact priors)
-``energy``     ``(N,)``           the prior's energy, for priors without an exact density
-=============  =================  ==========================================================================
+"""``poseprior sample``: draw poses from a prior, as a poses npz (:mod:`poseprior.io.poses`) or a BVH motion.
 
 A ``.bvh`` output is a motion of ``N`` frames (one pose per second) on the prior's skeleton (root + the ``K``
 joints, rest offsets from the model), with the root at the origin and unrotated.
@@ -26,10 +16,7 @@ if TYPE_CHECKING:
 
     from poseprior.models.prior import PosePrior
 
-__all__ = ["sample", "load_prior", "write_poses_npz", "read_poses_npz", "POSES_FORMAT"]
-
-#: The ``format`` key of a poses npz.
-POSES_FORMAT = "poseprior-poses/1"
+__all__ = ["sample", "load_prior"]
 
 
 def load_prior(model: str, device: str | None = None) -> PosePrior:
@@ -45,62 +32,6 @@ def load_prior(model: str, device: str | None = None) -> PosePrior:
             "and sample(n)); conditional models are used by `poseprior ik`"
         )
     return prior
-
-
-def write_poses_npz(
-    path: Path,
-    rotations: torch.Tensor,
-    joint_names: tuple[str, ...],
-    log_prob: torch.Tensor | None = None,
-    energy: torch.Tensor | None = None,
-) -> None:
-    """Write a poses npz (module docstring) atomically."""
-    import numpy as np
-
-    from poseprior._atomic import atomic_path
-
-    arrays = {
-        "format": np.array(POSES_FORMAT),
-        "rotations": rotations.detach().cpu().numpy(),
-        "joint_names": np.array(joint_names, dtype=np.str_),
-    }
-    if log_prob is not None:
-        arrays["log_prob"] = log_prob.detach().cpu().numpy()
-    if energy is not None:
-        arrays["energy"] = energy.detach().cpu().numpy()
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
-
-
-def read_poses_npz(path: Path) -> tuple[torch.Tensor, tuple[str, ...]]:
-    """``rotations (N, K, 3, 3)`` float64 and ``joint_names`` of a poses npz; :class:`FormatError` naming the file."""
-    import numpy as np
-    import torch
-
-    from poseprior.errors import FormatError, ValidationError
-    from poseprior.geometry import check_rotations
-
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as e:
-        raise FormatError(path, f"not a readable npz archive ({e})") from None
-    if "format" in data and str(data["format"]) != POSES_FORMAT:
-        raise FormatError(path, f"format: expected {POSES_FORMAT!r}, got {str(data['format'])!r}")
-    missing = [k for k in ("rotations", "joint_names") if k not in data]
-    if missing:
-        raise FormatError(path, f"missing key(s) {missing}; a poses npz holds 'rotations' (N, K, 3, 3) and 'joint_names' (K,)")
-    names, R = data["joint_names"], data["rotations"]
-    if names.ndim != 1 or names.dtype.kind != "U":
-        raise FormatError(path, f"joint_names: expected a (K,) unicode string array, got shape {names.shape}, dtype {names.dtype}")
-    if R.ndim != 4 or R.shape[1:] != (names.shape[0], 3, 3) or R.dtype.kind != "f":
-        raise FormatError(path, f"rotations: expected float (N, {names.shape[0]}, 3, 3), got shape {R.shape}, dtype {R.dtype}")
-    rotations = torch.from_numpy(np.ascontiguousarray(R, dtype=np.float64))
-    try:
-        check_rotations(rotations, "rotations", tol=1e-3)
-    except ValidationError as e:
-        raise FormatError(path, str(e)) from None
-    return rotations, tuple(str(n) for n in names)
 
 
 def sample(
@@ -132,6 +63,8 @@ def sample(
         exact = isinstance(prior, ExactPosePrior)
         score = prior.log_prob(R) if exact else prior.energy(R)
     if suffix == ".npz":
+        from poseprior.io.poses import write_poses_npz
+
         write_poses_npz(output, R, prior.joint_names, **{"log_prob" if exact else "energy": score})
     else:
         _write_bvh(prior, R, output)

@@ -56,7 +56,7 @@ def poses_from_file(path: Path, prior: PosePrior) -> torch.Tensor:
     """The prior's joints' local rotations ``(N, K, 3, 3)`` from a motion file or a poses npz."""
     import numpy as np
 
-    from poseprior.cli.sample import POSES_FORMAT, read_poses_npz
+    from poseprior.io.poses import POSES_FORMAT, read_poses_npz
     from poseprior.io import read_motion
 
     if path.suffix.lower() == ".npz" and path.is_file():

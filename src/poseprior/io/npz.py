@@ -41,7 +41,7 @@ from poseprior.errors import FormatError, ValidationError
 from poseprior.io.motion import Motion
 from poseprior.skeleton import Skeleton
 
-__all__ = ["FORMAT", "write_motion_npz", "read_motion_npz", "is_motion_npz"]
+__all__ = ["FORMAT", "write_motion_npz", "read_motion_npz", "is_motion_npz", "read_npz_arrays"]
 
 #: Value of the ``format`` key; the number changes only if the layout does.
 FORMAT = "poseprior-motion/1"
@@ -97,7 +97,7 @@ def read_motion_npz(path: str | Path) -> Motion:
             shape or dtype, NaN or inf, or matrices that are not rotations.
     """
     path = Path(path)
-    data = _load(path)
+    data = read_npz_arrays(path)
     fmt = data.get("format")
     if fmt is not None and str(fmt) != FORMAT:
         raise FormatError(path, f"format: expected {FORMAT!r}, got {str(fmt)!r}")
@@ -135,14 +135,15 @@ def read_motion_npz(path: str | Path) -> Motion:
         raise FormatError(path, str(e)) from None
 
 
-# ------------------------------------------------------------------------------------------------ helpers
-def _load(path: Path) -> dict[str, np.ndarray]:
-    """Every array of the npz, loaded eagerly so the file is closed on return."""
+def read_npz_arrays(path: str | Path) -> dict[str, np.ndarray]:
+    """Every array of the npz at ``path`` (no pickles), loaded eagerly so the file is closed on return;
+    :class:`FormatError` naming the file when it is missing or not a plain npz archive."""
+    path = Path(path)
     if not path.is_file():
         raise FormatError(path, "no such file")
     with open(path, "rb") as f:
         if f.read(4) != b"PK\x03\x04":
-            raise FormatError(path, "not an npz archive (no zip header)")
+            raise FormatError(path, "not a readable npz archive (no zip header)")  # else np.load tries a pickle
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
@@ -154,6 +155,7 @@ def _load(path: Path) -> dict[str, np.ndarray]:
         raise FormatError(path, f"not a readable npz archive ({e})") from None
 
 
+# ------------------------------------------------------------------------------------------------ helpers
 def _check_shape(path: Path, key: str, a: np.ndarray, shape: tuple[int | str, ...]) -> None:
     """``shape`` holds sizes, or names for sizes that any value may take."""
     if a.ndim != len(shape) or any(isinstance(s, int) and s != n for s, n in zip(shape, a.shape)):

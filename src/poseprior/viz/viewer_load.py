@@ -44,15 +44,14 @@ from poseprior.errors import FormatError, ValidationError
 from poseprior.geometry import rotvec_between, rotvec_to_matrix
 from poseprior.io import Motion, read_keypoints_npz, read_motion
 from poseprior.io.archive import split_member
-from poseprior.io.npz import is_motion_npz
+from poseprior.io.npz import is_motion_npz, read_npz_arrays
+from poseprior.io.poses import POSES_FORMAT, read_poses_npz
 from poseprior.skeleton import Skeleton, forward_kinematics
 from poseprior.skeleton.layouts import H36M17, LAYOUTS, KeypointLayout, get_layout, layout_map_for
 from poseprior.viz.viewer_scene import UP_AXES, MotionScene, SceneMotion, to_z_up
 
 __all__ = ["ReferenceSkeleton", "ViewOptions", "load_scene", "load_scene_motion", "joint_distances"]
 
-# The ``format`` of ``poseprior sample``'s poses npz (poseprior.cli.sample.POSES_FORMAT; viz may not import cli).
-_POSES_FORMAT = "poseprior-poses/1"
 # Arrays that are part of a file's layout, never per-joint or per-frame values.
 _LAYOUT_KEYS = frozenset(
     {
@@ -280,9 +279,9 @@ def _shaped(path: Path, arrays: dict[str, np.ndarray], key: str, shape: tuple[in
 
 # ------------------------------------------------------------------------------------------------ npz
 def _read_npz(path: Path, options: ViewOptions) -> _Read:
-    arrays = _load_npz(path)
+    arrays = read_npz_arrays(path)
     keys = set(arrays)
-    if "format" in keys and str(arrays["format"]) == _POSES_FORMAT:
+    if "format" in keys and str(arrays["format"]) == POSES_FORMAT:
         return _read_poses(path, arrays, options)
     if is_motion_npz(keys) or {"poses", "trans"} <= keys:
         return _from_motion(str(path), read_motion(path, fps=options.fps), arrays, options)
@@ -294,28 +293,8 @@ def _read_npz(path: Path, options: ViewOptions) -> _Read:
         path,
         f"npz with keys {sorted(keys)} is none of what the viewer shows: a motion ('rotations' and 'joint_names', "
         "or AMASS 'poses' and 'trans'), 3D joints ('positions' and 'joint_names' or 'layout'), or sampled poses "
-        f"(format {_POSES_FORMAT!r})",
+        f"(format {POSES_FORMAT!r})",
     )
-
-
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
-    """Every array of the npz (no pickles), the file closed on return."""
-    if not path.is_file():
-        raise FormatError(path, "no such file")
-    with open(path, "rb") as f:
-        if f.read(4) != b"PK\x03\x04":  # else np.load would try it as a pickle
-            raise FormatError(path, "not a readable npz archive (no zip header)")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except AttributeError:  # np.load gave a single array (a .npy under another name): no .files
-        raise FormatError(path, "expected an .npz archive of named arrays, found a single array") from None
-    except ValueError as e:
-        if "allow_pickle" in str(e):
-            raise FormatError(path, "holds pickled object arrays, which are not read for safety") from None
-        raise FormatError(path, f"not a readable npz archive ({e})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as e:
-        raise FormatError(path, f"not a readable npz archive ({e})") from None
 
 
 def _read_keypoints(path: Path, arrays: dict[str, np.ndarray], options: ViewOptions) -> _Read:
@@ -350,15 +329,7 @@ def _read_keypoints(path: Path, arrays: dict[str, np.ndarray], options: ViewOpti
 def _read_poses(path: Path, arrays: dict[str, np.ndarray], options: ViewOptions) -> _Read:
     """``poseprior sample``'s poses npz: rotations ``(N, K, 3, 3)`` of the joints below a root, posed on the
     first known skeleton with those joints, the root at its rest position, unrotated."""
-    missing = [k for k in ("rotations", "joint_names") if k not in arrays]
-    if missing:
-        raise FormatError(path, f"missing key(s) {missing}; a poses npz holds 'rotations' (N, K, 3, 3) and 'joint_names' (K,)")
-    names, R = arrays["joint_names"], arrays["rotations"]
-    if names.ndim != 1 or names.dtype.kind != "U":
-        raise FormatError(path, f"joint_names: expected a (K,) string array, got shape {names.shape}, dtype {names.dtype}")
-    names = tuple(str(n) for n in names)
-    if R.ndim != 4 or R.shape[1:] != (len(names), 3, 3) or R.dtype.kind != "f" or not np.isfinite(R).all():
-        raise FormatError(path, f"rotations: expected finite floats (N, {len(names)}, 3, 3), got shape {R.shape}, dtype {R.dtype}")
+    rotations, names = read_poses_npz(path, arrays)
     for ref in options.skeletons:
         sk = ref.skeleton
         if set(names) <= set(sk.joint_names[1:]):
@@ -372,9 +343,9 @@ def _read_poses(path: Path, arrays: dict[str, np.ndarray], options: ViewOptions)
             f"sampled poses hold joint rotations but no skeleton, and no known skeleton ({known}) has its joints "
             f"({', '.join(names)}); give a motion file on these joints as the skeleton (--skeleton FILE)",
         )
-    N = R.shape[0]
+    N = rotations.shape[0]
     root, upright = _upright_root(sub)
-    rotations = torch.cat([root.expand(N, 1, 3, 3), torch.from_numpy(R.astype(np.float64))], dim=1)
+    rotations = torch.cat([root.expand(N, 1, 3, 3), rotations], dim=1)
     positions = forward_kinematics(sub, rotations, sub.offsets[0].expand(N, 3))[0].numpy()
     return _Read(
         name=path.name,
