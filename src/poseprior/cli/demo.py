@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from poseprior.io import Motion
-    from poseprior.skeleton import Skeleton
 
 __all__ = [
     "SAMPLE_CLIP",
@@ -133,18 +132,6 @@ def poses_section(motion: Motion, positions: torch.Tensor, out: Path, frames: in
     return ReportSection("Picture", rows, [ReportFigure(path, caption)])
 
 
-def _standing(skeleton: Skeleton) -> torch.Tensor:
-    """``(3, 3)``: the smallest rotation that turns the rest spine (the root's first child bone) onto +y, so
-    that a pose without global orientation stands up in a picture."""
-    import roma
-    import torch
-
-    from poseprior.geometry import rotvec_between
-
-    spine = skeleton.offsets[skeleton.children(0)[0]].float()
-    return roma.rotvec_to_rotmat(rotvec_between(spine / spine.norm(), torch.tensor([0.0, 1.0, 0.0])))
-
-
 def bandai_clip() -> Motion:
     """The Bandai Namco test take shipped in the package (10 fps, the bandai-v1 skeleton; see its README)."""
     from poseprior.io.bvh import read_bvh
@@ -173,12 +160,13 @@ def priors_section(out: Path, samples: int = 8, seed: int = 0) -> ReportSection:
     import torch
 
     from poseprior.models.flow.condition import pelvis_keypoints
+    from poseprior.skeleton import upright_rotation
     from poseprior.viz import plot_sample_grid, save_figure, side_colors
     from poseprior.zoo import load
 
     flow = load("flow-bandai")
     skeleton = flow.joints.skeleton
-    stand = _standing(skeleton)
+    stand = upright_rotation(skeleton).float()
     section = ReportSection("Pose priors: samples")
     for name in ("flow-bandai", "vae-bandai", "ndf-bandai"):
         prior = flow if name == "flow-bandai" else load(name)
@@ -206,6 +194,7 @@ def ik_section(clip: Motion, out: Path, hypotheses: int = 10, seed: int = 0) -> 
 
     from poseprior.metrics import mpjpe
     from poseprior.models.flow.condition import pelvis_keypoints
+    from poseprior.skeleton import upright_rotation
     from poseprior.tasks.ik import solve_ik
     from poseprior.viz import plot_hypotheses, save_figure
     from poseprior.zoo import load
@@ -224,7 +213,7 @@ def ik_section(clip: Motion, out: Path, hypotheses: int = 10, seed: int = 0) -> 
     error = float(mpjpe(ik.positions * unit, truth * unit))
     visible_error = float(mpjpe(ik.positions * unit, truth * unit, mask=mask))
     frame = T // 2
-    stand = _standing(skeleton)
+    stand = upright_rotation(skeleton).float()
     fig = plot_hypotheses(
         ik.hypotheses_positions[frame] @ stand.T, skeleton.parents, truth=truth[frame] @ stand.T,
         title=f"frame {frame}: {hypotheses} hypotheses, {int((~mask[frame]).sum())} joints hidden",

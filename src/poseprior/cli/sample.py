@@ -1,7 +1,8 @@
 """``poseprior sample``: draw poses from a prior, as a poses npz (:mod:`poseprior.io.poses`) or a BVH motion.
 
 A ``.bvh`` output is a motion of ``N`` frames (one pose per second) on the prior's skeleton (root + the ``K``
-joints, rest offsets from the model), with the root at the origin and unrotated.
+joints, rest offsets from the model), the root at its rest position and turned so that the rest pose stands
+upright, Y up (:func:`~poseprior.skeleton.upright_rotation`).
 """
 
 from __future__ import annotations
@@ -76,9 +77,11 @@ def _write_bvh(prior: PosePrior, R: torch.Tensor, output: Path) -> None:
     import torch
 
     from poseprior.io import Motion, write_motion
+    from poseprior.skeleton import upright_rotation
 
     skeleton = prior.joints.skeleton
     n = R.shape[0]
-    rotations = torch.cat([torch.eye(3, dtype=torch.float64).expand(n, 1, 3, 3), R.detach().cpu().double()], dim=1)
+    # The poses carry no orientation: stand each up (some rest poses, Bandai's, lie along +X).
+    rotations = torch.cat([upright_rotation(skeleton).expand(n, 1, 3, 3), R.detach().cpu().double()], dim=1)
     root = skeleton.offsets[0].expand(n, 3)
     write_motion(Motion(skeleton, rotations, root, fps=1.0, unit=prior.joints.unit_mm), output)

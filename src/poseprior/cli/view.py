@@ -75,6 +75,8 @@ def view(
     open_browser: Annotated[bool | None, typer.Option("--open/--no-open", help="Open a browser tab (default: only where a display is available).")] = None,
 ) -> None:
     """Show motions in an interactive 3D viewer in the browser: play, scrub, compare two side by side."""
+    import contextlib
+
     from rich.console import Console
 
     from poseprior.cli.convert import parse_unit
@@ -90,9 +92,10 @@ def view(
     with MotionViewer(scene, host=host, port=port, title=" vs ".join(m.name for m in scene.motions)) as viewer:
         what = ", ".join(f"{m.name} ({m.num_frames} frames)" for m in scene.motions)
         console.print(f"{what}: viewer at {viewer.url} (Ctrl-C to stop)", markup=False)
-        if open_browser or (open_browser is None and display_available()):
-            import webbrowser
+        with contextlib.suppress(KeyboardInterrupt):  # a Ctrl-C before run() takes over the signal
+            if open_browser or (open_browser is None and display_available()):
+                import webbrowser
 
-            webbrowser.open(viewer.url)
-        viewer.run()
+                webbrowser.open(viewer.url)
+            viewer.run()
     console.print("viewer stopped", markup=False)

@@ -1,5 +1,5 @@
 """Motion readers and writers: BVH, ASF/AMC, AMASS npz, Human3.6M-style arrays, the interchange npz,
-and 2D detector output (OpenPose, MediaPipe JSON).
+the poses npz of sampled poses, and 2D detector output (OpenPose, MediaPipe JSON).
 
 :func:`read_motion` / :func:`write_motion` pick the format from the file extension.
 """
@@ -14,6 +14,7 @@ from poseprior.io.h36m import read_h36m_2d, read_h36m_3d, read_h36m_positions
 from poseprior.io.keypoints import Keypoints, read_keypoints_npz, write_keypoints_npz
 from poseprior.io.motion import Motion
 from poseprior.io.npz import read_motion_npz, write_motion_npz
+from poseprior.io.poses import read_poses_npz, write_poses_npz
 from poseprior.io.units import UNITS_MM, unit_to_mm
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "write_amass",
     "read_motion_npz",
     "write_motion_npz",
+    "read_poses_npz",
+    "write_poses_npz",
     "Keypoints",
     "read_keypoints_npz",
     "write_keypoints_npz",

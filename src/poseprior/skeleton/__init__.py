@@ -12,6 +12,7 @@ from poseprior.skeleton.layouts import (
 )
 from poseprior.skeleton.skeleton import Skeleton
 from poseprior.skeleton.smpl import rest_joints_from_model, smpl_model_type, smpl_skeleton
+from poseprior.skeleton.upright import upright_rotation
 
 __all__ = [
     "Skeleton",
@@ -25,6 +26,7 @@ __all__ = [
     "get_layout",
     "keypoints_from_positions",
     "layout_map_for",
+    "upright_rotation",
     "smpl_skeleton",
     "smpl_model_type",
     "rest_joints_from_model",

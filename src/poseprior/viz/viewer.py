@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import html
 import io
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -166,6 +167,11 @@ class MotionViewer:
 
     def run(self) -> None:
         """Block, playing while the Play button is on, until :meth:`stop` or Ctrl-C (then return quietly)."""
+        # In the main thread, Ctrl-C only sets the stop flag: a KeyboardInterrupt raised anywhere in the loop
+        # (or in viser's calls from it) could leave the server half stopped.
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, lambda *_: self._stop.set())
         last = time.monotonic()
         try:
             while not self._stop.wait(1.0 / self.style.max_fps):
@@ -173,8 +179,9 @@ class MotionViewer:
                 if self._playing:
                     self.step(now - last)
                 last = now
-        except KeyboardInterrupt:
-            pass
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
 
     def stop(self) -> None:
         """Make :meth:`run` return (from another thread)."""

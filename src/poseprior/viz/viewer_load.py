@@ -41,13 +41,12 @@ import numpy as np
 import torch
 
 from poseprior.errors import FormatError, ValidationError
-from poseprior.geometry import rotvec_between, rotvec_to_matrix
 from poseprior.io import Motion, read_keypoints_npz, read_motion
 from poseprior.io.archive import split_member
 from poseprior.io.npz import is_motion_npz, read_npz_arrays
 from poseprior.io.poses import POSES_FORMAT, read_poses_npz
-from poseprior.skeleton import Skeleton, forward_kinematics
-from poseprior.skeleton.layouts import H36M17, LAYOUTS, KeypointLayout, get_layout, layout_map_for
+from poseprior.skeleton import Skeleton, forward_kinematics, upright_rotation
+from poseprior.skeleton.layouts import LAYOUTS, KeypointLayout, get_layout
 from poseprior.viz.viewer_scene import UP_AXES, MotionScene, SceneMotion, to_z_up
 
 __all__ = ["ReferenceSkeleton", "ViewOptions", "load_scene", "load_scene_motion", "joint_distances"]
@@ -344,7 +343,7 @@ def _read_poses(path: Path, arrays: dict[str, np.ndarray], options: ViewOptions)
             f"({', '.join(names)}); give a motion file on these joints as the skeleton (--skeleton FILE)",
         )
     N = rotations.shape[0]
-    root, upright = _upright_root(sub)
+    root = upright_rotation(sub)
     rotations = torch.cat([root.expand(N, 1, 3, 3), rotations], dim=1)
     positions = forward_kinematics(sub, rotations, sub.offsets[0].expand(N, 3))[0].numpy()
     return _Read(
@@ -355,26 +354,8 @@ def _read_poses(path: Path, arrays: dict[str, np.ndarray], options: ViewOptions)
         fps=_POSES_FPS,
         up="y",
         arrays=arrays,
-        note=f"{N} sampled poses, one per second, on the {ref.name} skeleton" + (", stood up like its rest pose" if upright else ""),
+        note=f"{N} sampled poses, one per second, on the {ref.name} skeleton, stood upright",
     )
-
-
-def _upright_root(skeleton: Skeleton) -> tuple[torch.Tensor, bool]:
-    """``(root rotation (3, 3), found)``: the smallest turn that stands ``skeleton``'s rest pose up (its h36m17
-    head keypoint above its feet, along +Y), for a skeleton of a known joint set; else the identity. Sampled
-    poses carry no root orientation, and some skeletons' rest poses lie along another axis (Bandai: +X)."""
-    eye = torch.eye(3, dtype=torch.float64)
-    try:
-        kmap = layout_map_for(skeleton, H36M17)
-    except ValidationError:
-        return eye, False
-    rest = forward_kinematics(skeleton, eye.expand(skeleton.num_joints, 3, 3))[0]
-    kp = kmap.apply(rest, skeleton)
-    head_over_feet = kp[H36M17.index("Head")] - (kp[H36M17.index("LFoot")] + kp[H36M17.index("RFoot")]) / 2
-    if float(head_over_feet.norm()) < 1e-9:
-        return eye, False
-    turn = rotvec_between(head_over_feet / head_over_feet.norm(), torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64))
-    return rotvec_to_matrix(turn), True
 
 
 # ------------------------------------------------------------------------------------------------ prepared
