@@ -141,6 +141,9 @@ def lifter_flow(
     mlp_layers: MlpLayers = 2,
     bins: Bins = 8,
     context: Annotated[int, typer.Option(min=1, help="Size of the 2D encoding fed to the flow.")] = 64,
+    passes: Annotated[
+        int | None, typer.Option(min=2, help="Coupling transforms with this many passes (2: one-pass sampling, ~30x faster); default autoregressive.")
+    ] = None,
     layout: Layout = None,
     pixel_noise: PixelNoise = 2.0,
     drop: DropProbability = 0.1,
@@ -419,7 +422,8 @@ def _prepared_job(kind: str, opts: dict[str, Any]) -> _Job:
 
         lifting = LiftingConfig(layout=opts["layout"], pixel_noise_px=opts["pixel_noise"], drop_probability=opts["drop"])
         config = FlowLifterConfig(
-            joints=joints, lifting=lifting, transforms=opts["layers"], hidden=(opts["hidden"],) * opts["mlp_layers"], bins=opts["bins"], context=opts["context"]
+            joints=joints, lifting=lifting, transforms=opts["layers"], hidden=(opts["hidden"],) * opts["mlp_layers"], bins=opts["bins"], context=opts["context"],
+            passes=opts["passes"],
         )
         model = ProbabilisticLifter.from_data(config, {"rotations": train_split.rotations, "root_rotation": train_split.root_rotation})
         keys = ("rotations", "root_rotation")
@@ -483,7 +487,8 @@ def _h36m_flow_lifter(opts: dict[str, Any]) -> _Job:
     joints = PoseJoints(H36M17.joint_names[1:], tuple(p - 1 for p in H36M17.parents[1:]), root=H36M17.joint_names[0], unit_mm=1.0)
     lifting = LiftingConfig(layout="h36m17", pixel_noise_px=opts["pixel_noise"], drop_probability=opts["drop"], up=H36M_UP)
     config = FlowLifterConfig(
-        joints=joints, lifting=lifting, transforms=opts["layers"], hidden=(opts["hidden"],) * opts["mlp_layers"], bins=opts["bins"], context=opts["context"]
+        joints=joints, lifting=lifting, transforms=opts["layers"], hidden=(opts["hidden"],) * opts["mlp_layers"], bins=opts["bins"], context=opts["context"],
+            passes=opts["passes"],
     )
     train_data = {"keypoints": splits["train"]}
     model = ProbabilisticLifter.from_data(config, train_data)
