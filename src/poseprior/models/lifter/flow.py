@@ -142,6 +142,11 @@ class ProbabilisticLifter(nn.Module):
             3 * (P - 1), context=config.context, transforms=config.transforms, hidden_features=config.hidden, bins=config.bins,
             passes=config.passes,
         )  # fmt: skip
+        # zuko keeps each MADE layer's mask as a buffer as large as its weight; the masks follow from the
+        # config (deterministic orders), so they are not saved: the weight file halves.
+        for module in self.flow.modules():
+            if "mask" in module._buffers:
+                module.register_buffer("mask", module._buffers["mask"], persistent=False)
         # The flow's features: every keypoint but the last root one (which the others fix).
         self._kept = [p for p in range(P) if p != self.root[-1]]
 
