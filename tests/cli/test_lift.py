@@ -89,7 +89,42 @@ def test_bad_input(seen, tmp_path):
     coco = get_layout("coco17")
     write_keypoints_npz(Keypoints(pixels[:, :17].numpy(), coco.joint_names, fps=10, layout="coco17", camera=camera.numpy()), tmp_path / "coco.npz")
     with pytest.raises(ValidationError, match="coco17 layout"):
-        invoke(tmp_path / "coco.npz", "-o", tmp_path / "x.npz")
+        invoke(tmp_path / "coco.npz", "-o", tmp_path / "x.npz", "--model", "lifter-rot-bandai")
+    h36m = get_layout("h36m17")
+    write_keypoints_npz(Keypoints(pixels[:, :17].numpy(), h36m.joint_names, fps=10, layout="h36m17", camera=camera.numpy()), tmp_path / "h36m.npz")
+    with pytest.raises(ValidationError, match="no shipped lifter reads the h36m17"):
+        invoke(tmp_path / "h36m.npz", "-o", tmp_path / "x.npz")
     write_keypoints_npz(Keypoints(pixels.numpy(), skeleton.joint_names, fps=10), tmp_path / "nocam.npz")
     with pytest.raises(ValidationError, match="--image-size"):
         invoke(tmp_path / "nocam.npz", "-o", tmp_path / "x.npz")
+
+
+BODY_25_OF_COCO = (0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11)  # io.detections' table
+
+
+def test_openpose_json_lifts_with_the_shipped_coco_lifter(bandai_first_test_takes, tmp_path):
+    """OpenPose BODY_25 files (one per frame) to joints and a BVH, by default with lifter-rot-coco17."""
+    import json
+
+    skeleton = poseprior.zoo.load("lifter-rot-coco17").skeleton
+    R = bandai_first_test_takes["rotations"][:T].float()
+    root = bandai_first_test_takes["root_rotation"][:T].float()
+    joints, coco = layout_keypoints(skeleton, R, None), layout_keypoints(skeleton, R, "coco17")
+    world = (torch.cat([joints, coco], 1) @ root.transpose(-1, -2)).reshape(1, -1, 3)
+    v = random_views(world, torch.eye(3)[None], LiftingConfig(focal_px=(1000.0, 1000.0)), 10.0, torch.Generator().manual_seed(3))
+    pixels = v["pixels"][0].reshape(T, -1, 2)[:, joints.shape[1] :]
+    truth = (joints @ root.transpose(-1, -2)) @ v["R_cw"][0].T * 10.0
+    folder = tmp_path / "openpose"
+    folder.mkdir()
+    for t in range(T):
+        body = [0.0] * 75
+        for c, b in enumerate(BODY_25_OF_COCO):
+            body[3 * b : 3 * b + 3] = [float(pixels[t, c, 0]), float(pixels[t, c, 1]), 0.9]
+        (folder / f"clip_{t:012d}_keypoints.json").write_text(json.dumps({"version": 1.3, "people": [{"pose_keypoints_2d": body}]}))
+    invoke(folder, "-o", tmp_path / "out.npz", "--image-size", 1000, 1000, "--focal", 1000, "--fps", 10)
+    motion = read_motion(tmp_path / "out.npz")
+    assert motion.skeleton.joint_names == skeleton.joint_names and is_rotation(motion.rotations).all()
+    error = (motion.positions() - (truth - truth[:, :1]).double()).norm(dim=-1).mean()
+    assert error < 100.0  # mm; checks layout, units and frames (the benchmark measures accuracy)
+    invoke(folder, "-o", tmp_path / "out.bvh", "--image-size", 1000, 1000, "--focal", 1000, "--fps", 10)
+    assert read_motion(tmp_path / "out.bvh").num_frames == T

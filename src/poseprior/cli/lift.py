@@ -1,4 +1,6 @@
-"""``poseprior lift FILE --model NAME -o OUT``: 3D poses from 2D keypoints with a learned lifter.
+"""``poseprior lift FILE [--model NAME] -o OUT``: 3D poses from 2D keypoints with a learned lifter (by default
+the shipped rotation lifter for the file's keypoints: ``lifter-rot-coco17`` for COCO-17 detections such as
+OpenPose's and MediaPipe's, ``lifter-rot-bandai`` for the bandai-v1 skeleton's joints).
 
 FILE is a keypoints npz (``keypoints_2d`` (T, P, 2), ``joint_names`` or ``layout``, optional ``confidence``,
 optional ``camera`` (3, 3)) or OpenPose / MediaPipe JSON. A lifter trained on a skeleton's own joints reads
@@ -19,13 +21,19 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["lift"]
+__all__ = ["lift", "DEFAULT_MODELS"]
+
+#: The shipped lifter ``poseprior lift`` uses for a file's keypoint layout (None: joints named like bandai-v1's).
+DEFAULT_MODELS = {None: "lifter-rot-bandai", "coco17": "lifter-rot-coco17"}
 
 
 def lift(
     file: Annotated[Path, typer.Argument(help="2D keypoints: .npz (keypoints_2d, joint_names or layout, confidence, camera), OpenPose JSON (file or folder) or MediaPipe JSON.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz (positions, rotations or hypotheses), or .bvh for a rotation lifter.")],
-    model: Annotated[str, typer.Option(help="Zoo name (lifter-rot-bandai, lifter-flow-bandai) or path of an exported lifter (NAME.json).")] = "lifter-rot-bandai",
+    model: Annotated[
+        str | None,
+        typer.Option(help="Zoo name (lifter-rot-bandai, lifter-rot-coco17, lifter-flow-bandai) or path of an exported lifter (NAME.json). Default: the rotation lifter for the file's keypoints (COCO-17 detections: lifter-rot-coco17; the bandai skeleton's joints: lifter-rot-bandai)."),
+    ] = None,
     hypotheses: Annotated[int, typer.Option(min=1, help="Flow lifter: samples per frame written under 'hypotheses'.")] = 10,
     focal: Annotated[float | None, typer.Option(help="Focal length in pixels when the file has no camera (default: the image's larger side).")] = None,
     image_size: Annotated[tuple[int, int] | None, typer.Option(help="Image width and height in pixels when the file has no camera.")] = None,
@@ -51,13 +59,17 @@ def lift(
     suffix = out.suffix.lower()
     if suffix not in (".npz", ".bvh"):
         raise ValidationError(f"out: expected a .npz or .bvh path, got {out}")
+    kp = read_keypoints_2d(file, **({} if fps is None else {"fps": fps}))
+    if model is None:
+        model = DEFAULT_MODELS.get(kp.layout)
+        if model is None:
+            raise ValidationError(f"model: no shipped lifter reads the {kp.layout} layout of {file}; train one (poseprior train lifter-rot --layout {kp.layout}) and pass --model")
     lifter = zoo.load(model)
     kind = type(lifter).__name__
     if kind not in ("RotationLifter", "ProbabilisticLifter"):
-        raise ValidationError(f"model: {model!r} is a {kind}, not a lifter (lifter-rot-bandai, lifter-flow-bandai)")
+        raise ValidationError(f"model: {model!r} is a {kind}, not a lifter (lifter-rot-bandai, lifter-rot-coco17, lifter-flow-bandai)")
     if suffix == ".bvh" and kind != "RotationLifter":
         raise ValidationError("out: a flow lifter gives joints, not rotations; write .npz")
-    kp = read_keypoints_2d(file, **({} if fps is None else {"fps": fps}))
     if kp.camera is not None:
         camera = torch.from_numpy(kp.camera).float()
     elif image_size is not None:

@@ -66,6 +66,10 @@ _NAMED: dict[str, tuple[str, str]] = {
         "Flow lifter from 2D keypoints to many 3D hypotheses with exact likelihoods, bandai-v1 skeleton (ProbabilisticLifter).",
         BANDAI_LICENCE,
     ),
+    "lifter-rot-coco17": (
+        "Lifter from windows of COCO-17 keypoints (OpenPose, MediaPipe) to bandai-v1 3D joints and joint rotations (RotationLifter).",
+        BANDAI_LICENCE,
+    ),
 }
 
 
