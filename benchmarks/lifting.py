@@ -58,6 +58,15 @@ def views(skeleton, unit_mm: float, window_R: torch.Tensor, window_root: torch.T
     return {"pixels": pixels, "camera": v["camera"], "truth": centre - centre[:, :1], "rotations": window_R[:, c]}
 
 
+def by_dataset(errors: torch.Tensor, datasets: list[str]) -> str:
+    """``"dataset-1 X (n), dataset-2 Y (m)"``: the mean of per-view ``errors (N,)`` within each dataset."""
+    parts = []
+    for name in sorted(set(datasets)):
+        rows = torch.tensor([d == name for d in datasets])
+        parts.append(f"{name} {float(errors[rows].mean()):.1f} ({int(rows.sum())} views)")
+    return ", ".join(parts)
+
+
 def rate(fn, frames: int, repeats: int = 3) -> float:
     """Frames per second of ``fn()``: the best of ``repeats`` runs after one warm-up run."""
     fn()
@@ -94,6 +103,9 @@ def main() -> None:
     v = views(first.skeleton, first.unit_mm, windows["window_rotations"][pick], windows["window_root_rotation"][pick], tuple(layouts))
     c = window // 2
     N = args.limit
+    # Bandai's two datasets, by take name ("dataset-1_bow_chimpira_001.bvh"): different actors and styles.
+    datasets = [split.take_names[int(split.take[i])].split("_")[0] for i in pick.tolist()]
+    breakdown = {}  # method -> per-view errors, printed by dataset after the table
     print(f"bandai-v1 test, {N} views (one random camera per window), {args.threads} thread(s)\n")
     print("| method | MPJPE (mm) | PA-MPJPE (mm) | best-of-10 MPJPE | best-of-200 MPJPE | MPJAE (deg) | frames/s |")
     print("|---|---|---|---|---|---|---|")
@@ -104,6 +116,7 @@ def main() -> None:
         with torch.no_grad():
             out = outs[name] = rot(v["pixels"][layout], v["camera"][:, None].expand(-1, window, 3, 3))  # (N, W, ...): each window a sequence
             pred = out["positions"][:, c]
+            breakdown[f"{name} MPJPE"] = mpjpe(pred, v["truth"], reduction="none")
             # Throughput: one 1,000-frame sequence (the windows share their frames' features).
             seq = v["pixels"][layout][:1000, c]
             fps = rate(lambda: rot(seq, v["camera"][0]), seq.shape[0])
@@ -126,6 +139,7 @@ def main() -> None:
             pixels, camera = pixels[sampled], camera[sampled]
             samples = torch.cat([flow.sample(200, pixels[i : i + 50], camera[i : i + 50]) for i in range(0, S, 50)], dim=1)
         hyp, truth, mode = samples.transpose(0, 1), v["truth"][sampled], mode_all[sampled]  # hyp (S, 200, J, 3)
+        breakdown[f"{args.flow} mode MPJPE"] = mpjpe(mode_all, v["truth"], reduction="none")
         b1, b10, b200 = (float(best_of_n(hyp[:, :n], truth)) for n in (1, 10, 200))
         pa1, pa10, pa200 = (float(best_of_n(hyp[:, :n], truth, procrustes=True)) for n in (1, 10, 200))
         print(f"| {args.flow} mode | {float(mpjpe(mode_all, v['truth'])):.1f} | {float(pa_mpjpe(mode_all, v['truth'])):.1f} | - | - | - | {fps:,.0f} |")
@@ -137,6 +151,10 @@ def main() -> None:
         inside = {q: float((miss[:, 1:] <= spread.quantile(q, dim=1)[:, 1:]).float().mean()) for q in (0.5, 0.9)}
         print(f"\nflow calibration (non-root joints, {S} views spread over all): {100 * inside[0.5]:.1f}% inside the 50% regions, "
               f"{100 * inside[0.9]:.1f}% inside the 90% regions; APD {float(apd(hyp[:, :10])):.1f} mm (10 samples)")
+
+    print("\nby dataset (mm):")
+    for method, errors in breakdown.items():
+        print(f"- {method}: {by_dataset(errors, datasets)}")
 
     M = min(args.fit_limit, N)
     fitted = torch.linspace(0, N - 1, M).round().long()
