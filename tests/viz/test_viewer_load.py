@@ -14,15 +14,15 @@ import pytest
 import roma
 import torch
 
-from poseprior.io.poses import POSES_FORMAT, write_poses_npz
 from poseprior.data.cache import TakePoses, begin_prepare, write_prepared
 from poseprior.data.protocol import BANDAI_V1
 from poseprior.errors import FormatError, ValidationError
 from poseprior.geometry import procrustes
 from poseprior.io import Keypoints, Motion, read_motion, write_keypoints_npz, write_motion
 from poseprior.io.npz import write_motion_npz
+from poseprior.io.poses import POSES_FORMAT, write_poses_npz
 from poseprior.skeleton import Skeleton, forward_kinematics
-from poseprior.skeleton.layouts import H36M17
+from poseprior.skeleton.layouts import COCO17, H36M17
 from poseprior.viz import viewer_load
 from poseprior.viz.viewer_load import ReferenceSkeleton, ViewOptions, joint_distances, load_scene, load_scene_motion
 
@@ -303,3 +303,13 @@ def test_files_the_viewer_cannot_show(tmp_path: Path) -> None:
         load_scene_motion(tmp_path / "meta")
     with pytest.raises(ValidationError, match="up: expected one of y, z, -y"):
         ViewOptions(up="x")
+
+
+def test_coco_keypoints_draw_every_layout_edge(tmp_path: Path) -> None:
+    """COCO-17 has no tree: its parents are a spanning tree and the loop-closing edges are drawn too."""
+    rng = np.random.default_rng(0)
+    kp = Keypoints(rng.normal(size=(3, 17, 3)), COCO17.joint_names, fps=10, unit="mm", layout="coco17")
+    write_keypoints_npz(kp, tmp_path / "coco.npz")
+    scene = load_scene([tmp_path / "coco.npz"])
+    drawn = {frozenset(pair) for pair in scene.bones(0).tolist()}
+    assert drawn == {frozenset(edge) for edge in COCO17.edges}

@@ -103,3 +103,13 @@ def test_value_ranges_are_shared_by_motions_with_the_same_label() -> None:
     b = SceneMotion("b", np.zeros((2, 2, 3)), (-1, 0), 10, joint_values=np.array([0.5, 2.5]), value_label="err")
     c = SceneMotion("c", np.zeros((2, 2, 3)), (-1, 0), 10, joint_values=np.array([7.0, 9.0]), value_label="conf")
     assert MotionScene((a, b, c)).value_ranges() == {"err": (0.5, 3.0), "conf": (7.0, 9.0)}
+
+
+def test_extra_edges_close_loops():
+    """A layout's edges beyond the parent tree (COCO's shoulder-hip loop) are drawn as bones too."""
+    positions = np.zeros((2, 4, 3))
+    positions[:, :, 0] = np.arange(4)
+    m = SceneMotion("loop", positions, (-1, 0, 1, 2), fps=10.0, edges=((3, 0), (0, 1)))
+    assert sorted(map(tuple, MotionScene((m,)).bones(0).tolist())) == [(0, 1), (1, 2), (2, 3), (3, 0)]
+    with pytest.raises(ValidationError, match="edges"):
+        SceneMotion("bad", positions, (-1, 0, 1, 2), fps=10.0, edges=((0, 4),))

@@ -125,6 +125,7 @@ class _Read:
     joint_values: np.ndarray | None = None
     value_label: str = ""
     note: str = ""
+    edges: tuple[tuple[int, int], ...] = ()
 
 
 def load_scene(paths: Sequence[str | Path], options: ViewOptions | None = None) -> MotionScene:
@@ -221,6 +222,7 @@ def load_scene_motion(path: str | Path, options: ViewOptions | None = None) -> S
         value_label=read.value_label,
         frame_values=frame_values,
         note="; ".join(filter(None, (read.note, f"up axis {up}"))),
+        edges=read.edges,
     )
 
 
@@ -304,7 +306,8 @@ def _read_keypoints(path: Path, arrays: dict[str, np.ndarray], options: ViewOpti
         raise FormatError(path, "positions: expected 3D keypoints (T, J, 3)")
     to_m = kp.unit / 1000.0
     positions = np.where(kp.visible[..., None], kp.positions, np.nan) * to_m
-    layout = get_layout(kp.layout) if kp.layout else None
+    # The file's layout, or a layout with exactly its joint names.
+    layout = get_layout(kp.layout) if kp.layout else next((lay for lay in LAYOUTS.values() if lay.joint_names == kp.joint_names), None)
     parents, tree_note = _parents_for(kp.joint_names, layout, options.skeletons)
     read = _Read(
         name=path.name,
@@ -315,6 +318,7 @@ def _read_keypoints(path: Path, arrays: dict[str, np.ndarray], options: ViewOpti
         up="-y" if "hypotheses_log_prob" in arrays else "y",  # a lifter's output is in the camera frame
         arrays=arrays,
         note="; ".join(filter(None, (tree_note, fps_note))),
+        edges=tuple(layout.edges) if layout is not None else (),
     )
     if "hypotheses" in arrays:
         h = arrays["hypotheses"]
@@ -422,15 +426,12 @@ def _read_prepared(root: Path, file_split: str | None, options: ViewOptions) -> 
 
 # ------------------------------------------------------------------------------------------------ helpers
 def _parents_for(names: tuple[str, ...], layout: KeypointLayout | None, skeletons: Sequence[ReferenceSkeleton]) -> tuple[tuple[int, ...], str]:
-    """``(parents, note)`` connecting named joints: their layout's tree (``layout``, or a layout with exactly
-    these names), else each joint's nearest ancestor among them in the first known skeleton that has them all,
-    else none (joints drawn unconnected)."""
-    if layout is None:
-        layout = next((lay for lay in LAYOUTS.values() if lay.joint_names == names), None)
+    """``(parents, note)`` connecting named joints: their ``layout``'s tree, else each joint's nearest ancestor
+    among them in the first known skeleton that has them all, else none (joints drawn unconnected)."""
     if layout is not None:
         if layout.parents is not None:
             return tuple(layout.parents), ""
-        return _spanning_tree(len(names), layout.edges), f"bones: a tree over the {layout.name} edges"
+        return _spanning_tree(len(names), layout.edges), ""  # the layout's other edges are drawn too (SceneMotion.edges)
     for ref in skeletons:
         parents = _parents_from_tree(names, ref.skeleton.joint_names, ref.skeleton.parents)
         if parents is not None:

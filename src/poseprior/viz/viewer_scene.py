@@ -63,6 +63,8 @@ class SceneMotion:
         value_label: what ``joint_values`` are, with their unit (``"distance to noisy.npz (mm)"``).
         frame_values: per-frame numbers shown as text (``{"objective": (T,)}``).
         note: one line about how the motion was read, shown in the GUI (``""`` for none).
+        edges: extra ``(a, b)`` joint pairs drawn as bones besides the parent links: the edges of a keypoint
+            layout that are not a tree (COCO-17's shoulder-hip loop).
     """
 
     name: str
@@ -75,6 +77,7 @@ class SceneMotion:
     value_label: str = ""
     frame_values: Mapping[str, np.ndarray] = field(default_factory=dict)
     note: str = ""
+    edges: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         p = np.asarray(self.positions, dtype=np.float64)
@@ -86,6 +89,10 @@ class SceneMotion:
         if len(parents) != J or any(not -1 <= i < J or i == j for j, i in enumerate(parents)):
             raise ValidationError(f"parents: expected {J} indices in [-1, {J}) (none its own parent), got {parents}")
         object.__setattr__(self, "parents", parents)
+        edges = tuple((int(a), int(b)) for a, b in self.edges)
+        if any(not (0 <= a < J and 0 <= b < J) or a == b for a, b in edges):
+            raise ValidationError(f"edges: expected pairs of distinct joint indices in [0, {J}), got {edges}")
+        object.__setattr__(self, "edges", edges)
         names = tuple(str(n) for n in self.joint_names)
         if names and len(names) != J:
             raise ValidationError(f"joint_names: expected {J} names, got {len(names)}")
@@ -166,8 +173,12 @@ class MotionScene:
         return int(min(max(round(t * m.fps), 0), m.num_frames - 1))
 
     def bones(self, motion: int) -> np.ndarray:
-        """``(B, 2)`` int ``(parent, child)`` joint pairs of ``motions[motion]`` drawn as bones."""
-        pairs = [(p, j) for j, p in enumerate(self.motions[motion].parents) if p >= 0]
+        """``(B, 2)`` int joint pairs of ``motions[motion]`` drawn as bones: ``(parent, child)`` links, then its
+        extra ``edges`` not among them."""
+        m = self.motions[motion]
+        pairs = [(p, j) for j, p in enumerate(m.parents) if p >= 0]
+        links = {frozenset(pair) for pair in pairs}
+        pairs += [(a, b) for a, b in m.edges if frozenset((a, b)) not in links]
         return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
     def placements(self) -> np.ndarray:
