@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from poseprior.cli.app import app
 from poseprior.data.lifting import H36M_UP, LiftingConfig, random_views
-from poseprior.errors import ValidationError
+from poseprior.errors import FormatError, ValidationError
 from poseprior.io import Keypoints, write_keypoints_npz
 from poseprior.io.h36m import read_h36m_3d
 from poseprior.skeleton.layouts import H36M17
@@ -71,3 +71,7 @@ def test_h36m_bad_options(h36m_3d_file, tmp_path):
     assert isinstance(result.exception, ValidationError) and "both" in str(result.exception)
     result = runner.invoke(app, [*base, "--train-subjects", " , "])
     assert isinstance(result.exception, ValidationError) and "--train-subjects" in str(result.exception)
+    missing = ["train", "lifter-flow", "--data", str(tmp_path / "nowhere.npz"), "--out", str(tmp_path / "o"), *FLOW]
+    result = runner.invoke(app, missing)
+    assert isinstance(result.exception, FormatError) and "nowhere.npz" in str(result.exception)
+    assert not (tmp_path / "o").exists()

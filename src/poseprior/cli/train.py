@@ -309,12 +309,14 @@ def _main(kind: str, opts: dict[str, Any]) -> None:
     from rich.console import Console
 
     from poseprior.data.cache import read_manifest
-    from poseprior.errors import ValidationError
+    from poseprior.errors import FormatError, ValidationError
     from poseprior.train.checkpoint import latest_checkpoint
     from poseprior.train.distributed import resolve_device
 
     # Bad input fails here, before any process starts.
     if _is_h36m(kind, opts):
+        if not opts["data"].is_file():
+            raise FormatError(opts["data"], "no such file (--data: a prepared folder or a data_3d_h36m.npz)")
         if opts["layout"] not in (None, "h36m17"):
             raise ValidationError(f"--layout: Human3.6M joints give the h36m17 layout, not {opts['layout']}")
     else:
