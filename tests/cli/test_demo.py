@@ -49,7 +49,7 @@ def test_console_command_writes_report_and_summary(tmp_path):
     report = (out / "report.html").read_text()
     assert report.count("data:image/png;base64,") == len(pictures) and report.count("data:image/gif;base64,") == 1
     assert report.count("<figcaption>") == len(pictures) + 1
-    for words in ("Pose priors", "Inverse kinematics", "2D-to-3D lifting", "Motion denoising", "Benchmarks of the shipped models", "lifter-rot-bandai", "benchmarks/lifting.py", "CC BY-NC 4.0"):
+    for words in ("Pose priors", "Inverse kinematics", "2D-to-3D lifting", "Motion denoising", "Benchmarks of the shipped models", "lifter-rot-bandai", "lifter-rot-coco17", "benchmarks/lifting.py", "CC BY-NC 4.0"):
         assert words in report, words
     text = result.stdout
     for expected in ("cmu_01_01.bvh", "31 (root Hips", "121 at 30 fps, 4.00 s", "bone lengths", "m travelled", "poses.png (1200 x 300 px)",

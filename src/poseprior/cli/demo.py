@@ -239,22 +239,27 @@ def lifting_section(clip: Motion, out: Path, hypotheses: int = 50, seed: int = 0
     from poseprior.viz import plot_hypotheses, plot_keypoints_2d, save_figure
     from poseprior.zoo import load
 
-    rot, flow = load("lifter-rot-bandai"), load("lifter-flow-bandai")
+    rot, coco, flow = load("lifter-rot-bandai"), load("lifter-rot-coco17"), load("lifter-flow-bandai")
     skeleton, unit = rot.skeleton, rot.unit_mm
     poses = _clip_poses(clip)
     R, root = poses["rotations"].float(), poses["root_rotation"].float()
     keypoints = layout_keypoints(skeleton, R)  # (T, J, 3) pelvis frame
     T, J = keypoints.shape[:2]
-    world = (keypoints @ root.transpose(-1, -2)).reshape(1, T * J, 3)
+    # The skeleton's joints and the COCO-17 keypoints (what a detector gives) through one camera.
+    points = torch.cat([keypoints, layout_keypoints(skeleton, R, "coco17")], dim=1)
+    world = (points @ root.transpose(-1, -2)).reshape(1, -1, 3)
     view = random_views(world, torch.eye(3)[None], LiftingConfig(), unit, torch.Generator().manual_seed(seed))
-    pixels, camera = view["pixels"][0].reshape(T, J, 2), view["camera"][0]
+    all_pixels, camera = view["pixels"][0].reshape(T, points.shape[1], 2), view["camera"][0]
+    pixels, coco_pixels = all_pixels[:, :J], all_pixels[:, J:]
     truth = (keypoints @ root.transpose(-1, -2)) @ view["R_cw"][0].T * unit
     truth = truth - truth[:, :1]
     start = time.perf_counter()
     with torch.no_grad():
         lifted = rot(pixels, camera)
-    rot_seconds = time.perf_counter() - start
+        rot_seconds = time.perf_counter() - start
+        from_coco = coco(coco_pixels, camera)
     rot_error, rot_angle = float(mpjpe(lifted["positions"], truth)), float(mpjae(lifted["rotations"], R))
+    coco_error, coco_angle = float(mpjpe(from_coco["positions"], truth)), float(mpjae(from_coco["rotations"], R))
     frame = T // 2
     start = time.perf_counter()
     samples = flow.sample(hypotheses, pixels[frame], camera, generator=torch.Generator().manual_seed(seed))
@@ -270,6 +275,7 @@ def lifting_section(clip: Motion, out: Path, hypotheses: int = 50, seed: int = 0
         [
             ("input", f"the clip's {T} frames projected by one random camera ({float(view['root_camera'][0].norm()) / 1000:.1f} m away, focal 1000 px)"),
             ("lifter-rot-bandai", f"whole clip: MPJPE {rot_error:.1f} mm, MPJAE {rot_angle:.1f} deg, in {rot_seconds * 1e3:.0f} ms"),
+            ("lifter-rot-coco17", f"whole clip from its COCO-17 keypoints (as OpenPose or MediaPipe give): MPJPE {coco_error:.1f} mm, MPJAE {coco_angle:.1f} deg"),
             ("lifter-flow-bandai", f"frame {frame}: mode MPJPE {float(mpjpe(mode, truth[frame])):.1f} mm, best of {hypotheses} {best:.1f} mm, in {flow_seconds * 1e3:.0f} ms"),
         ],
         [
