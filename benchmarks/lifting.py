@@ -6,9 +6,13 @@ random camera (``poseprior.data.lifting.random_views`` with ``LiftingConfig()`` 
 0-360 degrees, pitch -10 to 30, distance 3-6 m, aim jitter 0.3 m, focal 1000 px, 1000 x 1000 image; exact
 pixels, nothing dropped; fixed seed). Every method sees the centre frame; the rotation lifter its window.
 
-- rotation lifter: MPJPE and PA-MPJPE (mm, root-relative, camera frame), MPJAE (degrees, the 20 local
-  rotations), frames/s of a whole 1,000-frame sequence;
-- flow lifter: MPJPE / PA-MPJPE of the mode and its frames/s on every view; on ``--sample-limit`` views
+Each lifter reads the keypoints it was trained on (the skeleton's joints, or a layout's keypoints of the same
+poses through the same camera).
+
+- rotation lifters: MPJPE and PA-MPJPE (mm, root-relative, camera frame, the skeleton's joints), MPJAE
+  (degrees, the 20 local rotations), frames/s of a whole 1,000-frame sequence;
+- flow lifters, against their own keypoints (relative to their layout's root): MPJPE / PA-MPJPE of the mode
+  and its frames/s on every view; on ``--sample-limit`` views
   spread evenly over all (sampling is slow; the split lists dataset 1's harder takes first), best-of-N
   MPJPE and PA-MPJPE (N = 1, 10, 200 samples), calibration (the share of true joints inside each joint's 50%
   and 90% hypothesis regions: balls around the hypotheses' mean whose radius is that quantile of the 200
@@ -18,7 +22,7 @@ pixels, nothing dropped; fixed seed). Every method sees the centre frame; the ro
 
 Run from the repository root, with nothing else running:
 
-    .venv/bin/python benchmarks/lifting.py [--rot lifter-rot-bandai --rot lifter-rot-coco17] [--flow lifter-flow-bandai] [--limit 2000] [--sample-limit 2000] [--fit-limit 300] [--threads 2]
+    .venv/bin/python benchmarks/lifting.py [--rot lifter-rot-bandai --rot lifter-rot-coco17] [--flow lifter-flow-bandai --flow lifter-flow-coco17] [--limit 2000] [--sample-limit 2000] [--fit-limit 300] [--threads 2]
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import torch
 
 import poseprior.zoo as zoo
 from poseprior.data import load_prepared
-from poseprior.data.lifting import LiftingConfig, layout_keypoints, random_views
+from poseprior.data.lifting import LiftingConfig, layout_keypoints, random_views, root_indices
 from poseprior.metrics import apd, best_of_n, mpjae, mpjpe, pa_mpjpe
 from poseprior.models.lifter.rotation import sequence_windows
 from poseprior.tasks import Fit2DConfig, fit_keypoints_2d
@@ -39,7 +43,8 @@ from poseprior.tasks import Fit2DConfig, fit_keypoints_2d
 def views(skeleton, unit_mm: float, window_R: torch.Tensor, window_root: torch.Tensor, layouts=(None,), seed: int = 0) -> dict:
     """One camera per window: ``pixels[layout] (B, W, P, 2)`` of the skeleton's joints (layout None) and of each
     layout's keypoints, camera ``(B, 3, 3)``, the centre frame's true camera-frame root-relative joints
-    ``(B, J, 3)`` mm and local rotations ``(B, K, 3, 3)``."""
+    ``truth (B, J, 3)`` mm (and ``layout_truth[layout] (B, P, 3)`` of each layout's keypoints) and local
+    rotations ``(B, K, 3, 3)``."""
     g = torch.Generator().manual_seed(seed)
     B, W = window_R.shape[:2]
     keypoints = layout_keypoints(skeleton, window_R, None)
@@ -54,8 +59,14 @@ def views(skeleton, unit_mm: float, window_R: torch.Tensor, window_root: torch.T
         pixels[layout] = all_pixels[:, :, start : start + kp.shape[2]]
         start += kp.shape[2]
     c = W // 2
-    centre = (keypoints[:, c] @ window_root[:, c].transpose(-1, -2)) @ v["R_cw"].transpose(-1, -2) * unit_mm
-    return {"pixels": pixels, "camera": v["camera"], "truth": centre - centre[:, :1], "rotations": window_R[:, c]}
+
+    def camera_frame(points: torch.Tensor, root: tuple[int, ...]) -> torch.Tensor:
+        centre = (points[:, c] @ window_root[:, c].transpose(-1, -2)) @ v["R_cw"].transpose(-1, -2) * unit_mm
+        return centre - centre[:, list(root)].mean(1, keepdim=True)
+
+    # The flow lifters' truth: their own keypoints, relative to their layout's root.
+    layout_truth = {layout: camera_frame(kp, root_indices(layout)) for layout, kp in sets.items()}
+    return {"pixels": pixels, "camera": v["camera"], "truth": camera_frame(keypoints, (0,)), "layout_truth": layout_truth, "rotations": window_R[:, c]}
 
 
 def by_dataset(errors: torch.Tensor, datasets: list[str]) -> str:
@@ -82,7 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--prepared", default="prepared/bandai-v1")
     parser.add_argument("--rot", action="append", help="rotation lifters (repeatable; default lifter-rot-bandai and lifter-rot-coco17)")
-    parser.add_argument("--flow", default="lifter-flow-bandai")
+    parser.add_argument("--flow", action="append", help="flow lifters (repeatable; default lifter-flow-bandai and lifter-flow-coco17)")
     parser.add_argument("--limit", type=int, default=2000)
     parser.add_argument("--fit-limit", type=int, default=300)
     parser.add_argument("--sample-limit", type=int, default=2000, help="views whose 200 flow samples are drawn")
@@ -98,8 +109,8 @@ def main() -> None:
         raise SystemExit("--rot: the rotation lifters must share a window length (one set of views)")
     windows = sequence_windows(split, window)
     pick = torch.linspace(0, len(split) - 1, args.limit).round().long()
-    flow_layout = zoo.info(args.flow).config.get("lifting", {}).get("layout")
-    layouts = {r.config.lifting.layout for r in rots.values()} | {None, flow_layout}
+    flows = {name: zoo.load(name).eval() for name in (args.flow or ["lifter-flow-bandai", "lifter-flow-coco17"])}
+    layouts = {m.config.lifting.layout for m in (*rots.values(), *flows.values())} | {None}
     v = views(first.skeleton, first.unit_mm, windows["window_rotations"][pick], windows["window_root_rotation"][pick], tuple(layouts))
     c = window // 2
     N = args.limit
@@ -123,34 +134,37 @@ def main() -> None:
         print(f"| {name} ({layout or 'skeleton joints'} in) | {float(mpjpe(pred, v['truth'])):.1f} | {float(pa_mpjpe(pred, v['truth'])):.1f} | - | - | "
               f"{float(mpjae(out['rotations'][:, c], v['rotations'])):.1f} | {fps:,.0f} |", flush=True)
 
-    try:
-        flow = zoo.load(args.flow).eval()
-    except Exception as e:  # noqa: BLE001 - the row is skipped with the reason printed
-        print(f"| {args.flow} | not available: {e} |")
-        flow = None
-    if flow is not None:
-        S = min(args.sample_limit, N)  # an autoregressive flow samples slowly (about 75 samples/s here): fewer views
-        # The sampled views spread evenly over all views (the split lists dataset 1's harder takes first).
-        sampled = torch.linspace(0, N - 1, S).round().long()
+    S = min(args.sample_limit, N)  # an autoregressive flow samples slowly (about 75 samples/s here): fewer views
+    # The sampled views spread evenly over all views (the split lists dataset 1's harder takes first).
+    sampled = torch.linspace(0, N - 1, S).round().long()
+    calibration = []
+    for name, flow in flows.items():
+        layout = flow.config.lifting.layout
+        truth_all = v["layout_truth"][layout]
         with torch.no_grad():
-            pixels, camera = v["pixels"][flow.config.lifting.layout][:, c], v["camera"]
+            pixels, camera = v["pixels"][layout][:, c], v["camera"]
             mode_all = flow.mode(pixels, camera)
             fps = rate(lambda: flow.mode(pixels, camera), N)
             pixels, camera = pixels[sampled], camera[sampled]
             samples = torch.cat([flow.sample(200, pixels[i : i + 50], camera[i : i + 50]) for i in range(0, S, 50)], dim=1)
-        hyp, truth, mode = samples.transpose(0, 1), v["truth"][sampled], mode_all[sampled]  # hyp (S, 200, J, 3)
-        breakdown[f"{args.flow} mode MPJPE"] = mpjpe(mode_all, v["truth"], reduction="none")
+        hyp, truth, mode = samples.transpose(0, 1), truth_all[sampled], mode_all[sampled]  # hyp (S, 200, P, 3)
+        breakdown[f"{name} mode MPJPE"] = mpjpe(mode_all, truth_all, reduction="none")
         b1, b10, b200 = (float(best_of_n(hyp[:, :n], truth)) for n in (1, 10, 200))
         pa1, pa10, pa200 = (float(best_of_n(hyp[:, :n], truth, procrustes=True)) for n in (1, 10, 200))
-        print(f"| {args.flow} mode | {float(mpjpe(mode_all, v['truth'])):.1f} | {float(pa_mpjpe(mode_all, v['truth'])):.1f} | - | - | - | {fps:,.0f} |")
-        print(f"| {args.flow} samples, {S} of the views (mode there {float(mpjpe(mode, truth)):.1f}) | best-of-1 {b1:.1f} | - | {b10:.1f} | {b200:.1f} | - | - |")
-        print(f"| {args.flow} samples, PA-MPJPE, {S} of the views (mode there {float(pa_mpjpe(mode, truth)):.1f}) | - | best-of-1 {pa1:.1f} | {pa10:.1f} | {pa200:.1f} | - | - |", flush=True)
+        what = f"{layout or 'skeleton joints'} in and out"
+        print(f"| {name} mode ({what}) | {float(mpjpe(mode_all, truth_all)):.1f} | {float(pa_mpjpe(mode_all, truth_all)):.1f} | - | - | - | {fps:,.0f} |")
+        print(f"| {name} samples, {S} of the views (mode there {float(mpjpe(mode, truth)):.1f}) | best-of-1 {b1:.1f} | - | {b10:.1f} | {b200:.1f} | - | - |")
+        print(f"| {name} samples, PA-MPJPE, {S} of the views (mode there {float(pa_mpjpe(mode, truth)):.1f}) | - | best-of-1 {pa1:.1f} | {pa10:.1f} | {pa200:.1f} | - | - |", flush=True)
         mean = hyp.mean(1, keepdim=True)
-        spread = (hyp - mean).norm(dim=-1)  # (S, 200, J)
-        miss = (truth - mean[:, 0]).norm(dim=-1)  # (S, J)
-        inside = {q: float((miss[:, 1:] <= spread.quantile(q, dim=1)[:, 1:]).float().mean()) for q in (0.5, 0.9)}
-        print(f"\nflow calibration (non-root joints, {S} views spread over all): {100 * inside[0.5]:.1f}% inside the 50% regions, "
-              f"{100 * inside[0.9]:.1f}% inside the 90% regions; APD {float(apd(hyp[:, :10])):.1f} mm (10 samples)")
+        spread = (hyp - mean).norm(dim=-1)  # (S, 200, P)
+        miss = (truth - mean[:, 0]).norm(dim=-1)  # (S, P)
+        free = [p for p in range(truth.shape[1]) if p not in root_indices(layout)]  # the root is fixed by construction
+        inside = {q: float((miss[:, free] <= spread.quantile(q, dim=1)[:, free]).float().mean()) for q in (0.5, 0.9)}
+        calibration.append(f"{name}: {100 * inside[0.5]:.1f}% inside the 50% regions, {100 * inside[0.9]:.1f}% inside the 90% regions; "
+                           f"APD {float(apd(hyp[:, :10])):.1f} mm (10 samples)")
+    print(f"\nflow calibration (non-root keypoints, {S} views spread over all):")
+    for line in calibration:
+        print(f"- {line}")
 
     print("\nby dataset (mm):")
     for method, errors in breakdown.items():

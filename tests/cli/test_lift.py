@@ -102,8 +102,11 @@ def test_bad_input(seen, tmp_path):
 BODY_25_OF_COCO = (0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11)  # io.detections' table
 
 
-def test_openpose_json_lifts_with_the_shipped_coco_lifter(bandai_first_test_takes, tmp_path):
-    """OpenPose BODY_25 files (one per frame) to joints and a BVH, by default with lifter-rot-coco17."""
+@pytest.fixture(scope="module")
+def openpose_clip(bandai_first_test_takes, tmp_path_factory):
+    """30 test poses seen by one camera, as OpenPose BODY_25 files (one per frame, COCO-17 keypoints filled in):
+    ``(folder, true joints (T, J, 3), true COCO-17 keypoints (T, 17, 3))``, camera frame, mm, root-relative
+    (the hip midpoint for COCO)."""
     import json
 
     skeleton = poseprior.zoo.load("lifter-rot-coco17").skeleton
@@ -112,19 +115,38 @@ def test_openpose_json_lifts_with_the_shipped_coco_lifter(bandai_first_test_take
     joints, coco = layout_keypoints(skeleton, R, None), layout_keypoints(skeleton, R, "coco17")
     world = (torch.cat([joints, coco], 1) @ root.transpose(-1, -2)).reshape(1, -1, 3)
     v = random_views(world, torch.eye(3)[None], LiftingConfig(focal_px=(1000.0, 1000.0)), 10.0, torch.Generator().manual_seed(3))
-    pixels = v["pixels"][0].reshape(T, -1, 2)[:, joints.shape[1] :]
-    truth = (joints @ root.transpose(-1, -2)) @ v["R_cw"][0].T * 10.0
-    folder = tmp_path / "openpose"
-    folder.mkdir()
+    J = joints.shape[1]
+    pixels = v["pixels"][0].reshape(T, -1, 2)[:, J:]
+    camera_frame = (torch.cat([joints, coco], 1) @ root.transpose(-1, -2)) @ v["R_cw"][0].T * 10.0
+    truth_joints = camera_frame[:, :J] - camera_frame[:, :1]
+    truth_coco = camera_frame[:, J:] - camera_frame[:, J:][:, [11, 12]].mean(1, keepdim=True)
+    folder = tmp_path_factory.mktemp("openpose")
     for t in range(T):
         body = [0.0] * 75
         for c, b in enumerate(BODY_25_OF_COCO):
             body[3 * b : 3 * b + 3] = [float(pixels[t, c, 0]), float(pixels[t, c, 1]), 0.9]
         (folder / f"clip_{t:012d}_keypoints.json").write_text(json.dumps({"version": 1.3, "people": [{"pose_keypoints_2d": body}]}))
+    return folder, truth_joints, truth_coco
+
+
+def test_openpose_json_lifts_with_the_shipped_coco_lifter(openpose_clip, tmp_path):
+    """OpenPose BODY_25 files to joints and a BVH, by default with lifter-rot-coco17."""
+    folder, truth, _ = openpose_clip
     invoke(folder, "-o", tmp_path / "out.npz", "--image-size", 1000, 1000, "--focal", 1000, "--fps", 10)
     motion = read_motion(tmp_path / "out.npz")
-    assert motion.skeleton.joint_names == skeleton.joint_names and is_rotation(motion.rotations).all()
-    error = (motion.positions() - (truth - truth[:, :1]).double()).norm(dim=-1).mean()
+    assert motion.skeleton.joint_names == poseprior.zoo.load("lifter-rot-coco17").skeleton.joint_names
+    assert is_rotation(motion.rotations).all()
+    error = (motion.positions() - truth.double()).norm(dim=-1).mean()
     assert error < 100.0  # mm; checks layout, units and frames (the benchmark measures accuracy)
     invoke(folder, "-o", tmp_path / "out.bvh", "--image-size", 1000, 1000, "--focal", 1000, "--fps", 10)
     assert read_motion(tmp_path / "out.bvh").num_frames == T
+
+
+def test_openpose_json_to_coco_hypotheses(openpose_clip, tmp_path):
+    """The COCO-17 flow lifter: hypotheses of the COCO keypoints themselves, named by the layout."""
+    folder, _, truth = openpose_clip
+    invoke(folder, "-o", tmp_path / "hyp.npz", "--model", "lifter-flow-coco17", "--hypotheses", 5, "--image-size", 1000, 1000, "--focal", 1000, "--fps", 10)
+    with np.load(tmp_path / "hyp.npz") as z:
+        assert tuple(z["joint_names"]) == get_layout("coco17").joint_names
+        assert z["positions"].shape == (T, 17, 3) and z["hypotheses"].shape == (T, 5, 17, 3)
+        assert np.linalg.norm(z["positions"] - truth.numpy(), axis=-1).mean() < 150.0

@@ -38,7 +38,7 @@ def seen(lifter, R, root, seed=0):
     return v["pixels"][0].reshape(R.shape[0], -1, 2), v["camera"][0], truth - truth[:, :1]
 
 
-@pytest.mark.parametrize("name, cls", [("lifter-rot-bandai", RotationLifter), ("lifter-flow-bandai", ProbabilisticLifter), ("lifter-rot-coco17", RotationLifter)])
+@pytest.mark.parametrize("name, cls", [("lifter-rot-bandai", RotationLifter), ("lifter-flow-bandai", ProbabilisticLifter), ("lifter-rot-coco17", RotationLifter), ("lifter-flow-coco17", ProbabilisticLifter)])
 def test_shipped_lifters_load_and_are_licensed(name, cls):
     assert (zoo.WEIGHTS_DIR / f"{name}.safetensors").stat().st_size < MAX_BYTES
     assert type(zoo.load(name)) is cls and "CC BY-NC 4.0" in zoo.info(name).licence

@@ -25,7 +25,7 @@ def tiny_flow() -> FlowPrior:
 
 def test_available_names_descriptions_licences():
     entries = {e.name: e for e in zoo.available()}
-    names = ("flow-bandai", "flow-ik-bandai", "vae-bandai", "ndf-bandai", "lifter-rot-bandai", "lifter-flow-bandai", "lifter-rot-coco17")
+    names = ("flow-bandai", "flow-ik-bandai", "vae-bandai", "ndf-bandai", "lifter-rot-bandai", "lifter-flow-bandai", "lifter-rot-coco17", "lifter-flow-coco17")
     assert set(names) <= set(entries)
     for name in names:
         e = entries[name]
@@ -50,7 +50,7 @@ def test_load_by_name(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
     with pytest.raises(FormatError, match="'flow-bandai' are not installed"):
         zoo.load("flow-bandai")
-    with pytest.raises(ValidationError, match="unknown model 'flow-bandit'; known models: flow-bandai, flow-ik-bandai, vae-bandai, ndf-bandai, lifter-rot-bandai, lifter-flow-bandai, lifter-rot-coco17"):
+    with pytest.raises(ValidationError, match="unknown model 'flow-bandit'; known models: flow-bandai, flow-ik-bandai, vae-bandai, ndf-bandai, lifter-rot-bandai, lifter-flow-bandai, lifter-rot-coco17, lifter-flow-coco17"):
         zoo.load("flow-bandit")
     prior = tiny_flow()
     export(prior, tmp_path / "flow-bandai", licence="test licence")

@@ -70,6 +70,10 @@ _NAMED: dict[str, tuple[str, str]] = {
         "Lifter from windows of COCO-17 keypoints (OpenPose, MediaPipe) to bandai-v1 3D joints and joint rotations (RotationLifter).",
         BANDAI_LICENCE,
     ),
+    "lifter-flow-coco17": (
+        "Flow lifter from COCO-17 keypoints (OpenPose, MediaPipe) to many 3D COCO-17 hypotheses with exact likelihoods (ProbabilisticLifter).",
+        BANDAI_LICENCE,
+    ),
 }
 
 
