@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from poseprior.models.prior import PosePrior
     from poseprior.skeleton import Skeleton
 
-__all__ = ["fit3d", "fit2d", "fit_skeleton", "keypoint_targets"]
+__all__ = ["fit3d", "fit2d", "fit_skeleton", "keypoint_targets", "camera_for"]
 
 #: Frames fitted per batch: bounds memory, and paces the progress bar.
 CHUNK = 512
@@ -67,6 +67,21 @@ def fit_skeleton(prior: PosePrior, skeleton_file: Path | None) -> tuple[Skeleton
     if joints is not None and tuple(sub.parents[1:]) != tuple(p + 1 for p in joints.parents):
         raise ValidationError(f"skeleton: {skeleton_file}'s tree over the prior's joints differs from the prior's")
     return sub, motion.unit
+
+
+def camera_for(kp: Keypoints, source: Path, image_size: tuple[int, int] | None, focal: float | None) -> torch.Tensor:
+    """``(3, 3)`` intrinsics: the file's own, else :func:`~poseprior.tasks.default_camera` of ``--image-size``
+    (and ``--focal``); a clear error naming ``source`` when there are neither."""
+    import torch
+
+    from poseprior.errors import ValidationError
+    from poseprior.tasks import default_camera
+
+    if kp.camera is not None:
+        return torch.from_numpy(kp.camera).float()
+    if image_size is None:
+        raise ValidationError(f"camera: {source} has no camera intrinsics; pass --image-size W H (and --focal F if known)")
+    return default_camera(image_size, focal)
 
 
 def keypoint_targets(kp: Keypoints, skeleton: Skeleton, source: Path) -> tuple[torch.Tensor, torch.Tensor, str | None]:
@@ -236,19 +251,13 @@ def fit2d(
     from rich.console import Console
 
     from poseprior.cli.prior_option import load_prior_option
-    from poseprior.errors import ValidationError
     from poseprior.io import Motion
     from poseprior.io.detections import read_keypoints_2d
-    from poseprior.tasks import Fit2DConfig, default_camera, fit_keypoints_2d
+    from poseprior.tasks import Fit2DConfig, fit_keypoints_2d
 
     _check_output(out)
     kp = read_keypoints_2d(file, **({} if fps is None else {"fps": fps}))
-    if kp.camera is not None:
-        camera = torch.from_numpy(kp.camera).float()
-    elif image_size is not None:
-        camera = default_camera(image_size, focal)
-    else:
-        raise ValidationError(f"camera: {file} has no camera intrinsics; pass --image-size W H (and --focal F if known)")
+    camera = camera_for(kp, file, image_size, focal)
     pose_prior = load_prior_option(prior)
     sk, unit_mm = fit_skeleton(pose_prior, skeleton)
     values, confidence, layout = keypoint_targets(kp, sk, file)

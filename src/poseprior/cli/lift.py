@@ -48,13 +48,12 @@ def lift(
 
     from poseprior import zoo
     from poseprior._atomic import atomic_path
-    from poseprior.cli.fit import keypoint_targets
+    from poseprior.cli.fit import camera_for, keypoint_targets
     from poseprior.errors import ValidationError
     from poseprior.io import Motion, write_motion
     from poseprior.io.detections import read_keypoints_2d
     from poseprior.io.npz import write_motion_npz
     from poseprior.skeleton.layouts import get_layout
-    from poseprior.tasks import default_camera
 
     suffix = out.suffix.lower()
     if suffix not in (".npz", ".bvh"):
@@ -70,12 +69,7 @@ def lift(
         raise ValidationError(f"model: {model!r} is a {kind}, not a lifter (lifter-rot-bandai, lifter-rot-coco17, lifter-flow-bandai)")
     if suffix == ".bvh" and kind != "RotationLifter":
         raise ValidationError("out: a flow lifter gives joints, not rotations; write .npz")
-    if kp.camera is not None:
-        camera = torch.from_numpy(kp.camera).float()
-    elif image_size is not None:
-        camera = default_camera(image_size, focal)
-    else:
-        raise ValidationError(f"camera: {file} has no camera intrinsics; pass --image-size W H (and --focal F if known)")
+    camera = camera_for(kp, file, image_size, focal)
     layout = lifter.config.lifting.layout
     if layout is None and kp.layout is not None:
         raise ValidationError(f"{file}: the lifter reads the skeleton's joints by name ({', '.join(lifter.skeleton.joint_names)}), the file has the {kp.layout} layout")

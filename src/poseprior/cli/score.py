@@ -30,26 +30,9 @@ def pick_joints(
         parents: the file's tree (``J`` parent indices), checked against the prior's when both are known.
         source: the file, for error messages.
     """
-    from poseprior.errors import ValidationError
+    from poseprior.models.prior import match_prior_joints
 
-    index = {n: j for j, n in enumerate(names)}
-    missing = [n for n in prior.joint_names if n not in index]
-    if missing:
-        raise ValidationError(
-            f"{source}: missing joint(s) {', '.join(missing)} that the prior models; the file has: {', '.join(names)}"
-        )
-    joints = prior.joints
-    if parents is not None and joints is not None:
-        for name, p in zip(joints.names, joints.parents):
-            want = joints.root if p < 0 else joints.names[p]
-            q = parents[index[name]]
-            got = "(none: it is the root)" if q < 0 else names[q]
-            if got != want:
-                raise ValidationError(
-                    f"{source}: joint {name!r} has parent {got!r} in the file but {want!r} in the prior, so its local "
-                    "rotation does not mean the same"
-                )
-    return rotations[..., [index[n] for n in prior.joint_names], :, :]
+    return rotations[..., match_prior_joints(prior, names, parents, source, in_file=True), :, :]
 
 
 def poses_from_file(path: Path, prior: PosePrior) -> torch.Tensor:

@@ -112,6 +112,10 @@ class LiftingConfig:
         """Indices of the keypoints whose mean is the root (:func:`root_indices`)."""
         return root_indices(self.layout)
 
+    def num_keypoints(self, skeleton_joints: int) -> int:
+        """``P``: the layout's keypoints, or ``skeleton_joints`` (the skeleton's own joints) without a layout."""
+        return skeleton_joints if self.layout is None else get_layout(self.layout).num_joints
+
     def to_dict(self) -> dict:
         return asdict(self)
 

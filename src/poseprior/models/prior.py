@@ -29,7 +29,7 @@ import torch
 from poseprior.errors import ValidationError
 from poseprior.skeleton import Skeleton
 
-__all__ = ["PosePrior", "ExactPosePrior", "LatentPosePrior", "PoseJoints", "ConfiguredJoints", "default_joint_names"]
+__all__ = ["PosePrior", "ExactPosePrior", "LatentPosePrior", "PoseJoints", "ConfiguredJoints", "default_joint_names", "match_prior_joints"]
 
 
 @runtime_checkable
@@ -160,6 +160,40 @@ class PoseJoints:
     def from_dict(cls, d: dict) -> PoseJoints:
         offsets = tuple(map(tuple, d.get("offsets", ())))
         return cls(tuple(d["names"]), tuple(d["parents"]), d.get("root", "root"), offsets, float(d.get("unit_mm", 10.0)))
+
+
+def match_prior_joints(
+    prior: PosePrior,
+    names: tuple[str, ...],
+    parents: tuple[int, ...] | None = None,
+    source: str = "motion",
+    *,
+    in_file: bool = False,
+) -> list[int]:
+    """Indices among joints ``names`` of the prior's ``K`` joints, matched by name, in the prior's order.
+
+    Raises :class:`ValidationError`, starting with ``source`` (the argument or file), naming the missing joints,
+    or, when ``parents`` (the joints' tree, ``-1`` for a root) is given, a joint whose parent is not its parent
+    in the prior (its local rotation would not mean the same). ``in_file`` words the messages for a file.
+    """
+    index = {n: j for j, n in enumerate(names)}
+    missing = [n for n in prior.joint_names if n not in index]
+    if missing:
+        holder = "the file" if in_file else "it"
+        raise ValidationError(f"{source}: missing joint(s) {', '.join(missing)} that the prior models; {holder} has: {', '.join(names)}")
+    joints = prior.joints
+    if parents is not None and joints is not None:
+        for name, p in zip(joints.names, joints.parents):
+            want = joints.root if p < 0 else joints.names[p]
+            q = parents[index[name]]
+            got = "(none: it is the root)" if q < 0 else names[q]
+            if got != want:
+                place = "in the file" if in_file else "there"
+                raise ValidationError(
+                    f"{source}: joint {name!r} has parent {got!r} {place} but {want!r} in the prior, so its local "
+                    "rotation does not mean the same"
+                )
+    return [index[n] for n in prior.joint_names]
 
 
 def default_joint_names(num_joints: int) -> tuple[str, ...]:

@@ -67,7 +67,7 @@ import torch
 from poseprior.errors import ValidationError
 from poseprior.geometry import check_rotations
 from poseprior.io import Motion
-from poseprior.models.prior import PosePrior
+from poseprior.models.prior import PosePrior, match_prior_joints
 from poseprior.skeleton import Skeleton, forward_kinematics
 from poseprior.tasks.pose_variables import minimise
 
@@ -213,25 +213,7 @@ def prior_joint_indices(skeleton: Skeleton, prior: PosePrior, source: str = "mot
         >>> prior_joint_indices(sk, UniformPrior(1, PoseJoints(("b",), (-1,), root="a")))
         [2]
     """
-    names = skeleton.joint_names
-    index = {n: j for j, n in enumerate(names)}
-    missing = [n for n in prior.joint_names if n not in index]
-    if missing:
-        raise ValidationError(
-            f"{source}: missing joint(s) {', '.join(missing)} that the prior models; it has: {', '.join(names)}"
-        )
-    joints = prior.joints
-    if joints is not None:
-        for name, p in zip(joints.names, joints.parents):
-            want = joints.root if p < 0 else joints.names[p]
-            q = skeleton.parents[index[name]]
-            got = "(none: it is the root)" if q < 0 else names[q]
-            if got != want:
-                raise ValidationError(
-                    f"{source}: joint {name!r} has parent {got!r} there but {want!r} in the prior, so its "
-                    "local rotation does not mean the same"
-                )
-    return [index[n] for n in prior.joint_names]
+    return match_prior_joints(prior, skeleton.joint_names, skeleton.parents, source)
 
 
 def denoise_motion(

@@ -42,6 +42,7 @@ from torch import nn
 from poseprior.data.lifting import LiftingConfig, layout_keypoints, normalise_2d, random_views
 from poseprior.errors import ValidationError
 from poseprior.models.prior import PoseJoints
+from poseprior.skeleton import Skeleton
 
 __all__ = ["FlowLifterConfig", "ProbabilisticLifter"]
 
@@ -88,11 +89,7 @@ class FlowLifterConfig:
     @property
     def num_keypoints(self) -> int:
         """``P``, the keypoints of the layout (the skeleton's joints when ``lifting.layout`` is None)."""
-        if self.lifting.layout is None:
-            return len(self.joints.names) + 1
-        from poseprior.skeleton.layouts import get_layout
-
-        return get_layout(self.lifting.layout).num_joints
+        return self.lifting.num_keypoints(len(self.joints.names) + 1)
 
     def to_dict(self) -> dict:
         return {

@@ -43,7 +43,6 @@ from poseprior.errors import ValidationError
 from poseprior.metrics import mpjae, mpjpe
 from poseprior.models.prior import PoseJoints
 from poseprior.skeleton import Skeleton, forward_kinematics
-from poseprior.skeleton.layouts import get_layout
 
 __all__ = ["RotationLifterConfig", "RotationLifter", "sequence_windows", "window_indices"]
 
@@ -87,9 +86,7 @@ class RotationLifterConfig:
     @property
     def num_keypoints(self) -> int:
         """``P``, the 2D keypoints: the layout's, or the skeleton's ``K + 1`` joints without a layout."""
-        if self.lifting.layout is None:
-            return len(self.joints.names) + 1
-        return get_layout(self.lifting.layout).num_joints
+        return self.lifting.num_keypoints(len(self.joints.names) + 1)
 
     def to_dict(self) -> dict:
         return {
