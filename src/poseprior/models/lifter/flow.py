@@ -63,7 +63,7 @@ class FlowLifterConfig:
         context_hidden: widths of the context MLP.
         passes: ``None``: fully autoregressive transforms (sampling inverts them one coordinate at a time, ``F``
             passes); ``2``: coupling transforms (half the coordinates conditioned on the other half, alternating;
-            sampling in one pass, about 30x faster). zuko's ``passes``.
+            sampling in one pass: 17x the frames/s of the mode on bandai-v1, docs/benchmarks.md). zuko's ``passes``.
     """
 
     joints: PoseJoints
