@@ -106,7 +106,9 @@ def test_viewer_renders_the_skeleton_and_follows_the_gui(browser, tmp_path: Path
 
         # The server-side frame slider moves the skeleton (the walk advances 3.3 s) and the client's slider.
         viewer.set_skeletons_visible(True)
-        screenshot_when(page, lambda shot: changed_pixels(shot, shown).sum() < 50, "the skeleton to come back as it was")
+        # Judged on the skeleton's own pixels: software rendering redraws edges elsewhere slightly differently.
+        back = lambda shot: changed_pixels(shot, shown)[skeleton].sum() < 0.05 * skeleton.sum()  # noqa: E731
+        screenshot_when(page, back, "the skeleton to come back as it was")
         viewer.frame = 5
         screenshot_when(page, lambda shot: changed_pixels(shot, shown).sum() > 300, "frame 5 to move the skeleton")
         assert page.get_by_text("Frame 5 / 5").count() == 1
