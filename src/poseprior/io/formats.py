@@ -6,6 +6,7 @@
 ``.npz``                   the interchange npz (:mod:`poseprior.io.npz`) when it has ``format``, or
                            ``rotations`` and ``joint_names``; an AMASS file (:mod:`poseprior.io.amass`, unit m)
                            when it has ``poses`` and ``trans``
+``.json``                  Fit3D / HumanSC3D SMPL-X parameters (:mod:`poseprior.io.fit3d`, unit m, 50 fps)
 ``archive.zip:member.bvh``  a file inside a zip archive, read without extracting it
 =========================  ====================================================================================
 
@@ -28,7 +29,7 @@ from poseprior.io.units import unit_to_mm
 __all__ = ["READ_FORMATS", "WRITE_FORMATS", "read_motion", "write_motion", "find_asf"]
 
 #: Extensions :func:`read_motion` accepts (``.npz`` is the interchange or an AMASS file, told apart by its keys).
-READ_FORMATS = (".bvh", ".amc", ".npz")
+READ_FORMATS = (".bvh", ".amc", ".npz", ".json")
 #: Values of :func:`write_motion`'s ``format``; by default it follows the extension.
 WRITE_FORMATS = ("bvh", "amc", "npz", "amass")
 
@@ -52,12 +53,14 @@ def read_motion(
     """Read a motion file of any supported format (see the module docstring), choosing by extension.
 
     Args:
-        path: a ``.bvh``, ``.amc`` or ``.npz`` file, or ``archive.zip:member.bvh``.
+        path: a ``.bvh``, ``.amc``, ``.npz`` or Fit3D ``.json`` file, or ``archive.zip:member.bvh``.
         unit: the length unit of the file's numbers (a name in :data:`~poseprior.io.UNITS_MM` or millimetres
-            per unit), replacing the reader's default (BVH cm, ASF its ``:units`` header, AMASS m) or the
-            unit stored in an interchange npz. Lengths are not rescaled: use :meth:`Motion.with_unit` for that.
+            per unit), replacing the reader's default (BVH cm, ASF its ``:units`` header, AMASS and Fit3D m)
+            or the unit stored in an interchange npz. Lengths are not rescaled: use :meth:`Motion.with_unit`
+            for that.
         fps: the frame rate of the file's frames. Needed for AMC files, which store none (default 120);
-            for the other formats it replaces the stored rate (no resampling: use :meth:`Motion.resample`).
+            for the other formats it replaces the stored rate, or Fit3D's 50 fps (no resampling: use
+            :meth:`Motion.resample`).
         skeleton_file: the ``.asf`` of an ``.amc``; by default ``X.asf`` beside ``X.amc``, then the CMU
             naming ``01.asf`` for ``01_01.amc``.
 
@@ -82,6 +85,8 @@ def read_motion(
         from poseprior.io.bvh import read_bvh
 
         motion = read_bvh(path) if unit is None else read_bvh(path, unit=unit)
+        if unit is None:  # BVH states no unit: centimetres is a guess that retargeting may revise
+            motion = replace(motion, metadata={**motion.metadata, "unit_assumed": True})
     elif suffix == ".amc":
         from poseprior.io.asf_amc import read_amc
 
@@ -89,6 +94,12 @@ def read_motion(
             raise ValidationError(f"path: AMC files cannot be read from inside an archive yet, got {str(path)!r}")
         asf = find_asf(archive, skeleton_file)
         return read_amc(archive, asf, unit=unit, fps=120.0 if fps is None else fps)
+    elif suffix == ".json":
+        from poseprior.io.fit3d import FIT3D_FPS, read_fit3d_smplx
+
+        if member is not None:
+            raise ValidationError(f"path: JSON files cannot be read from inside an archive, got {str(path)!r}")
+        return read_fit3d_smplx(archive, unit="m" if unit is None else unit, fps=FIT3D_FPS if fps is None else fps)
     else:  # .npz
         if member is not None:
             raise ValidationError(f"path: npz files cannot be read from inside an archive, got {str(path)!r}")
