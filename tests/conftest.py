@@ -35,10 +35,18 @@ def bandai_dir(shared_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def bandai_first_test_takes(bandai_dir: Path) -> dict[str, torch.Tensor]:
+def bandai_rig(bandai_dir: Path):
+    """The Bandai Namco rig calibrated as ``poseprior data prepare bandai`` calibrates it (on the train split)."""
+    from poseprior.data.bandai import reference_rig
+
+    return reference_rig(bandai_dir)
+
+
+@pytest.fixture(scope="session")
+def bandai_first_test_takes(bandai_dir: Path, bandai_rig) -> dict[str, torch.Tensor]:
     """The first 1000 poses of the bandai-v1 test split, straight from the zips: ``rotations (1000, 20, 3, 3)``
-    and the root's global ``root_rotation (1000, 3, 3)``; the takes in splits.json order, every 3rd frame (the
-    same tensors as ``load_prepared(...).splits["test"]``'s first 1000, checked equal when this was written;
+    and the root's global ``root_rotation (1000, 3, 3)``; the takes in splits.json order, every 3rd frame,
+    retargeted by the calibrated rig (the same tensors as ``load_prepared(...).splits["test"]``'s first 1000;
     this way tests need no prepared folder)."""
     from poseprior.data import BANDAI_V1, extract_poses
     from poseprior.io import Archive, parse_bvh
@@ -48,7 +56,7 @@ def bandai_first_test_takes(bandai_dir: Path) -> dict[str, torch.Tensor]:
     with Archive(bandai_dir / "bandai-namco-motion-1.zip") as archive:
         for name in names:
             motion = parse_bvh(archive.read_text(f"data/{name}"), source=name, unit="cm")
-            parts.append(extract_poses(motion, BANDAI_V1))
+            parts.append(extract_poses(motion, BANDAI_V1, bandai_rig))
             have += parts[-1]["rotations"].shape[0]
             if have >= 1000:
                 return {k: torch.cat([p[k] for p in parts])[:1000] for k in ("rotations", "root_rotation")}

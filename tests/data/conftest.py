@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from poseprior.data.protocol import BANDAI_JOINTS
+from poseprior.data.protocol import BANDAI_JOINTS, PoseProtocol
 from poseprior.geometry import random_rotations
 from poseprior.io import Motion
 from poseprior.skeleton import Skeleton
@@ -22,6 +22,8 @@ _PARENTS = {
     "UpperLeg_R": "Hips", "LowerLeg_R": "UpperLeg_R", "Foot_R": "LowerLeg_R", "Toes_R": "Foot_R",
 }  # fmt: skip
 NAMES = ("joint_Root", "Hips", *BANDAI_JOINTS)
+#: bandai-v1's sampling on the files' own joints (no retargeting), for the cache machinery's tests.
+RAW_BANDAI = PoseProtocol(name="bandai-raw", root="Hips", joints=BANDAI_JOINTS, stride=3, source_fps=30.0)
 
 
 def bandai_like_motion(T: int, seed: int = 0, fps: float = 30.0) -> Motion:

@@ -7,12 +7,14 @@ import shutil
 import pytest
 import torch
 
-from poseprior.data.bandai import prepare_bandai, read_splits
+from poseprior.data.bandai import prepare_bandai, read_splits, reference_rig
 from poseprior.data.cache import MANIFEST
 from poseprior.data.dataset import PoseDataset, load_prepared
-from poseprior.data.protocol import BANDAI_JOINTS
+from poseprior.data.protocol import BANDAI_V1, extract_poses
 from poseprior.errors import FormatError
 from poseprior.io.bvh import read_bvh
+from poseprior.skeleton import forward_kinematics
+from poseprior.skeleton.smpl import POSE_JOINTS
 
 from .conftest import MINI_SPLITS, build_mini_bandai
 
@@ -47,22 +49,25 @@ def test_counts_follow_the_takes(prepared, mini_bandai):
 
 
 def test_poses_match_the_bvh(prepared, mini_bandai):
+    """The cache holds the takes retargeted onto the canonical pose joints by the rig calibrated on the train
+    split: in the rig's proportions, their forward kinematics puts every joint where the BVH has it."""
     out, _ = prepared
     data = load_prepared(out)
-    assert data.joint_names == BANDAI_JOINTS and data.skeleton.joint_names == ("Hips", *BANDAI_JOINTS)
+    assert data.joint_names == POSE_JOINTS and data.skeleton.joint_names == ("pelvis", *POSE_JOINTS)
     val = data["val"]
     name = val.take_names[1]
     motion = _motion(mini_bandai, name)
     sel = val.take == 1
-    idx = motion.skeleton.indices(BANDAI_JOINTS)
     assert val.frame[sel].tolist() == list(range(0, motion.num_frames, 3))
-    torch.testing.assert_close(val.rotations[sel], motion.rotations[::3, idx].float())
-    p, R = motion.forward_kinematics()
-    hips = motion.skeleton.index("Hips")
-    torch.testing.assert_close(val.root_rotation[sel], R[::3, hips].float())
-    torch.testing.assert_close(val.root_position[sel], p[::3, hips].float())  # centimetres
-    hips_sk = motion.skeleton.subset(["Hips", *BANDAI_JOINTS])
-    torch.testing.assert_close(val.take_offsets[1], hips_sk.offsets)
+    rig = reference_rig(mini_bandai)
+    expected = extract_poses(motion, BANDAI_V1, rig)
+    for key in ("rotations", "root_rotation", "root_position"):
+        torch.testing.assert_close(getattr(val, key)[sel], expected[key])
+    R = torch.cat([val.root_rotation[sel][:, None], val.rotations[sel]], 1).double()
+    p, _ = forward_kinematics(data.skeleton, R, val.root_position[sel].double())
+    source = motion.positions()[::3, [rig.joint_map.joints[n] for n in data.skeleton.joint_names]]
+    torch.testing.assert_close(p, source, atol=2e-3, rtol=0)  # centimetres; the cache is float32
+    torch.testing.assert_close(val.take_offsets[1], rig.pose_skeleton().offsets)
     assert val.take_labels["style"] == ["musical", "active"] and val.take_labels["content"] == [
         "dash",
         "raise-up-both-hands",

@@ -8,14 +8,16 @@ import torch
 
 from poseprior.data.cache import MANIFEST, TakePoses, begin_prepare, read_manifest, write_prepared
 from poseprior.data.dataset import PoseDataset, load_prepared
-from poseprior.data.protocol import BANDAI_JOINTS, BANDAI_V1, canonical_skeleton, extract_poses
+from poseprior.data.protocol import BANDAI_JOINTS, canonical_skeleton, extract_poses
 from poseprior.errors import FormatError, ValidationError
+
+from .conftest import RAW_BANDAI
 
 
 def _take(motion, name, **labels):
-    sk = canonical_skeleton(motion.skeleton, BANDAI_V1)
+    sk = canonical_skeleton(motion.skeleton, RAW_BANDAI)
     return TakePoses.from_skeleton(
-        name, f"test:{name}", extract_poses(motion, BANDAI_V1), motion.num_frames, motion.fps, sk, labels
+        name, f"test:{name}", extract_poses(motion, RAW_BANDAI), motion.num_frames, motion.fps, sk, labels
     )
 
 
@@ -25,7 +27,7 @@ def prepared(tmp_path, make_motion):
     takes = {s: [_take(m, f"{s}{i}.bvh", style=f"s{i}") for i, m in enumerate(ms)] for s, ms in motions.items()}
     out = begin_prepare(tmp_path / "prep")
     summary = write_prepared(
-        out, takes, dataset="test", protocol=BANDAI_V1, unit=10.0, source={"path": "x"}, started=time.perf_counter()
+        out, takes, dataset="test", protocol=RAW_BANDAI, unit=10.0, source={"path": "x"}, started=time.perf_counter()
     )
     return out, motions, summary
 
@@ -38,7 +40,7 @@ def test_counts_and_manifest(prepared):
         "test": (0, 0, 0),
     }
     m = read_manifest(out)
-    assert m["protocol"]["name"] == "bandai-v1" and m["fps"] == 10.0 and m["unit"] == 10.0
+    assert m["protocol"]["name"] == "bandai-raw" and m["fps"] == 10.0 and m["unit"] == 10.0
     assert m["joint_names"] == list(BANDAI_JOINTS) and m["root"] == "Hips"
     assert set(m["files"]) == {"train.pt", "val.pt", "test.pt", "skeleton.json"}
 
@@ -55,13 +57,13 @@ def test_load_prepared(prepared):
     idx = motions["train"][1].skeleton.indices(BANDAI_JOINTS)
     torch.testing.assert_close(train.rotations[5], motions["train"][1].rotations[3, idx].float())
     # canonical offsets: the mean over the train takes only, per-take offsets kept
-    per_take = [canonical_skeleton(m.skeleton, BANDAI_V1).offsets for m in motions["train"]]
+    per_take = [canonical_skeleton(m.skeleton, RAW_BANDAI).offsets for m in motions["train"]]
     torch.testing.assert_close(train.take_offsets, torch.stack(per_take))
     mean = torch.stack(per_take).mean(0)
     mean[0] = 0.0  # the root offset is zeroed
     torch.testing.assert_close(data.skeleton.offsets, mean)
     assert data.skeleton.joint_names == ("Hips", *BANDAI_JOINTS) and data.joint_names == BANDAI_JOINTS
-    assert data.protocol == BANDAI_V1 and data["test"].rotations.shape == (0, 20, 3, 3)
+    assert data.protocol == RAW_BANDAI and data["test"].rotations.shape == (0, 20, 3, 3)
     with pytest.raises(ValidationError, match="nope"):
         load_prepared(out, ["nope"])
     with pytest.raises(ValidationError, match="kind"):
@@ -101,5 +103,5 @@ def test_takes_with_another_tree_are_rejected(tmp_path, make_motion):
     b = _take(make_motion(3), "b.bvh")
     b = TakePoses(b.name, b.source, b.poses, b.num_frames, b.fps, b.joint_names[::-1], b.parents, b.offsets)
     with pytest.raises(FormatError, match="test:b.bvh: skeleton"):
-        write_prepared(tmp_path, {"train": [a, b]}, dataset="t", protocol=BANDAI_V1, unit=10.0, source={}, started=0.0)
+        write_prepared(tmp_path, {"train": [a, b]}, dataset="t", protocol=RAW_BANDAI, unit=10.0, source={}, started=0.0)
     assert not (tmp_path / MANIFEST).exists()

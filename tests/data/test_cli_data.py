@@ -42,7 +42,7 @@ def test_prepare_bandai_and_info(mini_bandai, tmp_path):
     assert "written to" in result.output and " s\n" in result.output
     result = runner.invoke(app, ["info", str(out)])
     assert result.exit_code == 0, result.output
-    assert "bandai-v1" in result.output and "every 3 frames" in result.output and "Toes_R" in result.output
+    assert "bandai-v1" in result.output and "every 3 frames" in result.output and "right_wrist" in result.output
 
 
 def test_info_on_an_incomplete_folder(tmp_path):

@@ -12,7 +12,6 @@ import roma
 import torch
 
 from poseprior.data import BANDAI_V1, extract_poses
-from poseprior.data.protocol import canonical_skeleton
 from poseprior.errors import ValidationError
 from poseprior.geometry import geodesic_distance, is_rotation
 from poseprior.io import Archive, parse_bvh
@@ -173,7 +172,7 @@ def test_device_placement(device: str):
 
 
 # ------------------------------------------------------------------------------ trained on real poses
-def bandai_poses(bandai_dir: Path, split: str, every: int) -> tuple[torch.Tensor, PoseJoints]:
+def bandai_poses(bandai_dir: Path, rig, split: str, every: int) -> tuple[torch.Tensor, PoseJoints]:
     """bandai-v1 poses ``(N, 20, 3, 3)`` of every ``every``-th take of ``split`` in the first zip, straight from
     the BVH files (no prepared folder needed), and the pose joints with their skeleton."""
     names = json.loads((bandai_dir / "splits.json").read_text())[split]
@@ -181,16 +180,16 @@ def bandai_poses(bandai_dir: Path, split: str, every: int) -> tuple[torch.Tensor
     with Archive(bandai_dir / "bandai-namco-motion-1.zip") as archive:
         for name in [n for n in names if n.startswith("dataset-1")][::every]:
             motion = parse_bvh(archive.read_text(f"data/{name}"), source=name, unit="cm")
-            poses.append(extract_poses(motion, BANDAI_V1)["rotations"])
-    return torch.cat(poses), PoseJoints.from_skeleton(canonical_skeleton(motion.skeleton, BANDAI_V1), 10.0)
+            poses.append(extract_poses(motion, BANDAI_V1, rig)["rotations"])
+    return torch.cat(poses), PoseJoints.from_skeleton(rig.pose_skeleton(), 10.0)
 
 
 @pytest.fixture(scope="module")
-def trained(bandai_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[VAEPrior, torch.Tensor, dict]:
+def trained(bandai_dir: Path, bandai_rig, tmp_path_factory: pytest.TempPathFactory) -> tuple[VAEPrior, torch.Tensor, dict]:
     """A small VAE trained for 600 steps on the 9,600 bandai-v1 training poses of the first zip (a few seconds),
     with the 600 held-out validation poses of the same zip and the training run."""
-    R_train, joints = bandai_poses(bandai_dir, "train", every=1)
-    R_val, _ = bandai_poses(bandai_dir, "val", every=1)
+    R_train, joints = bandai_poses(bandai_dir, bandai_rig, "train", every=1)
+    R_val, _ = bandai_poses(bandai_dir, bandai_rig, "val", every=1)
     torch.manual_seed(0)
     prior = VAEPrior.from_data(VAEConfig(20, hidden=128, latent=16, joints=joints), R_train)
     out = tmp_path_factory.mktemp("vae")
@@ -250,7 +249,7 @@ def test_export_and_load_round_trip(trained, tmp_path):
     loaded = load(path)
     assert type(loaded) is VAEPrior and not loaded.training and loaded.config == prior.config
     assert loaded.joint_names == prior.joint_names and info(path).model_class == "VAEPrior"
-    assert info(path).skeleton.joint_names[0] == "Hips" and info(path).parameters == prior.num_parameters()
+    assert info(path).skeleton.joint_names[0] == "pelvis" and info(path).parameters == prior.num_parameters()
     torch.testing.assert_close(loaded.energy(R[:50]), prior.energy(R[:50]), rtol=0, atol=0)
     g0, g1 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
     torch.testing.assert_close(loaded.sample(5, generator=g0), prior.sample(5, generator=g1), rtol=0, atol=0)

@@ -12,13 +12,14 @@ import roma
 import torch
 
 import poseprior.zoo
-from poseprior.data.protocol import BANDAI_JOINTS
 from poseprior.errors import ValidationError
 from poseprior.io import Motion, read_motion
 from poseprior.metrics import geodesic_error, jitter, mpjpe
 from poseprior.models.baseline import TangentGaussianPrior, UniformPrior
 from poseprior.models.prior import PoseJoints
+from poseprior.retarget import to_pose
 from poseprior.skeleton import Skeleton
+from poseprior.skeleton.smpl import POSE_JOINTS
 from poseprior.tasks.denoise import DenoiseConfig, denoise_motion, prior_joint_indices, smooth_rotations
 
 ASSETS = Path(__file__).resolve().parents[2] / "src" / "poseprior" / "assets"
@@ -29,8 +30,9 @@ FAST = DenoiseConfig(steps=100)
 
 @pytest.fixture(scope="module")
 def clip(bandai_dir: Path) -> Motion:
-    """45 frames (1.5 s at 30 fps) of a bandai-v1 test take: a bow, slow then fast."""
-    return read_motion(f"{bandai_dir / 'bandai-namco-motion-1.zip'}:data/dataset-1_bow_old_001.bvh").frames(slice(40, 85))
+    """45 frames (1.5 s at 30 fps) of a bandai-v1 test take, a bow, slow then fast, on the canonical pose joints."""
+    take = read_motion(f"{bandai_dir / 'bandai-namco-motion-1.zip'}:data/dataset-1_bow_old_001.bvh")
+    return to_pose(take.frames(slice(40, 85)))[0]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def pose_positions_mm(motion: Motion, joints: list[int]) -> torch.Tensor:
 
 @pytest.mark.parametrize("name", PRIORS)
 def test_clean_take_changes_little(clip, priors, name):
-    joints = clip.skeleton.indices(BANDAI_JOINTS)
+    joints = clip.skeleton.indices(POSE_JOINTS)
     out = denoise_motion(clip, priors[name], config=FAST)
     change_deg = geodesic_error(out.rotations[:, joints], clip.rotations[:, joints]).mean()
     change_mm = mpjpe(pose_positions_mm(out, joints), pose_positions_mm(clip, joints))
@@ -66,7 +68,7 @@ def test_clean_take_changes_little(clip, priors, name):
 
 @pytest.mark.parametrize("name", PRIORS)
 def test_noisy_take_gets_closer_to_the_clean_one(clip, priors, name):
-    joints = clip.skeleton.indices(BANDAI_JOINTS)
+    joints = clip.skeleton.indices(POSE_JOINTS)
     noisy = noisy_copy(clip, joints)
     out = denoise_motion(noisy, priors[name], config=FAST)
     truth = pose_positions_mm(clip, joints)
@@ -81,16 +83,16 @@ def test_noisy_take_gets_closer_to_the_clean_one(clip, priors, name):
 
 
 def test_only_the_priors_joints_change(clip, priors):
-    joints = clip.skeleton.indices(BANDAI_JOINTS)
-    others = [j for j in range(clip.skeleton.num_joints) if j not in joints]  # joint_Root and Hips
+    joints = clip.skeleton.indices(POSE_JOINTS)
+    others = [j for j in range(clip.skeleton.num_joints) if j not in joints]  # the pelvis
     noisy = noisy_copy(clip, list(range(clip.skeleton.num_joints)))
     out = denoise_motion(noisy, priors["ndf-bandai"], config=DenoiseConfig(steps=20))
     assert torch.equal(out.rotations[:, others], noisy.rotations[:, others])
-    assert torch.equal(out.root_translation, noisy.root_translation) and torch.equal(out.translations, noisy.translations)
+    assert torch.equal(out.root_translation, noisy.root_translation) and out.translations is noisy.translations
     assert out.skeleton is noisy.skeleton and out.fps == noisy.fps and out.unit == noisy.unit
     assert out.rotations.dtype == torch.float64
     assert not torch.equal(out.rotations[:, joints], noisy.rotations[:, joints])
-    # Without a prior, every joint below the skeleton's root is denoised: Hips too, not joint_Root.
+    # Without a prior, every joint below the skeleton's root is denoised, not the root (the pelvis).
     out = denoise_motion(noisy, None, config=DenoiseConfig(steps=20))
     assert torch.equal(out.rotations[:, 0], noisy.rotations[:, 0])
     assert not torch.equal(out.rotations[:, 1], noisy.rotations[:, 1])
@@ -156,9 +158,9 @@ def test_bad_input_names_the_problem(clip, priors):
     broken.rotations[5, 3, 0, 0] = float("nan")
     with pytest.raises(ValidationError, match="motion.rotations: contains NaN"):
         denoise_motion(broken, flow)
-    # The CMU asset has other joint names than the bandai priors.
+    # The CMU asset has other joint names than the canonical priors: retargeting it is the caller's choice.
     cmu = read_motion(ASSETS / "cmu_01_01.bvh").frames(slice(0, 10))
-    with pytest.raises(ValidationError, match="missing joint.*Chest"):
+    with pytest.raises(ValidationError, match="missing joint.*left_hip"):
         denoise_motion(cmu, flow)
     with pytest.raises(ValidationError, match="no joint below the root"):
         denoise_motion(Motion(Skeleton(("root",), (-1,), torch.zeros(1, 3)), clip.rotations[:, :1], clip.root_translation, 30.0))

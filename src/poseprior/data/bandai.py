@@ -15,14 +15,18 @@ import json
 import time
 from pathlib import Path, PurePosixPath
 
+import torch
+
 from poseprior.data._jobs import run_jobs
 from poseprior.data.cache import PreparedSummary, TakePoses, begin_prepare, write_prepared
-from poseprior.data.protocol import BANDAI_V1, PoseProtocol, canonical_skeleton, extract_poses
+from poseprior.data.protocol import BANDAI_JOINTS, BANDAI_V1, PoseProtocol, canonical_skeleton, extract_poses
 from poseprior.errors import FormatError, PosePriorError, ValidationError
 from poseprior.io.archive import Archive, list_members
 from poseprior.io.bvh import parse_bvh
+from poseprior.retarget import Rig
+from poseprior.retarget.rig import rig_profile
 
-__all__ = ["prepare_bandai", "read_splits"]
+__all__ = ["prepare_bandai", "read_splits", "reference_rig"]
 
 _UNIT = "cm"
 _CHUNK = 32
@@ -76,6 +80,7 @@ def prepare_bandai(
         raise FormatError(splits_path, f"{len(missing)} take(s) not found in {archives}: {shown}")
     labels = {z: _label_names(z) for z in zips}
 
+    rig = _shipped_rig(source, where) if protocol.retarget else None
     out = begin_prepare(out_dir)
     # Jobs of up to _CHUNK takes of one zip: opening the 5,810-member zip costs as much as parsing a take.
     chunks: list[tuple[Path, list[str]]] = []
@@ -84,7 +89,7 @@ def prepare_bandai(
         if not chunks or chunks[-1][0] != z or len(chunks[-1][1]) == _CHUNK:
             chunks.append((z, []))
         chunks[-1][1].append(member)
-    jobs = [(str(z), members, protocol, labels[z]) for z, members in chunks]
+    jobs = [(str(z), members, protocol, labels[z], rig) for z, members in chunks]
     sizes = [len(members) for _, members in chunks]
     chunked = run_jobs(_load_takes, jobs, workers=workers, progress=progress, description="bandai takes", sizes=sizes)
     results = iter([t for ts in chunked for t in ts])
@@ -99,6 +104,40 @@ def prepare_bandai(
         source={"path": str(source.resolve()), "files": files},
         started=started,
     )
+
+
+def reference_rig(source_dir: str | Path, protocol: PoseProtocol = BANDAI_V1, every: int = 25) -> Rig:
+    """The Bandai Namco rig as retargeting sees it, its twists calibrated (:meth:`Rig.calibrated`) on every
+    ``every``-th take of the train split together, so that every take of every split is retargeted the same
+    way (one take alone would turn the elbows' frames by up to 13 degrees from another)."""
+    source = Path(source_dir)
+    splits = read_splits(source / protocol.splits)
+    wanted = {n for n in splits.get("train", [])[::every]}
+    rotations, skeleton = [], None
+    for z in sorted(source.glob("*.zip")):
+        members = [m for m in list_members(z, ".bvh") if PurePosixPath(m).name in wanted]
+        with Archive(z) as archive:
+            for member in members:
+                motion = parse_bvh(archive.read_text(member), source=f"{z}:{member}", unit=_UNIT)
+                skeleton = motion.skeleton if skeleton is None else skeleton
+                if motion.skeleton.joint_names != skeleton.joint_names:
+                    raise FormatError(f"{z}:{member}", "its skeleton differs from the other takes'")
+                rotations.append(motion.rotations[:: protocol.stride or 1])
+    if skeleton is None:
+        raise FormatError(source / protocol.splits, "no train take to calibrate the rig on")
+    return Rig.from_skeleton(skeleton, _UNIT, source="bandai").calibrated(torch.cat(rotations))
+
+
+def _shipped_rig(source: Path, where: dict[str, tuple[Path, str]]) -> Rig:
+    """The Bandai rig with its shipped twist profile (what :func:`reference_rig` found on the train split)."""
+    z, member = next(iter(where.values()))
+    with Archive(z) as archive:
+        skeleton = parse_bvh(archive.read_text(member), source=f"{z}:{member}", unit=_UNIT).skeleton
+    rig = Rig.from_skeleton(skeleton, _UNIT, source="bandai")
+    profile = rig_profile(skeleton, rig.joint_map.convention)
+    if profile is None:
+        raise FormatError(f"{z}:{member}", "its skeleton is not the Bandai Namco rig of the shipped retargeting profile")
+    return rig.with_profile(profile)
 
 
 def read_splits(path: str | Path) -> dict[str, list[str]]:
@@ -138,29 +177,33 @@ def _label_names(path: Path) -> dict[str, list[str]]:
 
 
 def _load_takes(
-    path: str, members: list[str], protocol: PoseProtocol, label_names: dict[str, list[str]]
+    path: str, members: list[str], protocol: PoseProtocol, label_names: dict[str, list[str]], rig: Rig | None
 ) -> list[TakePoses]:
     """The poses of some takes of one zip (runs in a worker process)."""
     with Archive(path) as archive:
         labelled = set(archive.members(".json"))
-        return [_load_take(archive, m, protocol, label_names, labelled) for m in members]
+        return [_load_take(archive, m, protocol, label_names, labelled, rig) for m in members]
 
 
 def _load_take(
-    archive: Archive, member: str, protocol: PoseProtocol, label_names: dict[str, list[str]], labelled: set[str]
+    archive: Archive,
+    member: str,
+    protocol: PoseProtocol,
+    label_names: dict[str, list[str]],
+    labelled: set[str],
+    rig: Rig | None,
 ) -> TakePoses:
     where = f"{archive.path}:{member}"
     motion = parse_bvh(archive.read_text(member), source=where, unit=_UNIT)
     sk = motion.skeleton
+    root, joints = ("Hips", BANDAI_JOINTS) if protocol.retarget else (protocol.root, protocol.joints)
     try:
-        if protocol.joints is not None:
-            below = {sk.joint_names[j] for j in sk.descendants(sk.index(protocol.root))}
-            if below != set(protocol.joints):
-                raise ValidationError(
-                    f"expected the joints {sorted(protocol.joints)} below {protocol.root!r}, got {sorted(below)}"
-                )
-        canonical = canonical_skeleton(sk, protocol)
-        poses = extract_poses(motion, protocol)
+        if joints is not None:
+            below = {sk.joint_names[j] for j in sk.descendants(sk.index(root))}
+            if below != set(joints):
+                raise ValidationError(f"expected the joints {sorted(joints)} below {root!r}, got {sorted(below)}")
+        canonical = rig.pose_skeleton() if rig is not None else canonical_skeleton(sk, protocol)
+        poses = extract_poses(motion, protocol, rig)
     except PosePriorError as e:
         raise FormatError(where, str(e)) from None
     return TakePoses.from_skeleton(

@@ -6,8 +6,8 @@ kept in the skeleton's (topological) order, so pose joint ``j`` is joint ``j + 1
 skeleton ``skeleton.subset([root, *joints])``: prepend the root's global rotation to run forward kinematics.
 
 Example:
-    >>> BANDAI_V1.pose_fps(30.0)
-    10.0
+    >>> BANDAI_V1.pose_fps(30.0), BANDAI_V1.joints[:3]
+    (10.0, ('left_hip', 'right_hip', 'spine1'))
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import torch
 
 from poseprior.errors import ValidationError
 from poseprior.io import Motion
+from poseprior.retarget import Rig, retarget, source_rig
 from poseprior.skeleton import Skeleton, forward_kinematics
+from poseprior.skeleton.smpl import POSE_JOINTS
 
 __all__ = ["PoseProtocol", "BANDAI_V1", "BANDAI_JOINTS", "pose_joint_indices", "canonical_skeleton", "extract_poses"]
 
@@ -38,6 +40,9 @@ class PoseProtocol:
         source_fps: the frame rate every source motion must have (``None``: any); guards a ``stride``.
         splits: where the train/val/test split comes from (a file name inside the source folder, or a
             named rule such as ``"vposer"``).
+        retarget: take the poses on the canonical body: every motion is first retargeted
+            (:mod:`poseprior.retarget`) onto the pelvis and the 20 :data:`~poseprior.skeleton.smpl.POSE_JOINTS`,
+            which ``root`` and ``joints`` must then name.
     """
 
     name: str
@@ -47,6 +52,7 @@ class PoseProtocol:
     fps: float | None = None
     source_fps: float | None = None
     splits: str = "splits.json"
+    retarget: bool = False
 
     def __post_init__(self) -> None:
         if self.joints is not None:
@@ -59,6 +65,8 @@ class PoseProtocol:
             raise ValidationError(f"stride: must be a positive integer, got {self.stride!r}")
         if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
             raise ValidationError(f"fps: must be a positive number, got {self.fps!r}")
+        if self.retarget and (self.root, self.joints) != ("pelvis", POSE_JOINTS):
+            raise ValidationError("retarget: the canonical poses are the pelvis and the 20 POSE_JOINTS; set root and joints to them")
 
     def pose_fps(self, source_fps: float) -> float:
         """Rate of the poses taken from a motion at ``source_fps``."""
@@ -76,7 +84,7 @@ class PoseProtocol:
         return cls(**{**d, "joints": None if joints is None else tuple(joints)})
 
 
-#: The 20 joints below ``Hips`` in the Bandai Namco skeleton, in file order.
+#: The 20 joints below ``Hips`` in the Bandai Namco files' skeleton, in file order.
 BANDAI_JOINTS: tuple[str, ...] = (
     "Spine", "Chest", "Neck", "Head",
     "Shoulder_L", "UpperArm_L", "LowerArm_L", "Hand_L",
@@ -85,9 +93,10 @@ BANDAI_JOINTS: tuple[str, ...] = (
     "UpperLeg_R", "LowerLeg_R", "Foot_R", "Toes_R",
 )  # fmt: skip
 
-#: bandai-v1: the 20 joints below ``Hips``, every 3rd frame of the 30 fps takes (10 poses a second), split by
-#: the ``splits.json`` beside the zips.
-BANDAI_V1 = PoseProtocol(name="bandai-v1", root="Hips", joints=BANDAI_JOINTS, stride=3, source_fps=30.0)
+#: bandai-v1: the 20 joints below ``Hips``, retargeted onto the canonical body's 20 pose joints below the
+#: ``pelvis`` (one to one: Bandai's ``Spine`` and ``Chest`` are ``spine1`` and ``spine3``), every 3rd frame of
+#: the 30 fps takes (10 poses a second), split by the ``splits.json`` beside the zips.
+BANDAI_V1 = PoseProtocol(name="bandai-v1", root="pelvis", joints=POSE_JOINTS, stride=3, source_fps=30.0, retarget=True)
 
 
 def pose_joint_indices(skeleton: Skeleton, protocol: PoseProtocol) -> list[int]:
@@ -109,8 +118,12 @@ def canonical_skeleton(skeleton: Skeleton, protocol: PoseProtocol) -> Skeleton:
     return skeleton.subset([skeleton.joint_names[j] for j in idx])
 
 
-def extract_poses(motion: Motion, protocol: PoseProtocol) -> dict[str, torch.Tensor]:
+def extract_poses(motion: Motion, protocol: PoseProtocol, rig: Rig | None = None) -> dict[str, torch.Tensor]:
     """The poses of one motion under ``protocol``.
+
+    With ``protocol.retarget``, the kept frames are first retargeted onto the canonical pose joints through
+    ``rig`` (the motion's :class:`~poseprior.retarget.Rig`; default: made and calibrated on this motion), in the
+    motion's unit, Y-up.
 
     Returns a dict of tensors over the ``N`` poses (``N = ceil(T / stride)``, or the resampled length):
 
@@ -128,14 +141,17 @@ def extract_poses(motion: Motion, protocol: PoseProtocol) -> dict[str, torch.Ten
         raise ValidationError(
             f"motion: protocol {protocol.name!r} needs {protocol.source_fps:g} fps motions, got {motion.fps:g}"
         )
-    sk = motion.skeleton
-    joints = pose_joint_indices(sk, protocol)
     if protocol.stride is not None:
         frame = torch.arange(0, motion.num_frames, protocol.stride)
         m = motion.frames(frame)
     else:
         m = motion.resample(protocol.fps)
         frame = (torch.arange(m.num_frames, dtype=torch.float64) * (motion.fps / protocol.fps)).round().long()
+    if protocol.retarget:
+        rig = source_rig(motion) if rig is None else rig
+        m = retarget(m, Rig.from_skeleton(rig.pose_skeleton(), rig.unit), rig)[0]
+    sk = m.skeleton
+    joints = pose_joint_indices(sk, protocol)
     # Global pose of the root: forward kinematics along the chain from joint 0 down to it.
     chain = [sk.index(protocol.root)]
     while sk.parents[chain[0]] != -1:

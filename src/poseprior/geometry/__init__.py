@@ -15,6 +15,7 @@ from poseprior.geometry.rotations import (
     quat_to_matrix,
     random_rotations,
     rotvec_between,
+    swing_between,
     rotvec_to_matrix,
     sixd_to_matrix,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "quat_to_matrix",
     "random_rotations",
     "rotvec_between",
+    "swing_between",
     "rotvec_to_matrix",
     "sixd_to_matrix",
 ]

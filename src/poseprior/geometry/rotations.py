@@ -36,6 +36,7 @@ __all__ = [
     "matrix_to_sixd",
     "geodesic_distance",
     "rotvec_between",
+    "swing_between",
     "is_rotation",
     "check_rotations",
     "random_rotations",
@@ -127,6 +128,31 @@ def rotvec_between(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         other = torch.tensor([0.0, 1.0, 0.0], dtype=a.dtype) if abs(float(a[0])) > 0.9 else torch.tensor([1.0, 0.0, 0.0], dtype=a.dtype)
         axis = torch.linalg.cross(a, other)
     return axis / axis.norm() * angle
+
+
+def swing_between(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """``(..., 3, 3)``: the smallest rotations taking directions ``a (..., 3)`` to directions ``b (..., 3)``.
+
+    Batched Rodrigues formula on the normalised vectors, ``R = I + [v]x + [v]x^2 / (1 + c)`` with
+    ``v = a x b``, ``c = a . b``. Directions of zero length give the identity. Opposite directions have no
+    smallest rotation: use :func:`rotvec_between`, which picks a half turn, for those.
+
+    Example:
+        >>> R = swing_between(torch.tensor([1.0, 0.0, 0.0]), torch.tensor([0.0, 2.0, 0.0]))
+        >>> (R @ torch.tensor([1.0, 0.0, 0.0])).round(decimals=6).tolist()
+        [0.0, 1.0, 0.0]
+    """
+    a = a / a.norm(dim=-1, keepdim=True).clamp_min(eps)
+    b = b / b.norm(dim=-1, keepdim=True).clamp_min(eps)
+    v = torch.linalg.cross(a, b, dim=-1)
+    c = (a * b).sum(-1)
+    zero = torch.zeros_like(c)
+    K = torch.stack(
+        [torch.stack([zero, -v[..., 2], v[..., 1]], -1), torch.stack([v[..., 2], zero, -v[..., 0]], -1), torch.stack([-v[..., 1], v[..., 0], zero], -1)],
+        dim=-2,
+    )
+    eye = torch.eye(3, dtype=a.dtype, device=a.device).expand_as(K)
+    return eye + K + K @ K / (1 + c).clamp_min(eps)[..., None, None]
 
 
 def geodesic_distance(R1: torch.Tensor, R2: torch.Tensor, degrees: bool = False) -> torch.Tensor:

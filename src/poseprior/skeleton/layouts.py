@@ -15,6 +15,8 @@ Known joint sets (detected from the skeleton's joint names by :func:`layout_map_
 - ``cmu_asf``: CMU ASF bones (``root``, ``lfemur``, ``ltibia``, ...), a joint named after a bone sitting at
   the bone's start (``lfemur`` is the hip, ``ltibia`` the knee).
 - ``smpl``: the body joints shared by SMPL, SMPL-H and SMPL-X (``pelvis``, ``left_hip``, ...).
+- ``smpl_pose``: the canonical pose joints (:data:`~poseprior.skeleton.smpl.POSE_JOINTS`: SMPL's body without
+  ``spine2``), as ``smpl`` but for the H36M spine point, midway between ``spine1`` and ``spine3``.
 
 Where a keypoint has no joint, the map approximates it. With only joint positions there is no head
 orientation, so face points sit on the neck-to-head line, moved sideways along the shoulder line (they are
@@ -347,6 +349,15 @@ def _joint_sets() -> dict[str, dict[str, dict]]:
         ),
         "coco17": _coco(nose, eyes, ears, legs, arms, _FACE_NOTES),
     }  # fmt: skip
+    # The canonical pose joints (the body without spine2), which every shipped model works on.
+    sets["smpl_pose"] = {
+        "h36m17": _h36m(
+            "pelvis", legs, (("spine1", 0.5), ("spine3", 0.5)), "neck", "head", _up("head", "neck", 1.25), arms,
+            {"Spine": "midway between the spine1 and spine3 joints", "Thorax": "the neck joint",
+             "Neck/Nose": "the head joint", "Head": "head + 1.25 (head - neck), extrapolated"},
+        ),
+        "coco17": sets["smpl"]["coco17"],
+    }  # fmt: skip
     return sets
 
 
@@ -376,7 +387,7 @@ def _build_maps() -> dict[tuple[str, str], KeypointMap]:
 
 _MAPS = _build_maps()
 #: The known joint sets, in the order :func:`layout_map_for` tries them.
-JOINT_SETS: tuple[str, ...] = ("bandai", "cmu_bvh", "cmu_asf", "smpl")
+JOINT_SETS: tuple[str, ...] = ("bandai", "cmu_bvh", "cmu_asf", "smpl", "smpl_pose")
 
 
 def layout_map_for(skeleton: Skeleton, layout: str | KeypointLayout) -> KeypointMap:

@@ -186,6 +186,23 @@ class Skeleton:
             torch.stack([o for _, o in ends]) if ends else torch.zeros(0, 3, dtype=torch.float64),
         )
 
+    def reordered(self, names: Sequence[str]) -> Skeleton:
+        """The same skeleton with its joints in the order ``names`` (all of them, each parent before its
+        children): BVH files list joints depth first, a model may list them by tree level."""
+        order = self.indices(names)
+        if sorted(order) != list(range(self.num_joints)):
+            raise ValidationError(f"names: expected each of the {self.num_joints} joints once, got {list(names)}")
+        position = {j: i for i, j in enumerate(order)}
+        parents = tuple(-1 if self.parents[j] < 0 else position[self.parents[j]] for j in order)
+        ends = [(position[p], o) for p, o in zip(self.end_site_parents, self.end_site_offsets)]
+        return Skeleton(
+            tuple(names),
+            parents,
+            self.offsets[order],
+            tuple(p for p, _ in ends),
+            torch.stack([o for _, o in ends]) if ends else torch.zeros(0, 3, dtype=torch.float64),
+        )
+
     def scaled(self, factor: float) -> Skeleton:
         """The same tree with every offset multiplied by ``factor`` (a change of length unit)."""
         return Skeleton(self.joint_names, self.parents, self.offsets * factor, self.end_site_parents, self.end_site_offsets * factor)

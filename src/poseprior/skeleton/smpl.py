@@ -41,6 +41,11 @@ from poseprior.skeleton.skeleton import Skeleton
 
 __all__ = [
     "MODEL_TYPES",
+    "BODY_JOINTS",
+    "BODY_PARENTS",
+    "POSE_JOINTS",
+    "body_skeleton",
+    "pose_skeleton",
     "SMPL_JOINTS",
     "SMPLH_JOINTS",
     "SMPLX_JOINTS",
@@ -61,6 +66,18 @@ _BODY = (
     "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
 )  # fmt: skip
 _BODY_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
+
+#: The canonical body: SMPL's 22 body joints (``pelvis`` + the 21 of ``body_pose``), in SMPL's order.
+BODY_JOINTS: tuple[str, ...] = _BODY
+#: Parent of each of :data:`BODY_JOINTS` (``-1`` for the pelvis).
+BODY_PARENTS: tuple[int, ...] = _BODY_PARENTS
+#: The 20 joints below the pelvis that every pose model of poseprior works on: the canonical body without
+#: ``spine2``. Mocap rigs have two spine joints (Bandai Namco, ReActIdle) or three (SMPL, CMU, Reallusion,
+#: Mixamo); a joint that some training sources never move (``spine2`` of a two-joint spine is the identity,
+#: or a copy of its neighbour under an even split) is degenerate data, on which a flow's density has no
+#: bound. Dropping it keeps the joints every source has; a rig's longer spine is composed into
+#: ``spine1 -> spine3`` by :mod:`poseprior.retarget` (docs/conventions.md, "The canonical body").
+POSE_JOINTS: tuple[str, ...] = tuple(n for n in _BODY if n not in ("pelvis", "spine2"))
 _FINGERS = ("index", "middle", "pinky", "ring", "thumb")
 
 
@@ -182,6 +199,35 @@ def smpl_skeleton(model_type: str = "smplh", rest_joints: torch.Tensor | np.ndar
     offsets = J.clone()
     offsets[1:] = J[1:] - J[list(parents[1:])]
     return Skeleton(names, parents, offsets)
+
+
+def body_skeleton(rest_joints: torch.Tensor | np.ndarray | None = None) -> Skeleton:
+    """The canonical body: SMPL's 22-joint body tree, T-pose rest with identity rotations, SMPL's frame.
+
+    Args:
+        rest_joints: ``(22, 3)`` rest joint positions (SMPL frame: ``+y`` up, ``+x`` the body's left, ``+z``
+            forward); ``None`` for the average adult of :func:`template_rest_joints`, in metres.
+
+    Example:
+        >>> sk = body_skeleton()
+        >>> sk.num_joints, sk.joint_names[:3], round(float(sk.bone_lengths()[4]), 3)  # left hip -> knee
+        (22, ('pelvis', 'left_hip', 'right_hip'), 0.387)
+    """
+    J = template_rest_joints("smpl")[: len(_BODY)] if rest_joints is None else torch.as_tensor(rest_joints, dtype=torch.float64)
+    if J.shape != (len(_BODY), 3):
+        raise ValidationError(f"rest_joints: expected shape ({len(_BODY)}, 3) for the body, got {tuple(J.shape)}")
+    offsets = J.clone()
+    offsets[1:] = J[1:] - J[list(_BODY_PARENTS[1:])]
+    return Skeleton(_BODY, _BODY_PARENTS, offsets)
+
+
+def pose_skeleton(body: Skeleton | None = None) -> Skeleton:
+    """The pelvis and the 20 :data:`POSE_JOINTS` of a canonical ``body`` (default :func:`body_skeleton`):
+    ``spine3`` hangs from ``spine1`` at the sum of the two spine offsets, exact when ``spine2`` is unrotated."""
+    body = body_skeleton() if body is None else body
+    if body.joint_names != _BODY:
+        raise ValidationError(f"body: expected the canonical body's joints {list(_BODY)}, got {list(body.joint_names)}")
+    return body.subset(("pelvis", *POSE_JOINTS))
 
 
 def _model_file(model_path: Path, model_type: str, gender: str) -> Path:

@@ -1,11 +1,12 @@
 """Named pretrained models shipped inside the package: :func:`load`, :func:`info`, :func:`available`.
 
-The weights live in ``poseprior/zoo/weights/NAME.safetensors`` + ``NAME.json`` (the format of
+Every shipped model works on the canonical body (SMPL's body tree, the 20 pose joints below the pelvis;
+docs/conventions.md) and was trained on bandai-v1 retargeted onto it. The weights live in ``poseprior/zoo/weights/NAME.safetensors`` + ``NAME.json`` (the format of
 :mod:`poseprior.zoo.files`), so loading needs no download. ``load`` also takes the path of any exported model.
 
 Example:
     >>> prior = load("flow-bandai")  # doctest: +SKIP
-    >>> prior.log_prob(R)  # R: (..., 20, 3, 3) bandai-v1 poses  # doctest: +SKIP
+    >>> prior.log_prob(R)  # R: (..., 20, 3, 3) canonical poses (poseprior.retarget.to_pose)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class ZooEntry:
 # The names the package promises; more are found by dropping NAME.json + NAME.safetensors in WEIGHTS_DIR.
 _NAMED: dict[str, tuple[str, str]] = {
     "flow-bandai": (
-        "Flow prior over the 20 bandai-v1 joint rotations (FlowPrior): exact log-likelihood and sampling.",
+        "Flow prior over the 20 canonical pose joint rotations (FlowPrior): exact log-likelihood and sampling.",
         BANDAI_LICENCE,
     ),
     "flow-ik-bandai": (
@@ -51,23 +52,23 @@ _NAMED: dict[str, tuple[str, str]] = {
         BANDAI_LICENCE,
     ),
     "vae-bandai": (
-        "VAE prior over the 20 bandai-v1 joint rotations (VAEPrior, VPoser's design): latent codes, interpolation.",
+        "VAE prior over the 20 canonical pose joint rotations (VAEPrior, VPoser's design): latent codes, interpolation.",
         BANDAI_LICENCE,
     ),
     "ndf-bandai": (
-        "Distance field to the bandai-v1 training poses (DistanceFieldPrior, Pose-NDF's idea): distance, projection.",
+        "Distance field to the bandai-v1 training poses on the canonical body (DistanceFieldPrior, Pose-NDF's idea): distance, projection.",
         BANDAI_LICENCE,
     ),
     "lifter-rot-bandai": (
-        "Lifter from windows of 2D keypoints to 3D joints and joint rotations on the bandai-v1 skeleton (RotationLifter).",
+        "Lifter from windows of 2D keypoints to 3D joints and joint rotations of the canonical body (RotationLifter).",
         BANDAI_LICENCE,
     ),
     "lifter-flow-bandai": (
-        "Flow lifter from 2D keypoints to many 3D hypotheses with exact likelihoods, bandai-v1 skeleton (ProbabilisticLifter).",
+        "Flow lifter from 2D keypoints to many 3D hypotheses with exact likelihoods, canonical body (ProbabilisticLifter).",
         BANDAI_LICENCE,
     ),
     "lifter-rot-coco17": (
-        "Lifter from windows of COCO-17 keypoints (OpenPose, MediaPipe) to bandai-v1 3D joints and joint rotations (RotationLifter).",
+        "Lifter from windows of COCO-17 keypoints (OpenPose, MediaPipe) to the canonical body's 3D joints and joint rotations (RotationLifter).",
         BANDAI_LICENCE,
     ),
     "lifter-flow-coco17": (
