@@ -11,9 +11,17 @@ isotropic Gaussian keypoint noise of standard deviation ``keypoint_sigma_mm``, s
 counting more (outliers).
 
 The fit starts from an IK model's mode given the keypoints (:func:`~poseprior.tasks.ik.solve_ik`), with its
-samples as further hypotheses, ranked by the objective; the root from the Procrustes fit of the root's children
-(:func:`root_from_keypoints`). Adam with a cosine-decayed step, not L-BFGS: on bandai-v1 validation L-BFGS's
-line search stalls or diverges on the flow's and the VAE's terms (``benchmarks/fitting.py --optimizer lbfgs``).
+samples as further hypotheses, ranked by the objective. The IK model reads pelvis-frame keypoints, so world-frame
+keypoints (a root that moves and turns, as in a mocap take) first need the root: the IK model's typical pose is
+placed on all the visible keypoints, whichever they are, by weighted Procrustes (:func:`place_root`; each
+keypoint weighs the inverse of its expected error: the keypoint noise, plus the starting pose's error, which
+grows with the distance from the root); the IK model's pose given the keypoints in that pelvis frame is placed
+in turn, and kept where it fits better. The IK model then starts the pose in that frame, and Adam moves root and
+pose together. (The root's rigid neighbours alone, :func:`root_from_keypoints`, are two to four points a
+hand-span apart: with some of them hidden or noisy the root was tens of degrees off in a fifth to a third of the
+frames of bandai-v1 takes, and the fit did not recover.) Adam with a cosine-decayed step, not L-BFGS: on
+bandai-v1 validation L-BFGS's line search stalls or diverges on the flow's and the VAE's terms
+(``benchmarks/fitting.py --optimizer lbfgs``).
 
 Example:
     >>> from poseprior.models.flow.condition import pelvis_keypoints
@@ -27,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import roma
@@ -42,7 +51,15 @@ from poseprior.tasks.ik import solve_ik
 from poseprior.tasks.pose_variables import PoseVariables, default_prior_weight, ik_seed, minimise, rank, starting_poses, uses_latent
 from poseprior.tasks.targets import joint_targets, keypoint_matrix
 
-__all__ = ["FitConfig", "FitResult", "fit_keypoints_3d", "geman_mcclure", "root_from_keypoints"]
+__all__ = ["FitConfig", "FitResult", "fit_keypoints_3d", "geman_mcclure", "place_root", "root_from_keypoints"]
+
+#: Error of a starting pose's keypoint per unit of its path length beyond the root's rigid part (about the
+#: start's joint-angle error, radians), for placing the root (:func:`_placement_weights`). bandai-v1
+#: validation, 200 world-frame poses, 30% of the joints hidden, MPJPE without prior / with vae-bandai (mm):
+#: exact keypoints 7.9 / 5.9 for 0.1, 0.3 and 1; 20 mm noise 33.7 / 25.8, 33.7 / 25.0 and 36.5 / 28.2.
+_START_ERROR = 0.3
+#: Adam moves the root's position by about ``lr`` times this many millimetres a step, whatever the unit.
+_TRANSLATION_STEP_MM = 10.0
 
 
 @dataclass(frozen=True)
@@ -61,7 +78,8 @@ class FitConfig:
             None for the weight measured best on the bandai-v1 validation split for the prior's kind
             (:func:`~poseprior.tasks.pose_variables.default_prior_weight`).
         fit_root_rotation: also fit the root's global rotation (else identity: pelvis-frame keypoints).
-        fit_root_translation: also fit the root's position (else the origin: pelvis-frame keypoints).
+        fit_root_translation: also fit the root's position (else the origin: pelvis-frame keypoints). With
+            either, the root starts from a search over the visible keypoints (see the module docstring).
         hypotheses: restarts, ranked by objective: the first from the initial pose, the others from the IK
             model's samples when ``init`` is one, else from prior samples.
         parametrisation: ``"rotations"`` (the pose, under the prior's energy), ``"latent"`` (a
@@ -172,8 +190,9 @@ def root_from_keypoints(keypoints: torch.Tensor, mask: torch.Tensor, skeleton: S
 
     A child of the root sits at ``root + R_root @ offset`` whatever the pose, so the root's rigid transform is
     the Procrustes fit (Kabsch) of the rest offsets to the visible ones among the root and its children. Frames
-    with fewer than three such points get identity and the visible keypoints' centroid (then fit the root with
-    several hypotheses).
+    with fewer than three such points get identity and the visible keypoints' centroid. Exact on exact
+    keypoints, but a few points a hand-span apart: noise or hidden joints make it poor, and
+    :func:`fit_keypoints_3d` places the root on every visible keypoint instead.
     """
     near = [0] + skeleton.children(0)
     rest = skeleton.offsets.to(keypoints)[near].clone()
@@ -184,6 +203,140 @@ def root_from_keypoints(keypoints: torch.Tensor, mask: torch.Tensor, skeleton: S
     centroid = (torch.nan_to_num(keypoints) * mask[..., None]).sum(-2) / mask.sum(-1, keepdim=True).clamp_min(1)
     eye = torch.eye(3, dtype=keypoints.dtype, device=keypoints.device).expand_as(R)
     return torch.where(enough[:, None, None], R, eye), torch.where(enough[:, None], t, centroid)
+
+
+def place_root(
+    body: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, rotation: bool = True, translation: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The root's rotation ``(..., 3, 3)`` and position ``(..., 3)`` that best carry pelvis-frame keypoints onto
+    world-frame ones: they minimise ``sum_p w_p |R body_p + t - target_p|^2``.
+
+    Args:
+        body: ``(..., P, 3)`` keypoints of a pose with its root at the origin, unrotated.
+        target: ``(..., P, 3)`` keypoints to reach, same unit (hidden ones may hold anything finite).
+        weight: ``(..., P)`` non-negative weights, 0 for a hidden keypoint; each batch entry needs a positive
+            total. The three broadcast together.
+        rotation: fit ``R`` (rigid Procrustes, Kabsch, :func:`~poseprior.geometry.alignment.procrustes`); else
+            the identity.
+        translation: fit ``t``; else the origin (the rotation is then about the origin).
+
+    Example:
+        >>> body = torch.randn(5, 3, dtype=torch.float64)
+        >>> R = roma.random_rotmat(dtype=torch.float64)
+        >>> R_hat, t_hat = place_root(body, body @ R.T + 1.0, torch.ones(5))
+        >>> torch.allclose(R_hat, R), torch.allclose(t_hat, torch.ones(3, dtype=torch.float64))
+        (True, True)
+    """
+    shape = torch.broadcast_shapes(body.shape, target.shape, (*weight.shape, 1))
+    body, target = body.expand(shape), target.expand(shape)
+    w = weight.to(body.dtype).expand(shape[:-1])
+    eye = torch.eye(3, dtype=body.dtype, device=body.device).expand(*shape[:-2], 3, 3)
+    if not translation:
+        # Wahba's problem about the origin: the rotation closest to the weighted cross-covariance.
+        cross = (target * w[..., None]).transpose(-1, -2) @ body
+        return (roma.special_procrustes(cross) if rotation else eye), body.new_zeros(shape[:-2] + (3,))
+    if rotation:
+        R, t, _ = procrustes(body, target, w, scale=False)
+        return R, t
+    return eye, ((target - body) * w[..., None]).sum(-2) / w.sum(-1, keepdim=True)
+
+
+def _posed(skeleton: Skeleton, root: torch.Tensor, pose: torch.Tensor, translation: torch.Tensor) -> torch.Tensor:
+    """Joint positions ``(..., J, 3)`` of local rotations ``pose (..., K, 3, 3)`` under the root's rotation
+    ``root (..., 3, 3)``, the root at ``translation (..., 3)``."""
+    root = root.expand(*pose.shape[:-3], 3, 3)
+    return forward_kinematics(skeleton, torch.cat([root[..., None, :, :], pose], dim=-3), translation)[0]
+
+
+def _placement_weights(A: torch.Tensor, skeleton: Skeleton, unit_mm: float, sigma_mm: float) -> torch.Tensor:
+    """``(P,)`` inverse variances (mm^-2) of the keypoints for placing the root on a starting pose:
+    ``1 / (sigma^2 + (k d)^2)``, the keypoint noise ``sigma`` plus the start's own error, which grows with ``d``,
+    the keypoint's path length (mm, along the rest skeleton) beyond the root and its children (rigid with the
+    root in any pose, ``d = 0``), at ``k =`` :data:`_START_ERROR` per unit length. On exact keypoints the rigid
+    ones decide wherever three are visible; on noisy ones the weight spreads over the body."""
+    rigid = {0, *skeleton.children(0)}
+    length = skeleton.offsets.norm(dim=-1).tolist()
+    beyond = [0.0] * skeleton.num_joints
+    for j, parent in enumerate(skeleton.parents):
+        if j not in rigid:
+            beyond[j] = beyond[parent] + length[j]
+    d = (A @ torch.tensor(beyond, dtype=A.dtype, device=A.device)).clamp_min(0) * unit_mm
+    return 1 / (sigma_mm**2 + (_START_ERROR * d) ** 2)
+
+
+@torch.no_grad()
+def _search_root(
+    pose: torch.Tensor,
+    A: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor,
+    skeleton: Skeleton,
+    *,
+    sigma_mm: float,
+    unit_mm: float,
+    rotation: bool,
+    translation: bool,
+    repose: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The root's rotation ``(..., T, 3, 3)`` and position ``(..., T, 3)`` that place ``pose (..., T, K, 3, 3)``
+    (or any shape broadcasting to it) best on world-frame keypoints ``target (T, P, 3)`` (visible where ``weight
+    (T, P)`` is positive; keypoints ``= A (P, J) @ joints``, ``sigma_mm`` their noise): the weighted Procrustes
+    fit of :func:`place_root`, with the weights of :func:`_placement_weights`. With ``repose(R (T, 3, 3), t
+    (T, 3)) -> (T, K, 3, 3)`` (an IK model given the keypoints in the pelvis frame of that root; ``pose`` then
+    without leading dimensions), the root is placed again on the pose found in its frame, and that placement
+    kept in the frames where its own pose fits better (by the same weighted residual; one round: more did no
+    better on bandai-v1 validation, nor did a second candidate placed on the root's rigid neighbours alone).
+    """
+    w = weight * _placement_weights(A, skeleton, unit_mm, sigma_mm)
+    eye = torch.eye(3, dtype=target.dtype, device=target.device)
+
+    def place(poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return place_root(A @ _posed(skeleton, eye, poses, target.new_zeros(3)), target, w, rotation, translation)
+
+    def residual(poses: torch.Tensor, R: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return (((A @ _posed(skeleton, R, poses, t) - target) ** 2).sum(-1) * w).sum(-1)
+
+    R, t = place(pose)
+    if repose is None:
+        return R, t
+    first = repose(R, t)
+    R2, t2 = place(first)
+    better = residual(repose(R2, t2), R2, t2) < residual(first, R, t)
+    return torch.where(better[:, None, None], R2, R), torch.where(better[:, None], t2, t)
+
+
+@torch.no_grad()
+def _root_from_ik(
+    model: ConditionalFlowPrior,
+    points: torch.Tensor,
+    seen: torch.Tensor,
+    A: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor,
+    skeleton: Skeleton,
+    **search,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_search_root` (``search``: its keyword arguments) started from the IK model's typical pose (its
+    base-mode pose given no keypoints: more of its samples did no better) and reposed by its base-mode pose
+    given the joint targets ``points (T, J, 3)`` (``seen (T, J)``) in the pelvis frame of each root."""
+
+    def repose(R: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        local, visible = _pelvis_frame(points, seen, R, t)
+        return model.base_mode(local.to(model.flow.loc), visible.to(model.flow.loc.device))[0].to(target)
+
+    nothing = model.flow.loc.new_zeros(1, skeleton.num_joints, 3)
+    typical = model.base_mode(nothing, nothing[..., 0].bool())[0].to(target)
+    return _search_root(typical[0], A, target, weight, skeleton, repose=repose, **search)
+
+
+def _pelvis_frame(points: torch.Tensor, seen: torch.Tensor, R: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Joint targets ``(..., T, J, 3)`` and visibility ``(..., T, J)`` for the IK model in the frame of the root
+    ``(R (..., T, 3, 3), t (..., T, 3))``: ``R^T (p - t)``, the root at the origin and seen, by definition."""
+    local = (points - t[..., None, :]) @ R
+    root = torch.zeros_like(seen)
+    root[..., 0] = True
+    seen = (seen | root).expand(local.shape[:-1])
+    return torch.where(seen[..., None] & ~root[..., None], local, 0.0), seen
 
 
 def fit_keypoints_3d(
@@ -203,8 +356,10 @@ def fit_keypoints_3d(
     Args:
         keypoints: ``(T, P, 3)`` in the skeleton's unit: its ``J`` joints in its order (root first), or the
             ``P`` keypoints of ``layout``; pelvis-frame (root at the origin, identity root rotation) unless the
-            root is fitted.
-        mask: ``(T, P)`` True where a keypoint is observed (hidden ones may be NaN), or None for all.
+            root is fitted, world-frame (any root rotation and position) when it is.
+        mask: ``(T, P)`` True where a keypoint is observed (hidden ones may be NaN), or None for all. With the
+            root fitted any keypoints may be hidden, the root's included, as long as enough are left to place
+            the body (three, not in a line, for its rotation).
         skeleton: the ``J = K + 1`` joints (usually ``prior.joints.skeleton``).
         prior: a :class:`PosePrior` over the ``K`` joints, or None (also ``UniformPrior``) for no prior.
         unit_mm: millimetres per length unit of ``skeleton`` and ``keypoints``.
@@ -212,7 +367,8 @@ def fit_keypoints_3d(
         init: an IK model (:class:`~poseprior.models.flow.conditional.ConditionalFlowPrior`, e.g.
             ``flow-ik-bandai``): start from its mode given the keypoints (and its samples for the other
             hypotheses); or a ``(T, K, 3, 3)`` / ``(K, 3, 3)`` initial pose; default identity (the rest pose).
-            With ``fit_root_rotation`` the root starts from :func:`root_from_keypoints`.
+            With the root fitted, the root starts where the starting poses best fit the keypoints (see the
+            module docstring; with an IK model, its poses given no keypoints seed the search).
         config: a :class:`FitConfig`.
         generator: random source of the restarts' samples (seeds the IK model's sampling; passed to
             ``prior.sample``, which must then accept ``generator=``; with no prior: uniform rotations).
@@ -233,53 +389,53 @@ def fit_keypoints_3d(
     K, H = J - 1, config.hypotheses
     target = torch.where(mask[..., None], keypoints, 0.0).to(device=device, dtype=dtype)
     weight = mask.to(device=device, dtype=dtype)
-    eye = torch.eye(3, device=device, dtype=dtype)
     A = A.to(device=device, dtype=dtype)
     joint_target, joint_seen = joint_targets(A, target, mask.to(device), skeleton)
-
-    root0 = eye.expand(T, 3, 3)
-    translation0 = torch.zeros(T, 3, device=device, dtype=dtype)
-    if config.fit_root_rotation:
-        root0, translation0 = root_from_keypoints(joint_target, joint_seen, skeleton)
-    elif config.fit_root_translation:
-        translation0 = target.sum(-2) / weight.sum(-1, keepdim=True)  # refined below, once the pose is known
-    ik = None
-    if isinstance(init, ConditionalFlowPrior):
-        if init.skeleton.joint_names != skeleton.joint_names:
-            raise ValidationError(f"init: the IK model's joints {init.skeleton.joint_names} are not the skeleton's {skeleton.joint_names}")
-        pelvis = (joint_target - translation0[:, None]) @ root0  # R^T (p - t), row vectors
-        ik = solve_ik(init, pelvis, joint_seen, hypotheses=max(H - 1, 1), candidates=max(20, H), seed=ik_seed(generator))
-    R0 = starting_poses(init if ik is None else None, ik, prior, (H, T, K), generator=generator, device=device, dtype=dtype)
-
-    latent = uses_latent(prior, config.parametrisation)
-    pose_vars = PoseVariables(R0, prior, default_prior_weight(prior, config.prior_weight, latent), latent, config.residual_deg)
-    root_delta = torch.zeros(H, T, 3, device=device, dtype=dtype, requires_grad=config.fit_root_rotation)
-    translation = translation0.expand(H, T, 3).clone()
-    if config.fit_root_translation and not config.fit_root_rotation:
-        # Shift by the offset between the observed centroid and the initial pose's.
-        with torch.no_grad():
-            rest = A @ forward_kinematics(skeleton, torch.cat([eye.expand(H, T, 1, 3, 3), R0], dim=-3))[0]
-            translation = (target - rest).mul(weight[..., None]).sum(-2) / weight.sum(-1, keepdim=True)[None]
-    translation.requires_grad_(config.fit_root_translation)
-    variables = pose_vars.parameters + [v for v in (root_delta, translation) if v.requires_grad]
     scale = config.robust_scale_mm / unit_mm
     variance2 = 2 * (config.keypoint_sigma_mm / unit_mm) ** 2
 
+    def data_term(positions: torch.Tensor) -> torch.Tensor:  # (..., T, J, 3) -> (..., T)
+        return (geman_mcclure(((A @ positions - target) ** 2).sum(-1), scale) * weight).sum(-1) / variance2
+
+    latent = uses_latent(prior, config.parametrisation)
+    prior_weight = default_prior_weight(prior, config.prior_weight, latent)
+    model = init if isinstance(init, ConditionalFlowPrior) else None
+    if model is not None and model.skeleton.joint_names != skeleton.joint_names:
+        raise ValidationError(f"init: the IK model's joints {model.skeleton.joint_names} are not the skeleton's {skeleton.joint_names}")
+    moving = config.fit_root_rotation or config.fit_root_translation
+    search = dict(sigma_mm=config.keypoint_sigma_mm, unit_mm=unit_mm, rotation=config.fit_root_rotation, translation=config.fit_root_translation)
+    root0 = torch.eye(3, device=device, dtype=dtype).expand(H, T, 3, 3)
+    translation0 = torch.zeros(H, T, 3, device=device, dtype=dtype)
+    ik = None
+    if model is not None:
+        if moving:
+            R, t = _root_from_ik(model, joint_target, joint_seen, A, target, weight, skeleton, **search)
+            root0, translation0 = R.expand(H, T, 3, 3), t.expand(H, T, 3)
+        points, seen = _pelvis_frame(joint_target, joint_seen, root0[0], translation0[0])
+        ik = solve_ik(model, points, seen, hypotheses=max(H - 1, 1), candidates=max(20, H), seed=ik_seed(generator))
+    R0 = starting_poses(init if ik is None else None, ik, prior, (H, T, K), generator=generator, device=device, dtype=dtype)
+    if moving and ik is None:
+        root0, translation0 = _search_root(R0, A, target, weight, skeleton, repose=None, **search)
+
+    pose_vars = PoseVariables(R0, prior, prior_weight, latent, config.residual_deg)
+    root_delta = torch.zeros(H, T, 3, device=device, dtype=dtype, requires_grad=config.fit_root_rotation)
+    shift = torch.zeros(H, T, 3, device=device, dtype=dtype, requires_grad=config.fit_root_translation)
+    variables = pose_vars.parameters + [v for v in (root_delta, shift) if v.requires_grad]
+
     def pose():
         R = pose_vars.rotations()
-        root = (root0 @ roma.rotvec_to_rotmat(root_delta))[..., None, :, :]
-        positions = forward_kinematics(skeleton, torch.cat([root, R], dim=-3), translation)[0]
-        return R, root[..., 0, :, :], positions
+        root = root0 @ roma.rotvec_to_rotmat(root_delta)
+        translation = translation0 + shift * (_TRANSLATION_STEP_MM / unit_mm)
+        return R, root, translation, _posed(skeleton, root, R, translation)
 
     def objective() -> torch.Tensor:  # (H, T)
-        R, _, positions = pose()
-        data = (geman_mcclure(((A @ positions - target) ** 2).sum(-1), scale) * weight).sum(-1) / variance2
-        return data + pose_vars.prior_term(R)
+        R, _, _, positions = pose()
+        return data_term(positions) + pose_vars.prior_term(R)
 
     minimise(objective, variables, config.steps, config.lr, config.optimizer)
     with torch.no_grad():
         final = objective()
-        R, root, positions = pose()
+        R, root, translation, positions = pose()
         order = rank(final)
         best = order[0]
         frames = torch.arange(T, device=device)

@@ -15,15 +15,18 @@ Example:
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import roma
 import torch
 
 from poseprior.errors import ValidationError
 from poseprior.io import Keypoints, Motion
 from poseprior.models.flow.conditional import ConditionalFlowPrior, pick_best
+from poseprior.retarget import map_point_names
 from poseprior.skeleton import Skeleton
+from poseprior.skeleton.smpl import POSE_JOINTS
 
 __all__ = ["IKResult", "solve_ik", "keypoints_for_model"]
 
@@ -78,6 +81,7 @@ def keypoints_for_model(
     """
     names = model.skeleton.joint_names
     is_3d = keypoints.dims == 3
+    keypoints = _named_like(keypoints, names)
     missing = [n for n in names if n not in keypoints.joint_names and not (is_3d and n == names[0])]
     if missing:
         raise ValidationError(
@@ -101,6 +105,24 @@ def keypoints_for_model(
             mask[:, j] = visible[:, i]
     camera = None if is_3d else torch.from_numpy(keypoints.camera)
     return positions, mask, camera
+
+
+def _named_like(keypoints: Keypoints, names: tuple[str, ...]) -> Keypoints:
+    """Keypoints named after another rig's joints renamed to the canonical joints ``names`` they stand for
+    (:func:`~poseprior.retarget.map_point_names`); the joints they do not give are hidden (NaN, masked)."""
+    if set(names) <= set(keypoints.joint_names) or not set(names) <= {"pelvis", *POSE_JOINTS}:
+        return keypoints
+    found = map_point_names(keypoints.joint_names)
+    kept = [n for n in names if n in found]
+    if len(kept) < 4:
+        return keypoints
+    index = [found[n] for n in kept]
+    absent = [n for n in names if n not in found]
+    shape = (keypoints.num_frames, len(absent), keypoints.dims)
+    positions = np.concatenate([keypoints.positions[:, index], np.full(shape, np.nan)], axis=1)
+    visible = np.concatenate([keypoints.visible[:, index], np.zeros(shape[:2], dtype=bool)], axis=1)
+    confidence = None if keypoints.confidence is None else np.concatenate([keypoints.confidence[:, index], np.zeros(shape[:2])], axis=1)
+    return replace(keypoints, positions=positions, joint_names=tuple(kept) + tuple(absent), mask=visible, confidence=confidence)
 
 
 @torch.no_grad()
