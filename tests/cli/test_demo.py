@@ -41,7 +41,7 @@ def test_console_command_writes_report_and_summary(tmp_path):
     out = tmp_path / "demo"
     result = subprocess.run([str(script), "demo", "--quick", "--out", str(out)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    pictures = ["poses.png", "samples_flow-bandai.png", "samples_vae-bandai.png", "samples_ndf-bandai.png", "ik_hypotheses.png", "lift_input.png", "lift_hypotheses.png"]
+    pictures = ["poses.png", "retarget_source.png", "retarget_body.png", "samples_flow-bandai.png", "samples_vae-bandai.png", "samples_ndf-bandai.png", "ik_hypotheses.png", "lift_input.png", "lift_hypotheses.png"]
     assert sorted(p.name for p in out.iterdir()) == sorted([*pictures, "denoise.gif", "report.html"])  # no temporary files left
     assert png_size(out / "poses.png") == (1200, 300)  # 4 panels of 300 x 300 px
     for name in pictures:
@@ -49,10 +49,10 @@ def test_console_command_writes_report_and_summary(tmp_path):
     report = (out / "report.html").read_text()
     assert report.count("data:image/png;base64,") == len(pictures) and report.count("data:image/gif;base64,") == 1
     assert report.count("<figcaption>") == len(pictures) + 1
-    for words in ("Pose priors", "Inverse kinematics", "2D-to-3D lifting", "Motion denoising", "Benchmarks of the shipped models", "lifter-rot-bandai", "lifter-rot-coco17", "benchmarks/lifting.py", "CC BY-NC 4.0"):
+    for words in ("Retargeting onto the canonical body", "Pose priors", "Inverse kinematics", "2D-to-3D lifting", "Motion denoising", "Benchmarks of the shipped models", "lifter-rot-bandai", "lifter-rot-coco17", "benchmarks/lifting.py", "CC BY-NC 4.0"):
         assert words in report, words
     text = result.stdout
-    for expected in ("cmu_01_01.bvh", "31 (root Hips", "121 at 30 fps, 4.00 s", "bone lengths", "m travelled", "poses.png (1200 x 300 px)",
+    for expected in ("cmu_01_01.bvh", "31 (root Hips", "motionbuilder joint names", "22 joints (SMPL's body tree", "121 at 30 fps, 4.00 s", "bone lengths", "m travelled", "poses.png (1200 x 300 px)",
                      "flow-bandai", "vae-bandai", "ndf-bandai", "nats/pose", "flow-ik-bandai: mode MPJPE", "lifter-flow-bandai", "3D, vae-bandai",
                      "reprojection", "MPJPE", f"report: {out / 'report.html'}\n"):
         assert expected in text, expected

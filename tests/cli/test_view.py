@@ -18,14 +18,11 @@ from poseprior.cli import app as app_module
 from poseprior.io.poses import write_poses_npz
 from poseprior.cli.view import display_available, reference_skeletons
 from poseprior.io import read_motion, write_motion
+from poseprior.skeleton.smpl import POSE_JOINTS
 from poseprior.viz import viewer
 from poseprior.viz.viewer_load import ViewOptions, load_scene_motion
 
 CLIP = Path(__file__).resolve().parents[2] / "src/poseprior/assets/cmu_01_01.bvh"
-BANDAI_POSE = (
-    "Spine", "Chest", "Neck", "Head", "Shoulder_L", "UpperArm_L", "LowerArm_L", "Hand_L", "Shoulder_R", "UpperArm_R",
-    "LowerArm_R", "Hand_R", "UpperLeg_L", "LowerLeg_L", "Foot_L", "Toes_L", "UpperLeg_R", "LowerLeg_R", "Foot_R", "Toes_R",
-)  # fmt: skip
 
 
 def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
@@ -99,15 +96,15 @@ def test_the_command_serves_prints_its_url_and_stops_on_ctrl_c(tmp_path: Path) -
 
 def test_reference_skeletons_let_sampled_poses_show(tmp_path: Path, bandai_first_test_poses: torch.Tensor) -> None:
     refs = reference_skeletons(None)
-    assert [r.name for r in refs][:1] == ["flow-bandai"]  # the zoo's bandai skeleton, once
+    assert [r.name for r in refs][:1] == ["flow-bandai"]  # the zoo's skeleton (the canonical body's pose joints), once
     assert len({(r.skeleton.joint_names, r.skeleton.parents) for r in refs}) == len(refs)
-    # `poseprior sample -o poses.npz` on the bandai priors: their 20 joints, no skeleton in the file
-    write_poses_npz(tmp_path / "poses.npz", bandai_first_test_poses[:2], BANDAI_POSE, log_prob=torch.zeros(2))
+    # `poseprior sample -o poses.npz` on the shipped priors: their 20 joints, no skeleton in the file
+    write_poses_npz(tmp_path / "poses.npz", bandai_first_test_poses[:2], POSE_JOINTS, log_prob=torch.zeros(2))
     m = load_scene_motion(tmp_path / "poses.npz", ViewOptions(skeletons=refs))
-    assert m.joint_names == ("Hips", *BANDAI_POSE) and "flow-bandai skeleton" in m.note
+    assert m.joint_names == ("pelvis", *POSE_JOINTS) and "flow-bandai skeleton" in m.note
     for pose in m.positions:  # the first test take starts standing: its head joint 1.1-1.7 m over the feet, Z up
         z = dict(zip(m.joint_names, pose[:, 2]))
-        assert 1.1 < z["Head"] - (z["Foot_L"] + z["Foot_R"]) / 2 < 1.7, z
+        assert 1.1 < z["head"] - (z["left_ankle"] + z["right_ankle"]) / 2 < 1.7, z
 
     clip_refs = reference_skeletons(str(CLIP))
     assert clip_refs[0].name == "cmu_01_01.bvh" and clip_refs[0].unit_mm == 10.0

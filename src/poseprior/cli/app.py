@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from poseprior.cli import convert, data, demo, denoise, fit, ik, interpolate, lift, sample, score, train, view
+from poseprior.cli import convert, data, demo, denoise, fit, ik, interpolate, lift, retarget, sample, score, train, view
 
 app = typer.Typer(
     name="poseprior",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.command("demo")(demo.demo)
 app.command("convert")(convert.convert)
+app.command("retarget")(retarget.retarget)
 app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
 app.command("sample")(sample.sample)

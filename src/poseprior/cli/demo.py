@@ -38,6 +38,7 @@ __all__ = [
     "fitting_section",
     "denoise_section",
     "benchmarks_section",
+    "retarget_section",
     "render_sections",
     "demo",
 ]
@@ -133,19 +134,43 @@ def poses_section(motion: Motion, positions: torch.Tensor, out: Path, frames: in
 
 
 def bandai_clip() -> Motion:
-    """The Bandai Namco test take shipped in the package (10 fps, the bandai-v1 skeleton; see its README)."""
+    """The Bandai Namco test take shipped in the package (10 fps; see its README), retargeted onto the
+    canonical pose joints the shipped models work on."""
     from poseprior.io.bvh import read_bvh
+    from poseprior.retarget import to_pose
 
-    return read_bvh(Path(str(resources.files("poseprior") / "assets" / BANDAI_CLIP)), unit="cm")
+    return to_pose(read_bvh(Path(str(resources.files("poseprior") / "assets" / BANDAI_CLIP)), unit="cm"))[0]
 
 
 def _clip_poses(clip: Motion) -> dict[str, torch.Tensor]:
-    """bandai-v1 poses of every frame of ``clip`` (the shipped clip is already at the protocol's 10 fps)."""
+    """bandai-v1 poses of every frame of the canonical ``clip`` (the shipped clip is at the protocol's 10 fps)."""
     import dataclasses
 
     from poseprior.data import BANDAI_V1, extract_poses
 
-    return extract_poses(clip, dataclasses.replace(BANDAI_V1, stride=1, source_fps=None))
+    return extract_poses(clip, dataclasses.replace(BANDAI_V1, stride=1, source_fps=None, retarget=False))
+
+
+def retarget_section(motion: Motion, out: Path, frames: int, up: str) -> ReportSection:
+    """The clip retargeted onto the canonical body, drawn beside its source at the same frames."""
+    import torch
+
+    from poseprior.retarget import to_body
+    from poseprior.viz.skeleton_plot import plot_poses, save_figure, side_colors
+
+    start = time.perf_counter()
+    body, report = to_body(motion)
+    seconds = time.perf_counter() - start
+    index = torch.linspace(0, motion.num_frames - 1, frames).round().long().tolist()
+    figures = []
+    for m, name, what in ((motion, "retarget_source.png", "the source rig"), (body, "retarget_body.png", "the canonical body")):
+        fig = plot_poses(m.positions()[index], m.skeleton.parents, up="y" if m is body else up, titles=[f"frame {i}" for i in index], colors=side_colors(m.skeleton))
+        figures.append(ReportFigure(save_figure(fig, out / name), f"The clip on {what} ({m.skeleton.num_joints} joints) at frames {', '.join(map(str, index))}."))
+    rows = [
+        ("source", str(report)),
+        ("canonical body", f"{body.skeleton.num_joints} joints (SMPL's body tree, Y-up) in the clip's proportions; {motion.num_frames} frames in {seconds * 1e3:.0f} ms"),
+    ]
+    return ReportSection("Retargeting onto the canonical body", rows, figures)
 
 
 def priors_section(out: Path, samples: int = 8, seed: int = 0) -> ReportSection:
@@ -327,13 +352,12 @@ def fitting_section(frames: int = 8, seed: int = 0) -> ReportSection:
     with the VAE as prior and with none (both started from the IK model's mode)."""
     import math
 
-    import roma
     import torch
 
-    from poseprior.geometry import rotvec_between
     from poseprior.metrics import mpjpe, pa_mpjpe
     from poseprior.models.baseline import UniformPrior
     from poseprior.models.flow.condition import pelvis_keypoints, perspective_pixels
+    from poseprior.skeleton import upright_rotation
     from poseprior.tasks import default_camera, fit_keypoints_2d, fit_keypoints_3d
     from poseprior.zoo import load
 
@@ -346,8 +370,7 @@ def fitting_section(frames: int = 8, seed: int = 0) -> ReportSection:
     noisy[:, 0] = 0
     hidden = torch.rand(frames, 20, generator=g).argsort(-1)[:, :6] + 1
     mask = torch.ones(frames, 21, dtype=torch.bool).scatter(1, hidden, False)
-    spine = skeleton.offsets[skeleton.children(0)[0]].float()
-    stand = roma.rotvec_to_rotmat(rotvec_between(spine / spine.norm(), torch.tensor([0.0, 1.0, 0.0]))).expand(frames, 3, 3)
+    stand = upright_rotation(skeleton).float().expand(frames, 3, 3)
     camera = default_camera((1000, 1000), 1000.0)
     yaw = 2 * math.pi * torch.rand(frames, generator=g)
     pixels = perspective_pixels(truth, stand, camera, yaw, torch.zeros(frames), torch.full((frames,), 4000.0 / unit))
@@ -414,6 +437,7 @@ def demo(
     sections = [
         clip_section(motion, name, positions, up, fk_seconds),
         poses_section(motion, positions, out, frames, up),
+        retarget_section(motion, out, frames, up),
         priors_section(out, samples=4 if quick else 8),
         ik_section(bandai, out, hypotheses=5 if quick else 10),
         lifting_section(bandai, out, hypotheses=10 if quick else 50),

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from poseprior.cli.prior_option import PRIOR_OPTION_HELP
+from poseprior.cli.prior_option import MAP_HELP, PRIOR_OPTION_HELP
 
 __all__ = ["denoise", "DEFAULT_PRIOR"]
 
@@ -31,8 +31,12 @@ def denoise(
     noise_deg: Annotated[float | None, typer.Option(min=0.0, help="Expected rotation noise of the input per axis, degrees (default: DenoiseConfig's 11.5).")] = None,
     prior_weight: Annotated[float | None, typer.Option(min=0.0, help="Weight of the prior's energy (default: measured per prior type).")] = None,
     device: Annotated[str | None, typer.Option(help="cpu or cuda (default cpu).")] = None,
+    map: Annotated[Path | None, typer.Option("--map", help=MAP_HELP)] = None,
 ) -> None:
-    """Denoise a motion: data + temporal smoothness + prior, all frames at once (Pose-NDF's motion denoising)."""
+    """Denoise a motion: data + temporal smoothness + prior, all frames at once (Pose-NDF's motion denoising).
+
+    A motion on any humanoid rig is retargeted onto the canonical body, denoised there and written back on
+    its own rig (its joints outside the canonical body unchanged)."""
     import dataclasses
     import time
 
@@ -44,14 +48,16 @@ def denoise(
     from poseprior.errors import ValidationError
     from poseprior.io import read_motion, write_motion
     from poseprior.metrics import geodesic_error
+    from poseprior.retarget import from_canonical, onto_joints
     from poseprior.tasks.denoise import DenoiseConfig, denoise_motion, prior_joint_indices
 
     if out.suffix.lower() not in (".bvh", ".npz"):
         raise ValidationError(f"out: expected a .bvh or .npz path, got {str(out)!r}")
     overrides = {"steps": steps, "rotation_sigma_deg": noise_deg, "prior_weight": prior_weight}
     config = dataclasses.replace(DenoiseConfig(), **{k: v for k, v in overrides.items() if v is not None})
-    motion = read_motion(file)
+    original = read_motion(file)
     pose_prior = load_prior_option(prior, device)
+    motion, rig, report = onto_joints(original, pose_prior.joint_names, map)
     joints = prior_joint_indices(motion.skeleton, pose_prior, str(file))  # a clear error before any work
     started = time.perf_counter()
     console = Console(stderr=True)
@@ -59,9 +65,12 @@ def denoise(
         task = progress.add_task(f"denoising {motion.num_frames} frames", total=config.steps)
         denoised = denoise_motion(motion, pose_prior, config=config, on_step=lambda i, n: progress.update(task, completed=i))
     elapsed = time.perf_counter() - started
-    write_motion(denoised, out)
     with torch.no_grad():
         change = geodesic_error(denoised.rotations[:, joints], motion.rotations[:, joints]).mean()
+    if rig is not None:
+        denoised = from_canonical(denoised, rig, up=report.up, template=original)
+        Console(highlight=False, soft_wrap=True).print(f"{file}: {report}; denoised on the canonical body, written back on its rig", markup=False)
+    write_motion(denoised, out)
     Console(highlight=False, soft_wrap=True).print(
         f"{file} -> {out}: {motion.num_frames} frames at {motion.fps:g} fps, {len(joints)} joints denoised with prior "
         f"{prior}; mean change {float(change):.2f} deg per joint; {1000 * elapsed / max(motion.num_frames, 1):.1f} ms/frame",

@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from poseprior.cli.prior_option import PRIOR_OPTION_HELP
+from poseprior.cli.prior_option import MAP_HELP, PRIOR_OPTION_HELP
 
 if TYPE_CHECKING:
     import torch
 
-    from poseprior.io import Keypoints
+    from poseprior.io import Keypoints, Motion
+    from poseprior.retarget import Rig
     from poseprior.models.prior import PosePrior
     from poseprior.skeleton import Skeleton
 
@@ -45,18 +46,21 @@ SKELETON_HELP = "Subject skeleton (hierarchy and bone offsets) from a BVH or int
 INIT_HELP = "IK model whose mode (and samples) start the fit, or 'none' for the rest pose and prior samples."
 
 
-def fit_skeleton(prior: PosePrior, skeleton_file: Path | None) -> tuple[Skeleton, float]:
-    """The skeleton to fit (root + the prior's joints) and its millimetres per unit: from ``skeleton_file``
-    (a motion file, restricted to the prior's joints by name, tree checked), else the prior's own."""
+def fit_skeleton(prior: PosePrior, skeleton_file: Path | None, mapping: Path | None = None) -> tuple[Skeleton, float, Rig | None, Motion | None]:
+    """The skeleton to fit (root + the prior's joints), its millimetres per unit, and, when it comes from a rig
+    of another naming (retargeted), that rig and its motion: from ``skeleton_file`` (a motion file; a rig with
+    the prior's joints is restricted to them by name, tree checked), else the prior's own."""
     from poseprior.errors import ValidationError
     from poseprior.io import read_motion
+    from poseprior.retarget import onto_joints
 
     joints = prior.joints
     if skeleton_file is None:
         if joints is None or joints.skeleton is None:
             raise ValidationError("prior: it carries no skeleton; pass --skeleton FILE")
-        return joints.skeleton, joints.unit_mm
-    motion = read_motion(skeleton_file)
+        return joints.skeleton, joints.unit_mm, None, None
+    original = read_motion(skeleton_file)
+    motion, rig, _ = onto_joints(original, prior.joint_names, mapping)
     sk = motion.skeleton
     root = joints.root if joints is not None else None
     names = ((root,) if root else ()) + prior.joint_names
@@ -64,9 +68,14 @@ def fit_skeleton(prior: PosePrior, skeleton_file: Path | None) -> tuple[Skeleton
     if missing:
         raise ValidationError(f"skeleton: {skeleton_file} lacks joint(s) {', '.join(missing)} of the prior; it has {', '.join(sk.joint_names)}")
     sub = sk.subset(names)
+    if joints is not None and set(sub.joint_names) == set(names) and sub.joint_names != names:
+        try:
+            sub = sub.reordered(names)  # a BVH lists joints depth first
+        except ValidationError:
+            pass  # not the prior's tree: said below
     if joints is not None and tuple(sub.parents[1:]) != tuple(p + 1 for p in joints.parents):
         raise ValidationError(f"skeleton: {skeleton_file}'s tree over the prior's joints differs from the prior's")
-    return sub, motion.unit
+    return sub, motion.unit, rig, None if rig is None else original
 
 
 def camera_for(kp: Keypoints, source: Path, image_size: tuple[int, int] | None, focal: float | None) -> torch.Tensor:
@@ -84,13 +93,15 @@ def camera_for(kp: Keypoints, source: Path, image_size: tuple[int, int] | None, 
     return default_camera(image_size, focal)
 
 
-def keypoint_targets(kp: Keypoints, skeleton: Skeleton, source: Path) -> tuple[torch.Tensor, torch.Tensor, str | None]:
+def keypoint_targets(kp: Keypoints, skeleton: Skeleton, source: Path, rig: Rig | None = None) -> tuple[torch.Tensor, torch.Tensor, str | None]:
     """``(values (T, P, D), weights (T, P), layout)`` of ``kp`` for ``skeleton``: the layout's keypoints as
-    they are, or the skeleton's joints picked by name (missing ones weigh 0). A weight is the keypoint's
-    confidence (1 without), 0 where it is masked."""
+    they are, or the skeleton's joints picked by name, or, with the ``rig`` the skeleton was retargeted from,
+    keypoints named as the rig's joints (missing ones weigh 0). A weight is the keypoint's confidence (1
+    without), 0 where it is masked."""
     import torch
 
     from poseprior.errors import ValidationError
+    from poseprior.retarget import keypoints_onto_pose, map_point_names
 
     values = torch.from_numpy(kp.positions)
     weights = torch.from_numpy(kp.visible).double()
@@ -98,12 +109,21 @@ def keypoint_targets(kp: Keypoints, skeleton: Skeleton, source: Path) -> tuple[t
         weights = weights * torch.from_numpy(kp.confidence).clamp_min(0)
     if kp.layout is not None:
         return values, weights, kp.layout
+    if rig is not None and not set(skeleton.joint_names) & set(kp.joint_names):
+        out, found = keypoints_onto_pose(values, kp.joint_names, rig)  # in the pose skeleton's order
+        w, _ = keypoints_onto_pose(weights[..., None], kp.joint_names, rig)
+        if int(found.sum()) >= 4:
+            return out, torch.nan_to_num(w[..., 0]), None
     index = {n: i for i, n in enumerate(kp.joint_names)}
     found = [n for n in skeleton.joint_names if n in index]
+    if len(found) < 4:  # named after another rig's joints: the canonical joints they stand for
+        index = {n: i for n, i in map_point_names(kp.joint_names).items() if n in skeleton.joint_names}
+        found = list(index)
     if len(found) < 4:
         raise ValidationError(
             f"{source}: its keypoints ({', '.join(kp.joint_names)}) match {len(found)} of the skeleton's joints "
-            f"({', '.join(skeleton.joint_names)}); name them like the skeleton's joints or give a 'layout' (h36m17, coco17)"
+            f"({', '.join(skeleton.joint_names)}); name them like the skeleton's joints, give a 'layout' (h36m17, coco17), "
+            "or pass --skeleton RIG (a motion file of the rig whose joint names they carry)"
         )
     T, J = kp.num_frames, skeleton.num_joints
     out = torch.full((T, J, kp.dims), float("nan"), dtype=values.dtype)
@@ -114,8 +134,8 @@ def keypoint_targets(kp: Keypoints, skeleton: Skeleton, source: Path) -> tuple[t
     return out, w, None
 
 
-def _read_keypoints_3d(path: Path, unit: float | None, fps: float | None) -> Keypoints:
-    """3D keypoints from a keypoints npz, or a motion file's joint positions."""
+def _read_keypoints_3d(path: Path, unit: float | None, fps: float | None) -> tuple[Keypoints, bool]:
+    """3D keypoints from a keypoints npz, or a motion file's joint positions; and whether it was a motion."""
     import numpy as np
 
     from poseprior.io import Keypoints, read_keypoints_npz, read_motion
@@ -128,9 +148,9 @@ def _read_keypoints_3d(path: Path, unit: float | None, fps: float | None) -> Key
         except (OSError, ValueError):
             motion_file = False  # read_keypoints_npz names the file in its error
         if not motion_file:
-            return read_keypoints_npz(path, fps=fps, unit=unit)
+            return read_keypoints_npz(path, fps=fps, unit=unit), False
     motion = read_motion(path)
-    return Keypoints(motion.positions().numpy(), motion.skeleton.joint_names, motion.fps, unit=motion.unit)
+    return Keypoints(motion.positions().numpy(), motion.skeleton.joint_names, motion.fps, unit=motion.unit), True
 
 
 def _init_model(init: str, skeleton: Skeleton):
@@ -191,8 +211,14 @@ def fit3d(
     unit: Annotated[str | None, typer.Option(help="Length unit of the keypoints when the file has none (mm, cm, m, or mm per unit).")] = None,
     fps: Annotated[float | None, typer.Option(help="Frame rate when the file has none.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the restarts' sampling.")] = 0,
+    map: Annotated[Path | None, typer.Option("--map", help=MAP_HELP)] = None,
 ) -> None:
-    """Fit joint rotations (and the root's rotation and position) to 3D keypoints, regularised by a prior."""
+    """Fit joint rotations (and the root's rotation and position) to 3D keypoints, regularised by a prior.
+
+    A motion, or keypoints named as the joints of --skeleton's rig, is fitted on the canonical body in that
+    rig's proportions and written back on the rig (its names, bone lengths and unit)."""
+    from dataclasses import replace
+
     import torch
     from rich.console import Console
 
@@ -200,15 +226,19 @@ def fit3d(
     from poseprior.cli.prior_option import load_prior_option
     from poseprior.errors import ValidationError
     from poseprior.io import Motion
+    from poseprior.retarget import from_canonical
     from poseprior.tasks import FitConfig, fit_keypoints_3d
 
     _check_output(out)
     if not noise_mm > 0:
         raise ValidationError(f"noise-mm: expected a positive number of millimetres, got {noise_mm}")
-    kp = _read_keypoints_3d(file, parse_unit(unit), fps)
+    kp, is_motion = _read_keypoints_3d(file, parse_unit(unit), fps)
     pose_prior = load_prior_option(prior)
-    sk, unit_mm = fit_skeleton(pose_prior, skeleton)
-    values, weights, layout = keypoint_targets(kp, sk, file)
+    # A motion is its own skeleton: fitted on the canonical body in its proportions, written back on its rig.
+    sk, unit_mm, rig, original = fit_skeleton(pose_prior, skeleton if skeleton is not None or not is_motion else file, map)
+    values, weights, layout = keypoint_targets(kp, sk, file, rig)
+    if rig is not None and is_motion and skeleton is None:
+        kp = replace(kp, unit=rig.unit)  # a guessed unit (BVH) holds for its joint positions too
     values, visible = values * (kp.unit / unit_mm), weights > 0
     config = FitConfig(steps=steps, hypotheses=hypotheses, keypoint_sigma_mm=noise_mm, fit_root_rotation=not pelvis_frame, fit_root_translation=not pelvis_frame)
     model = _init_model(init, sk)
@@ -219,6 +249,9 @@ def fit3d(
     cat = {k: torch.cat([getattr(p, k) for p in parts]) for k in ("rotations", "root_rotation", "root_translation", "objective")}
     rotations = torch.cat([cat["root_rotation"][:, None], cat["rotations"]], dim=1).double()
     motion = Motion(sk, _orthonormal(rotations), cat["root_translation"].double(), kp.fps, unit_mm, metadata={"source": "poseprior fit3d"}).with_unit(kp.unit)
+    if rig is not None:  # back on the rig, in its world (the fit is in the keypoints' world already)
+        template = original if is_motion and skeleton is None else None
+        motion = from_canonical(motion, rig, up="+y", scale=1.0, template=template)
     extra = {"objective": cat["objective"]}
     if hypotheses > 1:
         extra["hypotheses"] = torch.cat([p.hypotheses for p in parts])
@@ -226,7 +259,10 @@ def fit3d(
     _write(motion, out, extra)
     fitted = torch.cat([p.positions for p in parts]).double()  # the fit's own forward kinematics
     error = _keypoint_error_mm(fitted, values, visible, sk, layout) * unit_mm
-    Console(highlight=False, soft_wrap=True).print(
+    console = Console(highlight=False, soft_wrap=True)
+    if rig is not None:
+        console.print(f"{skeleton or file}: {rig.describe()}; fitted on the canonical body, written on its rig", markup=False)
+    console.print(
         f"{file} -> {out}: {kp.num_frames} frames fitted with prior {prior} (init {init}); mean distance to the "
         f"visible keypoints {error:.1f} mm",
         markup=False,
@@ -253,14 +289,15 @@ def fit2d(
     from poseprior.cli.prior_option import load_prior_option
     from poseprior.io import Motion
     from poseprior.io.detections import read_keypoints_2d
+    from poseprior.retarget import from_canonical
     from poseprior.tasks import Fit2DConfig, fit_keypoints_2d
 
     _check_output(out)
     kp = read_keypoints_2d(file, **({} if fps is None else {"fps": fps}))
     camera = camera_for(kp, file, image_size, focal)
     pose_prior = load_prior_option(prior)
-    sk, unit_mm = fit_skeleton(pose_prior, skeleton)
-    values, confidence, layout = keypoint_targets(kp, sk, file)
+    sk, unit_mm, rig, _ = fit_skeleton(pose_prior, skeleton)
+    values, confidence, layout = keypoint_targets(kp, sk, file, rig)
     confidence = confidence.float()
     config = Fit2DConfig(steps=steps, hypotheses=hypotheses)
     model = _init_model(init, sk)
@@ -274,6 +311,8 @@ def fit2d(
 
     rotations = torch.cat([cat("root_rotation")[:, None], cat("rotations")], dim=1).double()
     motion = Motion(sk, _orthonormal(rotations), cat("root_translation").double(), kp.fps, unit_mm, metadata={"source": "poseprior fit2d"}).with_unit(1.0)
+    if rig is not None:  # on the rig whose joints the keypoints are named after (camera frame, mm)
+        motion = from_canonical(motion, rig, up="+y", scale=1.0).with_unit(1.0)
     names = ("objective", "hypotheses", "hypotheses_objective", "hypotheses_root_rotation", "hypotheses_root_translation", "pixels")
     extra = {n: cat(n) for n in names}
     extra["hypotheses_root_translation"] = extra["hypotheses_root_translation"] * unit_mm

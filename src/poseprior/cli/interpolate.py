@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from poseprior.cli.prior_option import PRIOR_OPTION_HELP
+from poseprior.cli.prior_option import MAP_HELP, PRIOR_OPTION_HELP
 
 if TYPE_CHECKING:
     from poseprior.io import Motion
@@ -43,8 +43,11 @@ def interpolate(
     frame_a: Annotated[int, typer.Option(help="Frame of A (negative: from the end).")] = -1,
     frame_b: Annotated[int, typer.Option(help="Frame of B (negative: from the end).")] = 0,
     device: Annotated[str | None, typer.Option(help="cpu or cuda (default cpu).")] = None,
+    map: Annotated[Path | None, typer.Option("--map", help=MAP_HELP)] = None,
 ) -> None:
-    """Interpolate between a pose of A and a pose of B, guided by a prior; write the transition as a motion."""
+    """Interpolate between a pose of A and a pose of B, guided by a prior; write the transition as a motion.
+
+    Motions on any humanoid rig are retargeted onto the canonical body; the transition is written on A's rig."""
     from dataclasses import replace
 
     import roma
@@ -54,6 +57,7 @@ def interpolate(
     from poseprior.cli.prior_option import load_prior_option
     from poseprior.errors import ValidationError
     from poseprior.io import read_motion, write_motion
+    from poseprior.retarget import from_canonical, onto_joints
     from poseprior.tasks.denoise import prior_joint_indices
     from poseprior.tasks.interpolate import METHODS, method_for
     from poseprior.tasks.interpolate import interpolate as interpolate_poses
@@ -62,13 +66,17 @@ def interpolate(
         raise ValidationError(f"out: expected a .bvh or .npz path, got {str(out)!r}")
     if method not in METHODS:
         raise ValidationError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
-    motion_a, motion_b = read_motion(a), read_motion(b)
+    original_a = read_motion(a)
+    pose_prior = load_prior_option(prior, device)
+    motion_a, rig_a, report_a = onto_joints(original_a, pose_prior.joint_names, map)
+    original_b = read_motion(b)
+    same_rig = rig_a is not None and original_b.skeleton.same_tree(original_a.skeleton)  # retargeted alike
+    motion_b, _, report_b = onto_joints(original_b, pose_prior.joint_names, map, rig_a if same_rig else None)
     names = motion_a.skeleton.joint_names
     missing = [n for n in names if n not in motion_b.skeleton.joint_names]
     if missing:
         raise ValidationError(f"{b}: lacks joint(s) {', '.join(missing)} of {a}; both motions need the same joints")
     i, j = frame_index(motion_a, frame_a, "frame-a"), frame_index(motion_b, frame_b, "frame-b")
-    pose_prior = load_prior_option(prior, device)
     joints = prior_joint_indices(motion_a.skeleton, pose_prior, str(a))
     prior_joint_indices(motion_b.skeleton, pose_prior, str(b))
 
@@ -88,9 +96,15 @@ def interpolate(
     if motion_a.translations is not None and motion_b.translations is not None:
         translations = lerp(motion_a.translations[i], motion_b.translations[j][order] * scale)
     result = replace(motion_a, rotations=rotations, root_translation=root, translations=translations, metadata={**motion_a.metadata, "source": "poseprior interpolate"})
+    console = Console(highlight=False, soft_wrap=True)
+    for path, report in ((a, report_a), (b, report_b)):
+        if report is not None:
+            console.print(f"{path}: {report}; retargeted onto the canonical body", markup=False)
+    if rig_a is not None:  # back on A's rig, its other joints as in A's frame
+        result = from_canonical(result, rig_a, up=report_a.up, template=original_a.frames([i] * steps))
     write_motion(result, out)
     used = method_for(pose_prior) if method == "auto" else method
-    Console(highlight=False, soft_wrap=True).print(
+    console.print(
         f"{a} frame {i} -> {b} frame {j}: {steps} frames, {len(joints)} joints by {used} interpolation (prior {prior}) -> {out}",
         markup=False,
     )

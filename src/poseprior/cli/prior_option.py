@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from poseprior.models.prior import PosePrior
 
-__all__ = ["load_prior_option", "NO_PRIOR", "DEFAULT_JOINTS_FROM", "PRIOR_OPTION_HELP"]
+__all__ = ["load_prior_option", "NO_PRIOR", "DEFAULT_JOINTS_FROM", "PRIOR_OPTION_HELP", "MAP_HELP"]
 
 #: The ``--prior`` value meaning no prior.
 NO_PRIOR = "none"
 #: The zoo model whose joints ``none`` models uniformly.
 DEFAULT_JOINTS_FROM = "flow-bandai"
+#: Help text of a ``--map`` option (the commands that read a motion on any rig).
+MAP_HELP = "Joint mapping file for a rig no naming convention covers: lines 'canonical_joint = rig_joint' (docs/conventions.md)."
 #: Help text of a ``--prior`` option.
 PRIOR_OPTION_HELP = "Prior: a zoo name (flow-bandai, vae-bandai, ndf-bandai), an exported model path (NAME.json), or 'none'."
 
@@ -34,7 +36,7 @@ def load_prior_option(name: str, device: str | None = None) -> PosePrior:
     Example:
         >>> prior = load_prior_option("none")
         >>> type(prior).__name__, prior.num_joints, prior.joint_names[0]
-        ('UniformPrior', 20, 'Spine')
+        ('UniformPrior', 20, 'left_hip')
     """
     from poseprior.errors import ValidationError
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from poseprior.cli.prior_option import MAP_HELP
+
 if TYPE_CHECKING:
     import torch
 
@@ -35,12 +37,14 @@ def pick_joints(
     return rotations[..., match_prior_joints(prior, names, parents, source, in_file=True), :, :]
 
 
-def poses_from_file(path: Path, prior: PosePrior) -> torch.Tensor:
-    """The prior's joints' local rotations ``(N, K, 3, 3)`` from a motion file or a poses npz."""
+def poses_from_file(path: Path, prior: PosePrior, mapping: Path | None = None) -> tuple[torch.Tensor, str | None]:
+    """The prior's joints' local rotations ``(N, K, 3, 3)`` from a motion file or a poses npz, and a line saying
+    how the file was retargeted onto the canonical body (None when its skeleton has the prior's joints)."""
     import numpy as np
 
-    from poseprior.io.poses import POSES_FORMAT, read_poses_npz
     from poseprior.io import read_motion
+    from poseprior.io.poses import POSES_FORMAT, read_poses_npz
+    from poseprior.retarget import onto_joints
 
     if path.suffix.lower() == ".npz" and path.is_file():
         try:
@@ -51,10 +55,11 @@ def poses_from_file(path: Path, prior: PosePrior) -> torch.Tensor:
             keys, fmt = set(), None  # read_motion names the file in its error
         if fmt == POSES_FORMAT or (fmt is None and {"rotations", "joint_names"} <= keys and "parents" not in keys):
             rotations, names = read_poses_npz(path)
-            return pick_joints(prior, rotations, names, None, str(path))
-    motion = read_motion(path)
+            return pick_joints(prior, rotations, names, None, str(path)), None
+    motion, _, report = onto_joints(read_motion(path), prior.joint_names, mapping)
     sk = motion.skeleton
-    return pick_joints(prior, motion.rotations, sk.joint_names, sk.parents, str(path))
+    note = None if report is None else f"{path}: {report}; retargeted onto the canonical body"
+    return pick_joints(prior, motion.rotations, sk.joint_names, sk.parents, str(path)), note
 
 
 def score(
@@ -63,8 +68,11 @@ def score(
     per_frame: Annotated[Path | None, typer.Option(help="Write each frame's log-likelihood (or energy) to this .csv or .npz.")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Poses scored at once.")] = 4096,
     device: Annotated[str | None, typer.Option(help="cpu or cuda (default cpu).")] = None,
+    map: Annotated[Path | None, typer.Option("--map", help=MAP_HELP)] = None,
 ) -> None:
-    """Score every pose of FILE under a prior; the last line is the mean log-likelihood in nats per pose."""
+    """Score every pose of FILE under a prior; the last line is the mean log-likelihood in nats per pose.
+
+    A motion on any humanoid rig is retargeted onto the canonical body first (one line says how)."""
     import torch
     from rich.console import Console
 
@@ -75,7 +83,7 @@ def score(
     if per_frame is not None and per_frame.suffix.lower() not in (".csv", ".npz"):
         raise ValidationError(f"per-frame: expected a .csv or .npz file, got {str(per_frame)!r}")
     prior = load_prior(model, device)
-    R = poses_from_file(file, prior)
+    R, note = poses_from_file(file, prior, map)
     if R.shape[0] == 0:
         raise ValidationError(f"{file}: no poses to score")
     exact = isinstance(prior, ExactPosePrior)
@@ -86,6 +94,8 @@ def score(
     if per_frame is not None:
         _write_per_frame(per_frame, values, label)
     console = Console(highlight=False, soft_wrap=True)
+    if note is not None:
+        console.print(note, markup=False)
     console.print(f"{file}: {values.shape[0]} poses, {prior.num_joints} joints picked by name, model {model}", markup=False)
     if exact:
         console.print(f"mean log-likelihood: {values.mean():.4f} nats/pose", markup=False)
