@@ -38,6 +38,7 @@ from poseprior.data import load_prepared
 from poseprior.models.baseline import TangentGaussianPrior
 from poseprior.models.prior import ExactPosePrior, PoseJoints
 from poseprior.zoo import load
+from record import save
 
 FIXED_SUBSET = 1000
 BATCH = 1000
@@ -87,14 +88,64 @@ def train_step(model: str, data: str, threads: int, seconds: int) -> dict[str, f
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def row(name: str, prior: ExactPosePrior, params: int, test: torch.Tensor, fixed: torch.Tensor, training: str) -> str:
-    ll = mean_log_likelihood(prior, test)
-    ll_fixed = mean_log_likelihood(prior, fixed)
+def measure(prior: ExactPosePrior, params: int, test: torch.Tensor, fixed: torch.Tensor, datasets: dict[str, torch.Tensor]) -> dict:
+    """Log-likelihoods (all test poses, the fixed subset, each dataset) and speeds of one prior."""
     R = test[:BATCH]
     with torch.no_grad():
         lp = rate(lambda: prior.log_prob(R), BATCH)
         sp = rate(lambda: prior.sample(BATCH), BATCH)
-    return f"| {name} | {params:,} | {ll:.2f} | {ll_fixed:.3f} | {lp:,.0f} | {sp:,.0f} | {training} |"
+    return {
+        "parameters": params,
+        "test_log_likelihood_nats": mean_log_likelihood(prior, test),
+        "fixed_subset_log_likelihood_nats": mean_log_likelihood(prior, fixed),
+        **{f"{d}_log_likelihood_nats": mean_log_likelihood(prior, test[rows]) if len(rows) else None for d, rows in datasets.items()},
+        "log_prob_per_s": lp,
+        "sample_per_s": sp,
+    }
+
+
+def training_record(model: str) -> dict:
+    """How the model was trained, from its card: steps, wall time, threads, the best validation log-likelihood."""
+    from poseprior.zoo import info
+
+    record = info(model).training or {}
+    config = record.get("train_config", {})
+    return {
+        "steps": record.get("steps"),
+        "wall_time_s": record.get("wall_time_s"),
+        "threads": config.get("threads"),
+        "batch_size": config.get("batch_size"),
+        "best_val_log_likelihood_nats": record.get("best_val_log_likelihood"),
+        "data": record.get("data"),
+    }
+
+
+def render(results: Callable[..., dict]) -> dict[str, str]:
+    """The docs' blocks from the results file, ``results()`` (``benchmarks/report.py``)."""
+    r = results()
+    s = r["subset"]
+    head = (
+        f"| model | parameters | test log-likelihood, all {s['poses']:,} poses (nats/pose) | dataset 1 ({s['dataset1_poses']:,}) "
+        f"| dataset 2 ({s['dataset2_poses']:,}) | first {FIXED_SUBSET} test poses | log_prob (poses/s, batch {BATCH}) "
+        f"| sample (poses/s, batch {BATCH}) | training step, batch {TRAIN_BATCH} |"
+    )
+    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
+    rows = [(f"{n} ({m['class']})", m, f"{m['train_steps_per_s']:.2f} steps/s, peak RSS {m['train_peak_rss_gb']:.2f} GB") for n, m in r["results"]["models"].items()]
+    rows += [(f"baseline: {LABELS[k]}", m, f"closed-form fit on train: {m['fit_s']:.1f} s") for k, m in r["results"].get("baselines", {}).items()]
+    for name, m, training in rows:
+        lines.append(
+            f"| {name} | {m['parameters']:,} | {m['test_log_likelihood_nats']:.2f} | {_nats(m['dataset1_log_likelihood_nats'])} "
+            f"| {_nats(m['dataset2_log_likelihood_nats'])} | {m['fixed_subset_log_likelihood_nats']:.3f} | {m['log_prob_per_s']:,.0f} "
+            f"| {m['sample_per_s']:,.0f} | {training} |"
+        )
+    return {"table": "\n".join(lines)}
+
+
+LABELS = {"joint": "independent per-joint tangent Gaussians", "full": "full-covariance tangent Gaussian"}
+
+
+def _nats(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
 
 
 def record_fixed_subset(model: str, value: float) -> None:
@@ -120,21 +171,24 @@ def main() -> None:
     parser.add_argument("--train-seconds", type=int, default=10, help="time the training step over this long")
     parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--record", action="store_true", help="write the fixed-subset number into each model's json")
+    parser.add_argument("--quick", action="store_true", help="a small subset, written under record.quick_dir() (not published)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         train_step_child(args.child, args.data, args.threads, args.train_seconds)
         return
+    if args.quick:
+        args.subset, args.train_seconds = args.subset or 500, 1
     torch.set_num_threads(args.threads)
     ds = load_prepared(args.data)
-    test_all = ds.splits["test"].rotations
+    split = ds.splits["test"]
+    test_all = split.rotations
     test = test_all[: args.subset] if args.subset else test_all
     fixed = test_all[:FIXED_SUBSET]
-    rows = [
-        f"| model | parameters | test log-likelihood, {test.shape[0]:,} poses (nats/pose) | first {FIXED_SUBSET} test poses "
-        f"| log_prob (poses/s, batch {BATCH}) | sample (poses/s, batch {BATCH}) | training step, batch {TRAIN_BATCH} |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    # Dataset 1 (held-out styles) and dataset 2 (repeated contents) apart: they measure different things.
+    dataset = torch.tensor([name.startswith("dataset-1") for name in split.take_names])[split.take][: test.shape[0]]
+    datasets = {"dataset1": dataset.nonzero().squeeze(1), "dataset2": (~dataset).nonzero().squeeze(1)}
+    models: dict[str, dict] = {}
     for name in args.model:
         prior = load(name)
         if not isinstance(prior, ExactPosePrior):
@@ -142,19 +196,31 @@ def main() -> None:
             continue
         params = sum(p.numel() for p in prior.parameters() if p.requires_grad)
         t = train_step(name, args.data, args.threads, args.train_seconds)
-        training = f"{t['steps_per_s']:.2f} steps/s, peak RSS {t['max_rss_gb']:.2f} GB"
-        rows.append(row(name, prior, params, test, fixed, training))
+        models[name] = {"class": type(prior).__name__, **measure(prior, params, test, fixed, datasets), "train_steps_per_s": t["steps_per_s"], "train_peak_rss_gb": t["max_rss_gb"]}
+        models[name]["training"] = training_record(name)
         if args.record:
-            record_fixed_subset(name, mean_log_likelihood(prior, fixed))
+            record_fixed_subset(name, models[name]["fixed_subset_log_likelihood_nats"])
+    out: dict = {"models": models}
     if not args.skip_baselines:
         joints = PoseJoints.from_skeleton(ds.skeleton, ds.unit)
         train = ds.splits["train"].rotations
-        for covariance, label in (("joint", "independent per-joint tangent Gaussians"), ("full", "full-covariance tangent Gaussian")):
+        out["baselines"] = {}
+        for covariance in LABELS:
             start = time.perf_counter()
             prior = TangentGaussianPrior.fit(train, covariance, joints)
-            fit = f"closed-form fit on train: {time.perf_counter() - start:.1f} s"
-            rows.append(row(f"baseline: {label}", prior, prior.num_parameters(), test, fixed, fit))
-    print("\n".join(rows))
+            fit_s = time.perf_counter() - start
+            out["baselines"][covariance] = {"class": "TangentGaussianPrior", **measure(prior, prior.num_parameters(), test, fixed, datasets), "fit_s": fit_s}
+    subset = {
+        "split": "test",
+        "poses": int(test.shape[0]),
+        "chosen": "all test poses" if not args.subset else f"the first {args.subset} test poses (splits.json order)",
+        "dataset1_poses": int(datasets["dataset1"].numel()),
+        "dataset2_poses": int(datasets["dataset2"].numel()),
+        "fixed_subset": f"the first {FIXED_SUBSET} test poses (splits.json order, every 3rd frame)",
+        "baselines_fitted_on": "train",
+    }
+    save("flow", out, subset=subset, quick=args.quick)
+    print(render(lambda setting="": {"subset": subset, "results": out})["table"])
 
 
 if __name__ == "__main__":

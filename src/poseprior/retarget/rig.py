@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import roma
@@ -47,7 +47,7 @@ from poseprior.retarget.names import JointMap, find_joint_map
 from poseprior.skeleton import Skeleton, end_site_positions, forward_kinematics
 from poseprior.skeleton.smpl import BODY_JOINTS, BODY_PARENTS, body_skeleton, pose_skeleton, template_rest_joints
 
-__all__ = ["Rig", "AIM", "aim_chain", "aim_target", "bend_axis", "rig_profile"]
+__all__ = ["Rig", "AIM", "HINGE_AXES", "aim_chain", "aim_target", "bends", "bend_axis", "rig_profile"]
 
 #: Each canonical joint's chain child: the bone its rotation swings (leaves have none).
 AIM: dict[str, str] = {
@@ -191,7 +191,7 @@ class Rig:
                 bends = local(child)
                 r = _swing_rotvecs(bends, _bone_axis(child, template))
                 if float(torch.quantile(r.norm(dim=-1), 0.9)) >= math.radians(min_bend_deg):
-                    angle = _angle_about(bone, _HINGES[child], bend_axis(bends, child))
+                    angle = _angle_about(bone, HINGE_AXES[child], bend_axis(bends, child))
                 else:  # too little bending to find the hinge: the quarter turn, as for other joints
                     angle = -_quarter_turn(local(name), bone)
                 # Both segments turn by one rotation of the rig's frames about the upper segment's rest bone,
@@ -202,7 +202,7 @@ class Rig:
                 M[_INDEX[child]] = turn @ M[_INDEX[child]]
             else:
                 M[c] = M[c] @ rotvec_to_matrix(bone * -_quarter_turn(local(name), bone))
-        return Rig(self.skeleton, self.joint_map, self.unit, self.body_frame, M, self.rest_points, self.t_pose, self.unit_note)
+        return replace(self, alignment=M)
 
     def with_profile(self, profile: dict) -> Rig:
         """The rig with the twists of a saved calibration (:func:`rig_profile`), the same for every file of the
@@ -210,7 +210,7 @@ class Rig:
         M = self.alignment.clone()
         for name, twist in profile["twists"].items():
             M[_INDEX[name]] = torch.tensor(twist, dtype=torch.float64) @ M[_INDEX[name]]
-        return Rig(self.skeleton, self.joint_map, self.unit, self.body_frame, M, self.rest_points, self.t_pose, self.unit_note)
+        return replace(self, alignment=M)
 
     def profile(self, calibrated_on: str) -> dict:
         """This rig's twists (relative to the rest pose's alignment) as a JSON-ready profile."""
@@ -288,7 +288,7 @@ class Rig:
         name = min(UNITS_MM, key=lambda u: abs(math.log(height * UNITS_MM[u] / _HEAD_ANKLE_MM)))
         mm = UNITS_MM[name]
         note = f"unit guessed from the body's size: {unit_name(mm)} ({height * mm / 1000:.2f} m from ankles to head)"
-        return Rig(self.skeleton, self.joint_map, mm, self.body_frame, self.alignment, self.rest_points, self.t_pose, note)
+        return replace(self, unit=mm, unit_note=note)
 
 
 def rig_profile(skeleton: Skeleton, convention: str) -> dict | None:
@@ -379,8 +379,9 @@ def _axes(up: torch.Tensor, left: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.linalg.cross(up, torch.linalg.cross(left, up)), up, torch.linalg.cross(left, up)])
 
 
-#: Canonical hinge axes, in the parent's T-pose frame: the knees bend about +x, the elbows forward.
-_HINGES = {
+#: Canonical hinge axes, in the parent's T-pose frame: the knees bend about +x, the elbows forward (-y for the
+#: left, +y for the right), bending positive.
+HINGE_AXES = {
     "left_knee": torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64),
     "right_knee": torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64),
     "left_elbow": torch.tensor([0.0, -1.0, 0.0], dtype=torch.float64),
@@ -422,6 +423,12 @@ def _quarter_turn(R: torch.Tensor, axis: torch.Tensor, dead_zone_deg: float = 55
     return round(mean / (math.pi / 2)) * (math.pi / 2)
 
 
+def bends(rotations: torch.Tensor, joint: str) -> torch.Tensor:
+    """``(T, 3)`` rotation vectors of a canonical joint's bends: the swing of its local rotations
+    ``(T, 3, 3)``, without their roll about its T-pose bone."""
+    return _swing_rotvecs(rotations.double(), _bone_axis(joint, template_rest_joints("smpl")[: len(BODY_JOINTS)]))
+
+
 def bend_axis(rotations: torch.Tensor, joint: str) -> torch.Tensor:
     """``(3,)`` the main axis of a canonical joint's bend over a motion, pointing the way it bends.
 
@@ -435,7 +442,7 @@ def bend_axis(rotations: torch.Tensor, joint: str) -> torch.Tensor:
         >>> [round(x, 2) for x in bend_axis(R, "left_knee").tolist()]  # the shin leans back a little in the T-pose
         [1.0, -0.05, -0.03]
     """
-    r = _swing_rotvecs(rotations.double(), _bone_axis(joint, template_rest_joints("smpl")[: len(BODY_JOINTS)]))
+    r = bends(rotations, joint)
     axis = torch.linalg.svd(r - r.mean(0), full_matrices=False).Vh[0]
     if float((r @ axis).std()) < math.radians(10.0):  # held bent, hardly moving: the spread is noise, the bend is not
         axis = r.mean(0) / r.mean(0).norm().clamp_min(1e-12)

@@ -1,0 +1,87 @@
+"""Every cross-lab and CMU take through ``poseprior score``, ``denoise`` and ``fit3d`` with their default settings,
+as a user runs them (the console script, one process per command): whether each finishes, its last line and
+its time. Written to ``benchmarks/results/crosslab_cli.json``.
+
+The takes: the 39 of ``../shared/data/crosslab/crosslab-dev.zip`` (read in place, ``zip:member``) and CMU's
+``01_01.bvh``, ``01_01.amc`` and ``11_01.amc``, whole. ``--quick`` runs one take of each rig, cut to 40 frames.
+
+    .venv/bin/python benchmarks/crosslab_cli.py            # about an hour on a 2-core CPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from poseprior.io import list_members, read_motion, write_motion
+from record import save
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("POSEPRIOR_SHARED", REPO.parent / "shared")) / "data"
+COMMANDS = ("score", "denoise", "fit3d")
+
+
+def takes(quick: bool) -> list[str]:
+    """Every take's path (``zip:member`` inside the cross-lab zip), or one of each rig for ``quick``."""
+    archive = SHARED / "crosslab" / "crosslab-dev.zip"
+    inside = sorted(m for m in list_members(archive, ".bvh"))
+    paths = [f"{archive}:{m}" for m in inside] + [str(SHARED / "cmu" / n) for n in ("01_01.bvh", "01_01.amc", "11_01.amc")]
+    if quick:
+        seen: set[str] = set()
+        paths = [p for p in paths if not (_rig(p) in seen or seen.add(_rig(p)))]
+    return paths
+
+
+def _rig(path: str) -> str:
+    return path.split(":")[-1].split("/")[0] if ":" in path else "cmu-" + Path(path).suffix[1:]
+
+
+def run(command: str, path: str, folder: Path) -> dict:
+    out = [] if command == "score" else ["-o", str(folder / f"{command}.bvh")]
+    start = time.perf_counter()
+    done = subprocess.run([str(Path(sys.executable).with_name("poseprior")), command, path, *out], capture_output=True, text=True, check=False)
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    return {"exit": done.returncode, "seconds_s": round(time.perf_counter() - start, 1), "last_line": lines[-1] if lines else "", "retargeted": any("joint names" in line for line in lines)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one take of each rig, 40 frames (not published)")
+    args = parser.parse_args(argv)
+    rows: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for path in takes(args.quick):
+            name, rig = (path.split(":")[-1] if ":" in path else Path(path).name), _rig(path)
+            if args.quick:  # a short cut of the take, as its own file
+                cut = folder / f"{Path(name).stem}.bvh"
+                write_motion(read_motion(path).frames(slice(0, 40)), cut)
+                path = str(cut)
+            rows[name] = {"rig": rig, **{c: run(c, path, folder) for c in COMMANDS}}
+            print(name, {c: rows[name][c]["exit"] for c in COMMANDS}, file=sys.stderr, flush=True)
+    summary = {c: {"ok": sum(r[c]["exit"] == 0 for r in rows.values()), "takes": len(rows)} for c in COMMANDS}
+    result = {"summary": summary, "takes": rows}
+    subset = {"takes": len(rows), "chosen": "one take of each rig, its first 40 frames" if args.quick else "every take, whole", "settings": "each command's defaults"}
+    save("crosslab_cli", result, subset=subset, quick=args.quick)
+    print(render(lambda setting="": {"results": result})["summary"])
+    return result
+
+
+def render(results: Callable[..., dict]) -> dict[str, str]:
+    """The docs' block (``benchmarks/report.py``)."""
+    r = results()["results"]
+    lines = ["| command | takes that finish | of | slowest take (s) |", "|---|---|---|---|"]
+    for c, s in r["summary"].items():
+        slowest = max(t[c]["seconds_s"] for t in r["takes"].values())
+        lines.append(f"| `poseprior {c}` | {s['ok']} | {s['takes']} | {slowest:.0f} |")
+    return {"summary": "\n".join(lines)}
+
+
+if __name__ == "__main__":
+    main()
