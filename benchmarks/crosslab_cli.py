@@ -5,22 +5,31 @@ its time. Written to ``benchmarks/results/crosslab_cli.json``.
 The takes: the 39 of ``../shared/data/crosslab/crosslab-dev.zip`` (read in place, ``zip:member``) and CMU's
 ``01_01.bvh``, ``01_01.amc`` and ``11_01.amc``, whole. ``--quick`` runs one take of each rig, cut to 40 frames.
 
-    .venv/bin/python benchmarks/crosslab_cli.py            # about an hour on a 2-core CPU
+    .venv/bin/python benchmarks/crosslab_cli.py [--jobs 2] [--resume]   # one to two hours on a 2-core CPU
+
+Each finished take is also written to ``benchmarks/results/.partial/crosslab_cli.json``; ``--resume`` skips the
+takes found there (a run cut short goes on where it stopped); the full results file replaces it at the end.
+``--jobs N`` runs N takes at once (each command is its own process, as a user's would be).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from poseprior.io import list_members, read_motion, write_motion
-from record import save
+from record import RESULTS, save
+
+#: Finished takes of a run in progress (``--resume`` reads it).
+PARTIAL = RESULTS / ".partial" / "crosslab_cli.json"
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("POSEPRIOR_SHARED", REPO.parent / "shared")) / "data"
@@ -53,22 +62,39 @@ def run(command: str, path: str, folder: Path) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="one take of each rig, 40 frames (not published)")
+    parser.add_argument("--jobs", type=int, default=1, help="takes run at once")
+    parser.add_argument("--resume", action="store_true", help=f"skip the takes already in {PARTIAL.relative_to(REPO)}")
     args = parser.parse_args(argv)
-    rows: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        for path in takes(args.quick):
-            name, rig = (path.split(":")[-1] if ":" in path else Path(path).name), _rig(path)
+    rows: dict[str, dict] = json.loads(PARTIAL.read_text()) if args.resume and PARTIAL.is_file() and not args.quick else {}
+    paths = takes(args.quick)
+
+    def one(path: str) -> None:
+        name, rig = (path.split(":")[-1] if ":" in path else Path(path).name), _rig(path)
+        if name in rows:
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
             if args.quick:  # a short cut of the take, as its own file
                 cut = folder / f"{Path(name).stem}.bvh"
                 write_motion(read_motion(path).frames(slice(0, 40)), cut)
                 path = str(cut)
             rows[name] = {"rig": rig, **{c: run(c, path, folder) for c in COMMANDS}}
-            print(name, {c: rows[name][c]["exit"] for c in COMMANDS}, file=sys.stderr, flush=True)
+        print(name, {c: rows[name][c]["exit"] for c in COMMANDS}, file=sys.stderr, flush=True)
+        if not args.quick:
+            PARTIAL.parent.mkdir(exist_ok=True)
+            tmp_file = PARTIAL.with_suffix(f".{os.getpid()}.tmp")
+            tmp_file.write_text(json.dumps(rows))
+            tmp_file.replace(PARTIAL)
+
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        list(pool.map(one, paths))
+    order = {(p.split(":")[-1] if ":" in p else Path(p).name): i for i, p in enumerate(paths)}
+    rows = dict(sorted(rows.items(), key=lambda kv: order.get(kv[0], len(order))))
     summary = {c: {"ok": sum(r[c]["exit"] == 0 for r in rows.values()), "takes": len(rows)} for c in COMMANDS}
     result = {"summary": summary, "takes": rows}
     subset = {"takes": len(rows), "chosen": "one take of each rig, its first 40 frames" if args.quick else "every take, whole", "settings": "each command's defaults"}
     save("crosslab_cli", result, subset=subset, quick=args.quick)
+    PARTIAL.unlink(missing_ok=True)
     print(render(lambda setting="": {"results": result})["summary"])
     return result
 

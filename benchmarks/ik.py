@@ -23,6 +23,9 @@ log-density of the model's own samples for that observation (10 per pose, temper
 conditional entropy) and how often the truth scores above them. Seeing more of a pose should never make the
 truth less likely on average (the mutual information is not negative); a model that scores the truth below
 its unconditional self when joints are visible, or far below its own samples, is not conditioning right.
+Then the same in steps (:data:`HIDDEN_PERCENTS`): the truth's mean log-likelihood with 0%, 10%, ..., 100% of
+the non-root joints hidden at random (one mask per pose and rate, nested: each rate hides the previous rate's
+joints and more), exact and with the training noise; it should fall as joints are hidden, never rise.
 
 Results (``record.save``): ``benchmarks/results/ik.json`` for a run at temperature 1 with every kind (the main
 table, the gap and the check); a run at another ``--temperature``, or at temperature 1 with only some
@@ -33,7 +36,9 @@ check_samples), then ``models``, per model spec: ``parameters``, ``kinds`` (per 
 ``best_of_n_mpjpe_mm``, ``truth_log_likelihood_nats``, each also prefixed ``dataset1_``, ``dataset2_``, and
 ``ik_frames_per_s``), ``conditioning`` (per observation key ``visible``, ``masked30``, ``unobserved``,
 ``visible_noisy``, ``masked30_noisy``: ``truth_log_likelihood_nats`` and its ``dataset1_``, ``dataset2_``
-values, ``samples_log_density_nats``, ``truth_above_samples_percent``; and ``noise_mm``, the training noise)
+values, ``samples_log_density_nats``, ``truth_above_samples_percent``; ``noise_mm``, the training noise; and
+``by_hidden_percent``, per percentage ``"0"`` ... ``"100"``: ``truth_log_likelihood_nats`` and
+``noisy_truth_log_likelihood_nats``)
 and, with ``--prior``, ``unobserved_gap`` (``prior``, ``unobserved_log_likelihood_nats``,
 ``prior_log_likelihood_nats``, ``gap_nats``, and their ``dataset1_``, ``dataset2_`` values).
 
@@ -76,6 +81,8 @@ CHECKS = {
     "visible_noisy": "every joint visible, training noise",
     "masked30_noisy": "30% hidden, training noise",
 }
+#: The conditioning check's steps: percentages of the non-root joints hidden.
+HIDDEN_PERCENTS = (0, 10, 30, 50, 70, 90, 100)
 #: Samples per pose of the conditioning check.
 CHECK_SAMPLES = 10
 #: The temperature table: the rows below temperature 1 (each its own results file) and its two kinds.
@@ -204,6 +211,15 @@ def conditioning_check(
             "truth_above_samples_percent": 100.0 * float((logq < truth.unsqueeze(1)).double().mean()),
         }
     out["noise_mm"] = sigma * model.unit_mm
+    # Nested masks: one random order of the non-root joints per pose, the first p% of it hidden.
+    order = torch.rand(N, K, generator=torch.Generator().manual_seed(seed + 3)).argsort(-1) + 1
+    out["by_hidden_percent"] = {}
+    for percent in HIDDEN_PERCENTS:
+        m = torch.ones(N, K + 1, dtype=torch.bool).scatter(1, order[:, : round(percent / 100 * K)], False)
+        out["by_hidden_percent"][str(percent)] = {
+            "truth_log_likelihood_nats": float(truth_log_likelihood(model, R, keypoints, m, None).double().mean()),
+            "noisy_truth_log_likelihood_nats": float(truth_log_likelihood(model, R, noisy, m, None).double().mean()),
+        }
     return out
 
 
@@ -301,6 +317,17 @@ def _blocks(run: dict) -> dict[str, str]:
                 f"| {label} | {x['truth_log_likelihood_nats']:.1f} | {_f(x['dataset1_truth_log_likelihood_nats'])} "
                 f"| {_f(x['dataset2_truth_log_likelihood_nats'])} | {x['samples_log_density_nats']:.1f} | {x['truth_above_samples_percent']:.0f}% |"
             )
+        steps = ch.get("by_hidden_percent")
+        if steps:
+            lines += [
+                "",
+                f"| {spec}: non-root joints hidden at random | "
+                + " | ".join(f"{p}%" for p in steps) + " |",
+                "|---" * (len(steps) + 1) + "|",
+                "| truth's log-lik (nats), exact keypoints | " + " | ".join(f"{v['truth_log_likelihood_nats']:.1f}" for v in steps.values()) + " |",
+                f"| the same, training noise ({ch['noise_mm']:.1f} mm) | "
+                + " | ".join(f"{v['noisy_truth_log_likelihood_nats']:.1f}" for v in steps.values()) + " |",
+            ]
         checks.append("\n".join(lines))
     return {"table": "\n\n".join(tables), "gap": "\n\n".join(gaps), "conditioning": "\n\n".join(checks)}
 
@@ -383,7 +410,7 @@ def main(argv: list[str] | None = None) -> dict:
         "dataset2_poses": int(datasets["dataset2"].numel()),
         "seeds": (
             f"observations (30% mask, perspective views): torch.Generator seed {args.seed}; IK sampling: seed {args.seed}; "
-            f"conditioning check: training noise seed {args.seed + 1}, samples seed {args.seed + 2}"
+            f"conditioning check: training noise seed {args.seed + 1}, samples seed {args.seed + 2}, hidden-joint order seed {args.seed + 3}"
         ),
     }
     setting = _setting(args.temperature, kinds)

@@ -96,6 +96,7 @@ def value(spec: str, folder: Path = RESULTS) -> str:
 def _script_module(script: str) -> Any:
     spec = importlib.util.spec_from_file_location(f"benchmark_{script}", BENCHMARKS / f"{script}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     sys.path.insert(0, str(BENCHMARKS))
     try:
         spec.loader.exec_module(module)

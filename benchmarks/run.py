@@ -22,15 +22,16 @@ REPO = BENCHMARKS.parent
 FULL: list[tuple[str, list[str]]] = [
     ("foundation", []),
     ("canonical_body", ["--threads", "1"]),
-    ("flow", ["--model", "flow-bandai", "--threads", "2"]),
+    ("flow", ["--model", "flow-bandai", "--threads", "1", "--record"]),
     ("priors", ["--model", "flow-bandai", "--model", "vae-bandai", "--model", "ndf-bandai", "--threads", "2"]),
-    ("priors", ["--model", "runs/vae-ref/export/vae-ref.json", "--model", "runs/ndf-ref/export/ndf-ref.json", "--no-baselines", "--threads", "2"]),
-    ("ndf_projection", ["--model", "runs/ndf-ref/export/ndf-ref.json", "--model", "ndf-bandai", "--threads", "2"]),
-    ("ik", ["--model", "flow-ik-bandai", "--prior", "flow-bandai", "--threads", "2"]),
+    ("flow_design", ["--threads", "1"]),
+    ("ndf_projection", ["--model", "runs/ndf-ref/export/ndf-ref.json", "--model", "ndf-bandai", "--threads", "1"]),
+    ("ik", ["--model", "flow-ik-bandai", "--prior", "flow-bandai", "--threads", "1"]),
     ("ik", ["--model", "flow-ik-bandai", "--threads", "1", "--temperature", "0.7", "--kind", "3D, 30% hidden", "--kind", "2D perspective"]),
     ("ik", ["--model", "flow-ik-bandai", "--threads", "1", "--temperature", "0.5", "--kind", "3D, 30% hidden", "--kind", "2D perspective"]),
     ("fitting", ["--split", "test", "--threads", "1"]),
     ("fitting", ["--split", "val", "--limit", "300", "--sweep", "--threads", "1"]),
+    ("fitting", ["--split", "val", "--limit", "300", "--optimizer", "lbfgs", "--threads", "1"]),
     ("denoise", ["--threads", "1"]),
     ("denoise", ["--split", "val", "--takes", "12", "--sweep", "--threads", "1"]),
     ("lifting", ["--threads", "2"]),
@@ -38,7 +39,8 @@ FULL: list[tuple[str, list[str]]] = [
     ("lifter_h36m_format", ["--threads", "1"]),
     ("viz", ["--threads", "1"]),
     ("crosslab", ["--threads", "1"]),
-    ("crosslab_cli", []),
+    ("crosslab_cli", ["--jobs", "2"]),
+    ("regression", []),
 ]
 #: Each script's quick run: its ``--quick`` plus what keeps it small and fast (one run per script).
 QUICK: dict[str, list[str]] = {
@@ -46,6 +48,7 @@ QUICK: dict[str, list[str]] = {
     "ndf_projection": ["--model", "ndf-bandai", "--threads", "1"],
     "ik": ["--model", "flow-ik-bandai", "--threads", "1"],
     "flow": ["--model", "flow-bandai", "--threads", "1"],
+    "flow_design": ["--threads", "1"],
     "canonical_body": ["--threads", "1"],
     "fitting": ["--threads", "1"],
     "denoise": ["--threads", "1"],
@@ -54,6 +57,7 @@ QUICK: dict[str, list[str]] = {
     "lifter_h36m_format": ["--threads", "1"],
     "viz": ["--threads", "1"],
     "crosslab": ["--threads", "1"],
+    "crosslab_cli": ["--jobs", "2"],
 }
 
 

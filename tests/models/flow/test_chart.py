@@ -7,7 +7,7 @@ import math
 import roma
 import torch
 
-from poseprior.models.flow.chart import SO3Chart, log_haar_density_expcoords
+from poseprior.models.flow.chart import SO3Chart, axes_with_first, log_haar_density_expcoords
 
 
 def rotvecs(n: int, k: int, max_angle: float, generator: torch.Generator) -> torch.Tensor:
@@ -18,7 +18,7 @@ def rotvecs(n: int, k: int, max_angle: float, generator: torch.Generator) -> tor
 
 def test_rotations_round_trip_to_1e5_up_to_near_pi():
     g = torch.Generator().manual_seed(0)
-    chart = SO3Chart(roma.random_rotmat(3, generator=g))
+    chart = SO3Chart(roma.random_rotmat(3, generator=g), axes=roma.random_rotmat(3, generator=g))
     v = rotvecs(2000, 3, math.pi - 1e-3, g)
     R = chart.centers.double() @ roma.rotvec_to_rotmat(v)
     z, ladj = chart.to_euclidean(R)
@@ -30,7 +30,7 @@ def test_rotations_round_trip_to_1e5_up_to_near_pi():
 
 def test_euclidean_round_trip_to_1e5():
     g = torch.Generator().manual_seed(1)
-    chart = SO3Chart(roma.random_rotmat(2, generator=g))
+    chart = SO3Chart(roma.random_rotmat(2, generator=g), axes=roma.random_rotmat(2, generator=g))
     z = 3 * torch.randn(1000, 6, generator=g, dtype=torch.float64)
     R, _ = chart.to_rotations(z)
     assert (chart.to_euclidean(R)[0] - z).abs().max() < 1e-5
@@ -66,3 +66,40 @@ def test_identity_maps_to_zero_and_gradients_are_finite_at_identity_and_near_pi(
         z, ladj = chart.to_euclidean(R)
         (z.sum() + ladj.sum()).backward()
         assert torch.isfinite(z).all() and torch.isfinite(ladj).all() and torch.isfinite(R.grad).all(), angle
+
+
+def test_axes_turn_the_coordinates_and_leave_the_jacobian():
+    g = torch.Generator().manual_seed(4)
+    centers, axes = roma.random_rotmat(2, generator=g), roma.random_rotmat(2, generator=g)
+    R = centers.double() @ roma.rotvec_to_rotmat(rotvecs(50, 2, 3.0, g))
+    z, ladj = SO3Chart(centers).to_euclidean(R)
+    z_axes, ladj_axes = SO3Chart(centers, axes=axes).to_euclidean(R)
+    torch.testing.assert_close(z_axes.unflatten(-1, (2, 3)), (axes.double().transpose(-1, -2) @ z.unflatten(-1, (2, 3)).unsqueeze(-1)).squeeze(-1))
+    torch.testing.assert_close(ladj_axes, ladj)
+
+
+def test_fit_decorrelates_each_joint_and_keeps_a_given_first_axis():
+    """A hinge 10 degrees off the x axis: fitted axes find it, so the coordinates of the joint are uncorrelated."""
+    g = torch.Generator().manual_seed(5)
+    hinge = torch.tensor([math.cos(0.17), math.sin(0.17), 0.0], dtype=torch.float64)
+    v = (torch.rand(4000, 1, 1, generator=g, dtype=torch.float64) * 2 - 1) * hinge + 0.01 * torch.randn(4000, 1, 3, generator=g, dtype=torch.float64)
+    R = roma.rotvec_to_rotmat(torch.cat([v, v.flip(-1)], dim=1))
+    chart = SO3Chart.fit(R)
+    assert torch.allclose(chart.axes.transpose(-1, -2) @ chart.axes, torch.eye(3).expand(2, 3, 3), atol=1e-5)
+    assert torch.det(chart.axes).sub(1).abs().max() < 1e-5
+    assert abs(float(chart.axes[0, :, 0].double() @ hinge)) > 0.999
+    z = chart.to_euclidean(R.float())[0].unflatten(-1, (2, 3))
+    correlation = torch.corrcoef(z[:, 0].T)
+    assert (correlation - torch.eye(3)).abs().max() < 0.05
+    first = torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    chart = SO3Chart.fit(R, first=first)
+    torch.testing.assert_close(chart.axes[0, :, 0], first[0])
+    assert abs(float(chart.axes[0, :, 1].double() @ hinge)) > 0.98  # the hinge's projection on the plane
+
+
+def test_axes_with_first_is_a_rotation_with_that_first_column():
+    u = torch.tensor([[0.3, -0.4, 0.5], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    P = axes_with_first(u)
+    torch.testing.assert_close(P[:, :, 0][[0, 2]], torch.nn.functional.normalize(u[[0, 2]], dim=-1))
+    torch.testing.assert_close(P[1], torch.eye(3))
+    torch.testing.assert_close(torch.det(P), torch.ones(3))

@@ -77,11 +77,12 @@ def trained() -> ConditionalFlowPrior:
 
 def test_config_round_trip_and_validation():
     config = ConditionalFlowConfig.for_joints(JOINTS, ConditionConfig(context=8), layers=2, hidden=(16,))
-    assert config.flow.context == 8 + 6 and config.flow.num_joints == 6 and config.flow.parents == JOINTS.parents
+    assert config.flow.context == 8 + 6 + 3 * 6 and config.flow.num_joints == 6 and config.flow.parents == JOINTS.parents
     d = json.loads(json.dumps(config.to_dict()))
     assert ConditionalFlowConfig.from_dict(d) == config
     with pytest.raises(ValidationError, match="flow.context"):
-        ConditionalFlowConfig(FlowConfig(6, JOINTS.parents, context=8), ConditionConfig(context=8), JOINTS, 1.0)
+        ConditionalFlowConfig(FlowConfig(6, JOINTS.parents, context=8 + 6), ConditionConfig(context=8), JOINTS, 1.0)
+    assert ConditionalFlowConfig.for_joints(JOINTS, ConditionConfig(context=8, estimates=False)).flow.context == 8 + 6
     with pytest.raises(ValidationError, match="offsets"):
         ConditionalFlowConfig.for_joints(PoseJoints(JOINTS.names, JOINTS.parents))
     with pytest.raises(ValidationError, match="p_full, p_empty"):
@@ -272,7 +273,7 @@ def test_pinned_frame_is_a_bijection_centred_on_the_keypoints():
     # In the flow's chart, turned to the bone axes, what a joint pinned by its (longest) bone has left is a
     # twist about the x axis; the spine, pinned by two bones, has nothing left.
     full = model.condition(kp)
-    z = model._bone_axes(model.flow.chart.to_euclidean(model._to_flow(R, full))[0]).unflatten(-1, (6, 3))
+    z = model.flow.chart.to_euclidean(model._to_flow(R, full))[0].unflatten(-1, (6, 3))
     assert z[:, [2, 4], 1:].abs().max() < 1e-3 and z[:, [2, 4], 0].abs().max() > 0.1
     assert z[:, 0].abs().max() < 1e-3
 
@@ -352,3 +353,19 @@ def test_unobserved_gap():
     gap = unobserved_gap(model, prior, R, batch_size=20)
     assert gap["gap"] == pytest.approx(gap["prior"] - gap["unobserved"])
     assert gap["unobserved"] == pytest.approx(float(model.log_prob_unobserved(R).detach().mean()), abs=1e-4)
+
+
+def test_bone_estimates_recover_fully_pinned_joints_and_vanish_elsewhere():
+    model = tiny()
+    g = torch.Generator().manual_seed(3)
+    R = hinge_poses(8, g)
+    mask = torch.ones(8, J, dtype=torch.bool)
+    mask[:, 6] = False  # the foot: the leg loses its only bone
+    condition = model.condition(model.keypoints(R), mask)
+    estimates = condition.context[..., -3 * 6 :].unflatten(-1, (6, 3))
+    # The spine's two bones (head, arm) fix its whole rotation: the estimate is its true chart coordinate.
+    flow = model.flow
+    z = flow.chart.to_euclidean(R)[0]
+    truth = ((z - flow.loc) / flow.scale).unflatten(-1, (6, 3))
+    assert torch.allclose(estimates[:, 0], truth[:, 0], atol=1e-4)
+    assert condition.pinned[:, 4].logical_not().all() and (estimates[:, 4] == 0).all()

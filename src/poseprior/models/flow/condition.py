@@ -78,6 +78,11 @@ class ConditionConfig:
             units (3D: fractions of ``length_scale``, 0.002 is about 2 mm for bandai-v1; perspective: of the
             2D RMS spread). Some noise keeps the density of joints pinned by their bones finite, and it
             helped every observation kind in our runs (30% hidden: 24 mm instead of 42 mm after 8 minutes).
+        estimates: also give the flow, per pinned joint, the local rotation its visible bones imply (in the
+            flow's standardised chart coordinates; 0 where not pinned). A pinned joint's own flow coordinates
+            are only what the bones leave free, so without these the coupling layers lose the joint's rotation,
+            which they use to predict its neighbours; the 64-value encoder output alone did not carry it
+            (val: 30% hidden scored below every joint hidden, see docs/benchmarks.md).
         up: the world's up axis, in which ``root_rotation`` is given (``(0, 1, 0)``: Y-up BVH data).
         distance_mm: range of the training camera's distance from the pelvis, millimetres.
         pitch_deg: range of the training camera's elevation above the pelvis, degrees (positive: looking down).
@@ -91,6 +96,7 @@ class ConditionConfig:
     p_full: float = 0.3
     p_empty: float = 0.1
     noise: float = 0.002
+    estimates: bool = True
     up: tuple[float, float, float] = (0.0, 1.0, 0.0)
     distance_mm: tuple[float, float] = (3000.0, 6000.0)
     pitch_deg: tuple[float, float] = (-10.0, 30.0)

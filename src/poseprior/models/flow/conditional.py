@@ -13,8 +13,8 @@ density is exact with respect to the normalized Haar measure on SO(3)^K for ever
    over local rotations there, like :class:`FlowPrior`); a joint pinned by its bones is left with what they
    do not fix (its twist, noise), centred on ``C_j`` whatever its ancestors do, which makes IK accurate.
 2. **Conditional affine layer** (:class:`Condition`): in the flow's chart (each joint's three coordinates
-   turned by a fixed rotation so that its longest child bone is the first axis: a pinned joint's twist is
-   then the first coordinate alone) and after its standardisation, each coordinate is shifted and scaled
+   along axes whose first is its longest child bone, so that a pinned joint's twist is the first
+   coordinate alone, and whose other two are the data's principal axes) and after its standardisation, each coordinate is shifted and scaled
    by amounts an MLP predicts from the observation's context vector (the conditional base of Winkler et
    al., "Learning Likelihoods with Conditional Normalizing Flows", 2019).
 3. The :class:`~poseprior.models.flow.prior.FlowPrior` (chart, standardisation, spline coupling layers that
@@ -51,7 +51,7 @@ import torch
 from torch import nn
 
 from poseprior.errors import ValidationError
-from poseprior.geometry import check_rotations, rotvec_between
+from poseprior.geometry import check_rotations
 from poseprior.models.flow.condition import (
     BoneAlignment,
     ConditionConfig,
@@ -62,7 +62,7 @@ from poseprior.models.flow.condition import (
     pelvis_keypoints,
     random_observation,
 )
-from poseprior.models.flow.chart import SO3Chart
+from poseprior.models.flow.chart import SO3Chart, axes_with_first
 from poseprior.models.flow.prior import FlowConfig, FlowPrior
 from poseprior.models.prior import PoseJoints
 from poseprior.skeleton import Skeleton, forward_kinematics
@@ -78,8 +78,8 @@ class ConditionalFlowConfig:
     """Architecture and training observations of a :class:`ConditionalFlowPrior`.
 
     Attributes:
-        flow: the flow over the ``K`` pose joints; ``flow.context`` is ``condition.context + K`` (the
-            encoder's output and the bone alignment's per-joint flags).
+        flow: the flow over the ``K`` pose joints; ``flow.context`` is :meth:`context_size`: the encoder's
+            output, the bone alignment's per-joint flags and, with ``condition.estimates``, ``3K`` bone estimates.
         condition: observation encoder and training observations.
         joints: the pose joints and the skeleton (root + pose joints, rest offsets, unit) used for forward
             kinematics of the keypoints.
@@ -96,14 +96,17 @@ class ConditionalFlowConfig:
         K = len(self.joints.names)
         if self.flow.num_joints != K:
             raise ValidationError(f"flow.num_joints: {self.flow.num_joints} for {K} pose joints")
-        if self.flow.context != self.condition.context + K:
-            raise ValidationError(
-                f"flow.context ({self.flow.context}) must be condition.context + K = {self.condition.context + K}"
-            )
+        if self.flow.context != self.context_size(self.condition, K):
+            raise ValidationError(f"flow.context ({self.flow.context}) must be {self.context_size(self.condition, K)} for {K} joints")
         if not self.joints.offsets:
             raise ValidationError("joints: the conditional flow needs rest offsets for forward kinematics")
         if not self.length_scale > 0:
             raise ValidationError(f"length_scale: must be positive, got {self.length_scale}")
+
+    @staticmethod
+    def context_size(condition: ConditionConfig, num_joints: int) -> int:
+        """Length of the coupling layers' context: ``condition.context + K`` (``+ 3K`` with estimates)."""
+        return condition.context + num_joints * (4 if condition.estimates else 1)
 
     @classmethod
     def for_joints(cls, joints: PoseJoints, condition: ConditionConfig | None = None, **flow: object) -> ConditionalFlowConfig:
@@ -115,7 +118,7 @@ class ConditionalFlowConfig:
         """
         condition = condition or ConditionConfig()
         K = len(joints.names)
-        flow_config = FlowConfig(num_joints=K, parents=joints.parents, context=condition.context + K, **flow)
+        flow_config = FlowConfig(num_joints=K, parents=joints.parents, context=cls.context_size(condition, K), **flow)
         skeleton = joints.skeleton
         if skeleton is None:
             raise ValidationError("joints: the conditional flow needs rest offsets for forward kinematics")
@@ -150,8 +153,9 @@ class Condition(NamedTuple):
     observation from the first training steps.
 
     Attributes:
-        context: ``(..., C + K)`` the coupling layers' context vector: the encoder's output and, per joint,
-            1 where the bone alignment used visible bones (0 elsewhere).
+        context: ``(..., C + K [+ 3K])`` the coupling layers' context vector: the encoder's output, per joint 1
+            where the bone alignment used visible bones (0 elsewhere) and, with ``estimates``, per joint the
+            standardised chart coordinates of the local rotation its bones imply (0 where not pinned).
         shift: ``(..., 3K)`` predicted location in the standardised chart.
         log_scale: ``(..., 3K)`` predicted log-scale, within ``[-4, 4]``.
         bones: ``(..., K, 3, 3)`` float64 bone matrices of the bone alignment (step 1 of the module docstring).
@@ -182,10 +186,10 @@ class ConditionalFlowPrior(nn.Module):
     def __init__(self, config: ConditionalFlowConfig):
         super().__init__()
         self.config = config
-        self.flow = FlowPrior(config.flow)
+        # Until from_data fits them, the chart's axes put each joint's longest child bone first.
+        self.flow = FlowPrior(config.flow, axes=axes_with_first(_bone_directions(config.joints.skeleton)).float())
         self.encoder = ObservationEncoder(len(config.joints.names) + 1, config.condition)
         self.align = BoneAlignment(config.joints.skeleton)
-        self.register_buffer("bone_axes", _bone_axes(config.joints.skeleton), persistent=False)
         # The conditional affine layer (see Condition), the identity at initialisation.
         self.affine = nn.Linear(config.flow.context, 6 * config.flow.num_joints)
         nn.init.zeros_(self.affine.weight)
@@ -200,9 +204,11 @@ class ConditionalFlowPrior(nn.Module):
         centres and standardisation, and the encoder's standardisation of the keypoints (of perspective
         views too when ``root_rotation (N, 3, 3)`` is given, with a fixed seed)."""
         model = cls(config)
-        centers = FlowPrior.from_data(config.flow, rotations).chart.centers
-        z = model._bone_axes(SO3Chart(centers).to_euclidean(rotations.float())[0])  # nothing pinned: D = R
-        model.flow = FlowPrior(config.flow, centers, z.mean(0), z.std(0).clamp_min(1e-6))
+        # Each joint's first chart axis is its longest child bone, so that a pinned joint's twist is the first
+        # coordinate alone; the other two are the data's principal axes (SO3Chart).
+        chart = SO3Chart.fit(rotations, first=_bone_directions(config.joints.skeleton))
+        z = chart.to_euclidean(rotations.float())[0]  # nothing pinned: D = R
+        model.flow = FlowPrior(config.flow, chart.centers, z.mean(0), z.std(0).clamp_min(1e-6), chart.axes)
         g = torch.Generator().manual_seed(0)
         sample = torch.randperm(rotations.shape[0], generator=g)[:10_000]
         R = rotations[sample].float()
@@ -223,7 +229,7 @@ class ConditionalFlowPrior(nn.Module):
         (Adam would take thousands of steps to move a log-scale by several units)."""
         condition = self._condition(observation)
         flow = self.flow
-        x = (self._bone_axes(flow.chart.to_euclidean(self._to_flow(R, condition))[0]) - flow.loc) / flow.scale
+        x = (flow.chart.to_euclidean(self._to_flow(R, condition))[0] - flow.loc) / flow.scale
         x, pinned = x.unflatten(-1, (self.num_joints, 3)), condition.pinned
         C, K = self.config.condition.context, self.num_joints
         for j in range(K):
@@ -314,9 +320,30 @@ class ConditionalFlowPrior(nn.Module):
         bones, pinned = self.align(observation)
         # The pinned flags go straight to the flow: whether bones pin a joint is the first thing its density
         # depends on, and the encoder would otherwise have to learn it from the masks.
-        context = torch.cat([self.encoder(observation), pinned.to(observation.points.dtype)], dim=-1)
+        parts = [self.encoder(observation), pinned.to(observation.points.dtype)]
+        if self.config.condition.estimates:
+            parts.append(self._estimates(bones, pinned))
+        context = torch.cat(parts, dim=-1)
         shift, log_scale = self.affine(context).chunk(2, dim=-1)
         return Condition(context, shift, _MAX_LOG_SCALE * torch.tanh(log_scale / _MAX_LOG_SCALE), bones, pinned)
+
+    def _estimates(self, bones: torch.Tensor, pinned: torch.Tensor) -> torch.Tensor:
+        """``(..., 3K)``: per pinned joint, its local rotation as its visible bones alone imply it (parents
+        first, each twist from the parent's estimate turned by the chart centre), in the flow's standardised
+        chart coordinates; 0 for joints that are not pinned. Depends on the observation only."""
+        flow = self.flow
+        dtype = flow.loc.dtype
+        C = flow.chart.centers.to(dtype)
+        eye = torch.eye(3, dtype=dtype, device=bones.device).expand(*bones.shape[:-3], 3, 3)
+        G: list[torch.Tensor] = []
+        local: list[torch.Tensor] = []
+        for j, p in enumerate(self.config.joints.parents):
+            parent = eye if p < 0 else G[p]
+            G.append(self.align.solve(bones[..., j, :, :], parent @ C[j]))
+            local.append(parent.transpose(-1, -2) @ G[j])
+        z = flow.chart.to_euclidean(torch.stack(local, dim=-3))[0]
+        x = ((z - flow.loc) / flow.scale).unflatten(-1, (self.num_joints, 3))
+        return torch.where(pinned.unsqueeze(-1), x, 0.0).flatten(-2)
 
     def _unobserved(self, batch: tuple[int, ...]) -> Condition:
         J, dtype, device = self.num_joints + 1, self.flow.loc.dtype, self.flow.loc.device
@@ -328,16 +355,9 @@ class ConditionalFlowPrior(nn.Module):
             check_rotations(R, "R", tol=1e-3)
         flow = self.flow
         z, ladj = flow.chart.to_euclidean(self._to_flow(R.to(flow.loc.dtype), condition))
-        z = self._bone_axes(z)
         u = ((z - flow.loc) / flow.scale - condition.shift) * torch.exp(-condition.log_scale)
         ladj = ladj - flow.scale.log().sum() - condition.log_scale.sum(-1)
         return flow.flow(condition.context).log_prob(u) + ladj
-
-    def _bone_axes(self, z: torch.Tensor, inverse: bool = False) -> torch.Tensor:
-        """Chart coordinates ``(..., 3K)`` turned per joint so that its main bone is the first axis (or back)."""
-        B = self.bone_axes.to(z.dtype)
-        z = z.unflatten(-1, (self.num_joints, 3)).unsqueeze(-1)
-        return ((B.transpose(-1, -2) if inverse else B) @ z).squeeze(-1).flatten(-2)
 
     def _to_flow(self, R: torch.Tensor, condition: Condition) -> torch.Tensor:
         """The flow's rotations ``D_j = C_j A_j^T G_j`` (step 1 of the module docstring), from the pelvis-frame
@@ -375,7 +395,7 @@ class ConditionalFlowPrior(nn.Module):
         u, ladj = distribution.transform.inv.call_and_ladj(base)
         log_pu = distribution.base.log_prob(base) - ladj
         z = (u * torch.exp(condition.log_scale) + condition.shift) * flow.scale + flow.loc
-        G, ladj = flow.chart.to_rotations(self._bone_axes(z, inverse=True))
+        G, ladj = flow.chart.to_rotations(z)
         return self._from_flow(G, condition), log_pu - ladj - flow.scale.log().sum() - condition.log_scale.sum(-1)
 
     # --------------------------------------------------------------------------------------- densities
@@ -511,19 +531,17 @@ class ConditionalFlowPrior(nn.Module):
         return out
 
 
-def _bone_axes(skeleton: Skeleton) -> torch.Tensor:
-    """``(K, 3, 3)`` per pose joint, the rotation taking its longest child bone (rest offset) to the x axis
-    (identity for leaves)."""
-    x = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
-    axes = []
+def _bone_directions(skeleton: Skeleton) -> torch.Tensor:
+    """``(K, 3)`` per pose joint, the unit direction of its longest child bone (rest offset); 0 for leaves."""
+    rows = []
     for j in range(1, skeleton.num_joints):
         children = [c for c in skeleton.children(j) if float(skeleton.offsets[c].norm()) > 1e-9]
         if not children:
-            axes.append(torch.eye(3, dtype=torch.float64))
+            rows.append(torch.zeros(3, dtype=torch.float64))
             continue
-        bone = max((skeleton.offsets[c] for c in children), key=lambda o: float(o.norm()))
-        axes.append(roma.rotvec_to_rotmat(rotvec_between(bone / bone.norm(), x)))
-    return torch.stack(axes).float()
+        bone = max((skeleton.offsets[c].double() for c in children), key=lambda o: float(o.norm()))
+        rows.append(bone / bone.norm())
+    return torch.stack(rows)
 
 
 def _check_mask(mask: torch.Tensor | None, shape: torch.Size, device: torch.device) -> torch.Tensor:

@@ -2,8 +2,9 @@
 
 Layers, bottom (data) to top (base):
 
-1. :class:`~poseprior.models.flow.chart.SO3Chart`: per-joint centring, exponential chart and a radial map
-   of the ball onto R^3 (hand-written: no library has SO(3) densities; Falorsi et al., AISTATS 2019).
+1. :class:`~poseprior.models.flow.chart.SO3Chart`: per-joint centring, exponential chart, a radial map
+   of the ball onto R^3 and principal axes (hand-written: no library has SO(3) densities; Falorsi et al.,
+   AISTATS 2019).
 2. A fixed per-dimension standardisation (mean and scale of the training data in the chart).
 3. ``L`` coupling layers (Dinh et al., "NICE", 2014 / "Density estimation using Real NVP", 2017) whose
    elementwise maps are monotonic rational-quadratic splines (Durkan et al., "Neural Spline Flows",
@@ -141,6 +142,7 @@ class FlowPrior(ConfiguredJoints, nn.Module):
     Args:
         config: the architecture.
         centers: ``(K, 3, 3)`` per-joint centre rotations (mean rotation of the training data).
+        axes: ``(K, 3, 3)`` per-joint chart axes (principal axes of the training data; see :class:`SO3Chart`).
         loc, scale: ``(3K,)`` standardisation of the chart coordinates.
 
     Example:
@@ -156,6 +158,7 @@ class FlowPrior(ConfiguredJoints, nn.Module):
         centers: torch.Tensor | None = None,
         loc: torch.Tensor | None = None,
         scale: torch.Tensor | None = None,
+        axes: torch.Tensor | None = None,
     ):
         super().__init__()
         K = config.num_joints
@@ -165,7 +168,7 @@ class FlowPrior(ConfiguredJoints, nn.Module):
         if config.joints is not None and len(config.joints.names) != K:
             raise ValidationError(f"config.joints: expected {K} joint names, got {len(config.joints.names)}")
         self.config = config
-        self.chart = SO3Chart(centers, num_joints=K)
+        self.chart = SO3Chart(centers, num_joints=K, axes=axes)
         D = 3 * K
         self.register_buffer("loc", torch.zeros(D) if loc is None else loc.detach().float().clone())
         self.register_buffer("scale", torch.ones(D) if scale is None else scale.detach().float().clone())
@@ -184,16 +187,13 @@ class FlowPrior(ConfiguredJoints, nn.Module):
 
     @classmethod
     def from_data(cls, config: FlowConfig, rotations: torch.Tensor) -> FlowPrior:
-        """A prior whose chart centres and standardisation are fitted to training ``rotations (N, K, 3, 3)``.
-
-        The centre of each joint is its chordal mean rotation (the projection of the mean matrix onto SO(3));
-        the standardisation is the mean and standard deviation of the chart coordinates.
-        """
+        """A prior whose chart (:meth:`SO3Chart.fit`: centres and principal axes) and standardisation (mean and
+        standard deviation of the chart coordinates) are fitted to training ``rotations (N, K, 3, 3)``."""
         if rotations.ndim != 4 or rotations.shape[1:] != (config.num_joints, 3, 3):
             raise ValidationError(f"rotations: expected shape (N, {config.num_joints}, 3, 3), got {tuple(rotations.shape)}")
-        centers = roma.special_procrustes(rotations.double().mean(0)).float()
-        z, _ = SO3Chart(centers).to_euclidean(rotations.float())
-        return cls(config, centers, z.mean(0), z.std(0).clamp_min(1e-6))
+        chart = SO3Chart.fit(rotations)
+        z, _ = chart.to_euclidean(rotations.float())
+        return cls(config, chart.centers, z.mean(0), z.std(0).clamp_min(1e-6), chart.axes)
 
     def _check(self, R: torch.Tensor, name: str = "R") -> None:
         K = self.num_joints
