@@ -58,7 +58,9 @@ def setup():
 def test_conditioning_check_scores_what_it_says(ik, setup):
     model, _, R, _, datasets = setup
     check = ik.conditioning_check(model, R, datasets, seed=0, samples=3)
-    assert set(check) == {*ik.CHECKS, "noise_mm"}
+    assert set(check) == {*ik.CHECKS, "noise_mm", "by_hidden_percent"}
+    assert list(check["by_hidden_percent"]) == [str(p) for p in ik.HIDDEN_PERCENTS]
+    assert check["by_hidden_percent"]["0"]["truth_log_likelihood_nats"] == pytest.approx(check["visible"]["truth_log_likelihood_nats"], abs=1e-4)
     with torch.no_grad():
         unobserved = model.log_prob_unobserved(R)
         keypoints = model.keypoints(R)
@@ -106,7 +108,7 @@ def test_every_kind_has_both_datasets_and_renders(ik, setup):
     assert f"| 3D, 30% hidden | {masked['mode_mpjpe_mm']:.1f} | {masked['dataset1_mode_mpjpe_mm']:.1f} |" in blocks["table"]
     assert "12 poses evenly spaced" in blocks["table"] and "dataset 1 (4)" in blocks["table"]
     assert f"{gap['gap_nats']:.1f} nats/pose" in blocks["gap"]
-    assert len(blocks["conditioning"].splitlines()) == 2 + len(ik.CHECKS)
+    assert len(blocks["conditioning"].splitlines()) == 2 + len(ik.CHECKS) + 5  # and the hidden-rate table
     assert len(blocks["temperature"].splitlines()) == 3 + len(ik.TEMPERATURES) and "| 0.5 | 12 (4 / 8) |" in blocks["temperature"]
 
     def missing(setting=""):
