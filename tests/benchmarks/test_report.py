@@ -61,7 +61,7 @@ def test_a_changed_value_fails_the_check(tmp_path, capsys):
     )
     data = json.loads((results / f"{name}.json").read_text())
     node = leaf(data, path)
-    node[path[-1]] = node[path[-1]] * 1.37 + 11
+    node[path[-1]] = type(node[path[-1]])(node[path[-1]] * 1.37 + 11)  # an int stays an int (format "d")
     (results / f"{name}.json").write_text(json.dumps(data))
     assert report.main(["--check", "--results", str(results)]) == 1
     assert f"value {name}:" in capsys.readouterr().err
