@@ -7,7 +7,9 @@ import shutil
 import pytest
 import torch
 
-from poseprior.data.bandai import prepare_bandai, read_splits, reference_rig
+from poseprior.data.bandai import prepare_bandai, read_splits
+from poseprior.retarget import Rig
+from poseprior.retarget.rig import rig_profile
 from poseprior.data.cache import MANIFEST
 from poseprior.data.dataset import PoseDataset, load_prepared
 from poseprior.data.protocol import BANDAI_V1, extract_poses
@@ -49,8 +51,8 @@ def test_counts_follow_the_takes(prepared, mini_bandai):
 
 
 def test_poses_match_the_bvh(prepared, mini_bandai):
-    """The cache holds the takes retargeted onto the canonical pose joints by the rig calibrated on the train
-    split: in the rig's proportions, their forward kinematics puts every joint where the BVH has it."""
+    """The cache holds the takes retargeted onto the canonical pose joints by the Bandai rig with its shipped
+    twist profile: in the rig's proportions, their forward kinematics puts every joint where the BVH has it."""
     out, _ = prepared
     data = load_prepared(out)
     assert data.joint_names == POSE_JOINTS and data.skeleton.joint_names == ("pelvis", *POSE_JOINTS)
@@ -59,7 +61,8 @@ def test_poses_match_the_bvh(prepared, mini_bandai):
     motion = _motion(mini_bandai, name)
     sel = val.take == 1
     assert val.frame[sel].tolist() == list(range(0, motion.num_frames, 3))
-    rig = reference_rig(mini_bandai)
+    rig = Rig.from_skeleton(motion.skeleton, motion.unit, source="bandai")
+    rig = rig.with_profile(rig_profile(motion.skeleton, rig.joint_map.convention))
     expected = extract_poses(motion, BANDAI_V1, rig)
     for key in ("rotations", "root_rotation", "root_position"):
         torch.testing.assert_close(getattr(val, key)[sel], expected[key])

@@ -48,7 +48,7 @@ def test_masked_joints_are_ignored(setup):
     keypoints, mask = setup["keypoints"].clone(), torch.ones(10, 21, dtype=torch.bool)
     mask[:, 5], mask[::2, 12] = False, False
     keypoints[~mask] = float("nan")
-    config = FitConfig(steps=40, optimizer="lbfgs", lr=1.0)
+    config = FitConfig(steps=100, optimizer="lbfgs", lr=1.0)
     result = fit_keypoints_3d(keypoints, mask, setup["skeleton"], UniformPrior(20), unit_mm=setup["unit"], init=setup["init"], config=config)
     assert torch.isfinite(result.positions).all()
     error_mm = (result.positions - setup["keypoints"]).norm(dim=-1) * setup["unit"]
