@@ -32,7 +32,7 @@ import torch
 
 from poseprior.data import load_prepared
 from poseprior.io import Motion, read_motion
-from poseprior.retarget import Rig, retarget, to_body, to_pose
+from poseprior.retarget import Rig, retarget, to_body
 from poseprior.skeleton.smpl import BODY_JOINTS, POSE_JOINTS, body_skeleton, template_rest_joints
 from record import save
 

@@ -85,6 +85,7 @@ import argparse
 import hashlib
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -93,8 +94,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import torch
+from record import save, settle_arguments
 
-import poseprior
 import poseprior.zoo as zoo
 from poseprior.data import BANDAI_V1, extract_poses, load_prepared
 from poseprior.data.bandai import reference_rig
@@ -110,7 +111,6 @@ from poseprior.retarget.transfer import up_rotation
 from poseprior.skeleton.smpl import BODY_JOINTS, BODY_PARENTS, POSE_JOINTS
 from poseprior.tasks import FitConfig, fit_keypoints_3d
 from poseprior.tasks.denoise import DenoiseConfig, add_rotation_noise, denoise_motion
-from record import RESULTS, save
 
 REPO = Path(__file__).resolve().parents[1]
 CROSSLAB = ("cmu-cc3", "cmu-max", "reactidle", "cmu-bvh", "cmu-asf")
@@ -682,7 +682,7 @@ def model_records() -> dict:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a tiny subset (about a minute; numbers not for publication)")
-    parser.add_argument("--shared", default=str(REPO.parent / "shared" / "data"), help="the shared data folder")
+    parser.add_argument("--shared", default=str(Path(os.environ.get("POSEPRIOR_SHARED", REPO.parent / "shared")) / "data"), help="the shared data folder")
     parser.add_argument("--prepared", default=str(REPO / "prepared" / "bandai-v1"))
     parser.add_argument("--out", help="another folder for the results file (default benchmarks/results, with --quick record.quick_dir())")
     parser.add_argument("--threads", type=int, default=1)
@@ -696,14 +696,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--denoise-steps", type=int, help=f"denoising L-BFGS evaluations (default {FULL['denoise_steps']})")
     parser.add_argument("--bandai-takes", type=int, help=f"bandai-v1 test takes of the reference row (default {FULL['bandai_takes']})")
     parser.add_argument("--train-every", type=int, help="fit the baseline on every N-th bandai-v1 train pose (default 1)")
-    args = parser.parse_args(argv)
-    defaults = QUICK if args.quick else FULL
-    for key, value in defaults.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    if args.quick and args.out is not None and Path(args.out).resolve() == RESULTS.resolve():
-        parser.error("--quick numbers are not for publication: not writing them to benchmarks/results")
-    return args
+    return settle_arguments(parser, parser.parse_args(argv), FULL, QUICK)
 
 
 def main(argv: list[str] | None = None) -> dict:

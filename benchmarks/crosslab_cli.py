@@ -20,13 +20,15 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from poseprior.io import list_members, read_motion, write_motion
 from record import RESULTS, save
+
+from poseprior.io import list_members, read_motion, write_motion
 
 #: Finished takes of a run in progress (``--resume`` reads it).
 PARTIAL = RESULTS / ".partial" / "crosslab_cli.json"
@@ -67,6 +69,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     rows: dict[str, dict] = json.loads(PARTIAL.read_text()) if args.resume and PARTIAL.is_file() and not args.quick else {}
     paths = takes(args.quick)
+    saving = threading.Lock()
 
     def one(path: str) -> None:
         name, rig = (path.split(":")[-1] if ":" in path else Path(path).name), _rig(path)
@@ -81,10 +84,11 @@ def main(argv: list[str] | None = None) -> dict:
             rows[name] = {"rig": rig, **{c: run(c, path, folder) for c in COMMANDS}}
         print(name, {c: rows[name][c]["exit"] for c in COMMANDS}, file=sys.stderr, flush=True)
         if not args.quick:
-            PARTIAL.parent.mkdir(exist_ok=True)
-            tmp_file = PARTIAL.with_suffix(f".{os.getpid()}.tmp")
-            tmp_file.write_text(json.dumps(rows))
-            tmp_file.replace(PARTIAL)
+            with saving:  # the takes' threads share one temporary file
+                PARTIAL.parent.mkdir(exist_ok=True)
+                tmp_file = PARTIAL.with_suffix(f".{os.getpid()}.tmp")
+                tmp_file.write_text(json.dumps(rows))
+                tmp_file.replace(PARTIAL)
 
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         list(pool.map(one, paths))

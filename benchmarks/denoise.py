@@ -67,7 +67,7 @@ from poseprior.retarget import to_pose
 from poseprior.skeleton.smpl import POSE_JOINTS
 from poseprior.tasks.denoise import DenoiseConfig, add_rotation_noise, denoise_motion
 from poseprior.zoo import info, load
-from record import save
+from record import load_optional, save
 
 PRIORS = ("none", "flow-bandai", "vae-bandai", "ndf-bandai")
 #: Prior weights a bare ``--sweep`` tries (each prior's default is added).
@@ -240,16 +240,6 @@ def sweep_prior(name: str, prior: PosePrior, grid: list[dict], run: Callable[[De
 # Rendering: the docs' tables from the results files only.
 
 
-def _load(results: Callable[..., dict], setting: str) -> dict | None:
-    """The results file ``denoise-<setting>``, or None when it does not exist (its blocks are left out)."""
-    try:
-        return results(setting)
-    except Exception as e:  # report.Missing, or FileNotFoundError of record.load
-        if type(e).__name__ in ("Missing", "FileNotFoundError"):
-            return None
-        raise
-
-
 def _group(g: str, subset: dict) -> str:
     return {"pooled": f"all {subset['takes']}", "dataset1": f"dataset 1 ({subset['dataset1_takes']})", "dataset2": f"dataset 2 ({subset['dataset2_takes']})"}[g]
 
@@ -356,11 +346,11 @@ def render(results: Callable[..., dict]) -> dict[str, str]:
     """The docs' blocks from the results files (``benchmarks/report.py``): ``table`` and ``takes`` from
     ``denoise-test``, ``sweep`` from ``denoise-val-sweep``. A missing file leaves its blocks out."""
     blocks: dict[str, str] = {}
-    test = _load(results, "test")
+    test = load_optional(results, "test")
     if test is not None:
         blocks["table"] = _conditions(test) + _table(test)
         blocks["takes"] = _takes_table(test)
-    sweep = _load(results, "val-sweep")
+    sweep = load_optional(results, "val-sweep")
     if sweep is not None:
         blocks["sweep"] = _conditions(sweep) + _sweep_table(sweep)
     return blocks

@@ -67,7 +67,7 @@ from poseprior.models.flow.condition import camera_rotations, pelvis_keypoints, 
 from poseprior.skeleton import forward_kinematics
 from poseprior.tasks import Fit2DConfig, FitConfig, fit_keypoints_2d, fit_keypoints_3d
 from poseprior.tasks.pose_variables import default_prior_weight, uses_latent
-from record import save
+from record import load_optional, save
 
 PRIORS = ("flow-bandai", "vae-bandai", "ndf-bandai")
 #: Prior weights tried by ``--sweep`` (each prior's default weight is added).
@@ -294,16 +294,6 @@ def run_2d(R: torch.Tensor, root_rotation: torch.Tensor, ik, priors: dict, datas
 # Rendering: the docs' tables from the results files only.
 
 
-def _load(results: Callable[..., dict], setting: str) -> dict | None:
-    """The results file ``fitting-<setting>``, or None when it does not exist (its blocks are left out)."""
-    try:
-        return results(setting)
-    except Exception as e:  # report.Missing, or FileNotFoundError of record.load
-        if type(e).__name__ in ("Missing", "FileNotFoundError"):
-            return None
-        raise
-
-
 def _mm(x: float | None, best: bool = False) -> str:
     if x is None:
         return "-"
@@ -427,22 +417,22 @@ def render(results: Callable[..., dict]) -> dict[str, str]:
     ``fitting-val-3d-sweep`` and ``fitting-val-world-sweep``); ``optimizer`` from ``fitting-val-lbfgs`` (beside
     Adam's numbers of the 3d sweep when it measured the same poses). A missing file leaves its blocks out."""
     blocks: dict[str, str] = {}
-    test = _load(results, "test")
+    test = load_optional(results, "test")
     if test is not None:
         for part in ("3d", "world"):
             if part in test["results"]:
                 blocks[part] = _conditions(test, part) + _case_table(test, part)
         if "2d" in test["results"]:
             blocks["2d"] = _conditions(test, "2d") + _table_2d(test)
-    sweep = _load(results, "val-sweep")
+    sweep = load_optional(results, "val-sweep")
     for part in ("3d", "world"):
         # Both parts swept in one run (fitting-val-sweep), or each alone (fitting-val-3d-sweep, fitting-val-world-sweep).
-        source = sweep if sweep is not None and part in sweep["results"] else _load(results, f"val-{part}-sweep")
+        source = sweep if sweep is not None and part in sweep["results"] else load_optional(results, f"val-{part}-sweep")
         if source is not None and part in source["results"]:
             blocks[f"sweep_{part}"] = _conditions(source, part) + _sweep_table(source, part)
         if part == "3d" and source is not None and "3d" in source["results"]:
             sweep = source  # the Adam numbers beside L-BFGS's
-    lbfgs = _load(results, "val-lbfgs")
+    lbfgs = load_optional(results, "val-lbfgs")
     if lbfgs is not None and "3d" in lbfgs["results"]:
         blocks["optimizer"] = _optimizer_table(lbfgs, sweep)
     return blocks

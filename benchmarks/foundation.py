@@ -18,6 +18,7 @@ Run from the repository root, with nothing else running:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -25,13 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from record import RESULTS, save
 
 from poseprior.data.bandai import prepare_bandai
 from poseprior.data.protocol import BANDAI_V1
 from poseprior.io import iter_bvh, read_asf_amc, read_bvh
 from poseprior.metrics import geodesic_error
 from poseprior.skeleton import forward_kinematics
-from record import RESULTS, save
 
 ZIPS = ("bandai-namco-motion-1.zip", "bandai-namco-motion-2.zip")
 FK_BATCH = 1000
@@ -120,7 +121,7 @@ def prepare(source: Path, workers: int) -> dict:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    parser.add_argument("--shared", type=Path, default=Path(os.environ.get("POSEPRIOR_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data")
     parser.add_argument("--skip-prepare", action="store_true", help="leave out the bandai-v1 preparation")
     parser.add_argument("--workers", type=int, default=2, help="prepare_bandai's worker processes")
     parser.add_argument("--threads", type=int, default=2)

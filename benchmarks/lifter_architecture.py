@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 import poseprior.zoo as zoo
-from record import RESULTS, save
+from record import save, settle_arguments
 
 LIFTER = "lifter-rot-bandai"
 TRANSFORMERS = ((128, 2), (256, 4))  # (width, layers); 8 heads, feed-forward 2 x width, no dropout
@@ -55,13 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="a short sequence (a smoke run; written under record.quick_dir(), not published)")
     parser.add_argument("--out", help="another folder for the results file")
-    args = parser.parse_args(argv)
-    for key, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    if args.quick and args.out is not None and Path(args.out).resolve() == RESULTS.resolve():
-        parser.error("--quick numbers are not for publication: not writing them to benchmarks/results")
-    return args
+    return settle_arguments(parser, parser.parse_args(argv), FULL, QUICK)
 
 
 def main(argv: list[str] | None = None) -> dict:

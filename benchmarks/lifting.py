@@ -49,7 +49,7 @@ from poseprior.data.lifting import LiftingConfig, layout_keypoints, random_views
 from poseprior.metrics import apd, best_of_n, mpjae, mpjpe, pa_mpjpe
 from poseprior.models.lifter.rotation import window_indices
 from poseprior.tasks import Fit2DConfig, fit_keypoints_2d
-from record import RESULTS, save
+from record import save, settle_arguments
 
 ROT = ("lifter-rot-bandai", "lifter-rot-coco17")
 FLOW = ("lifter-flow-bandai", "lifter-flow-coco17")
@@ -161,13 +161,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="a few views (a smoke run; written under record.quick_dir(), not published)")
     parser.add_argument("--out", help="another folder for the results file")
-    args = parser.parse_args(argv)
-    for key, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    if args.quick and args.out is not None and Path(args.out).resolve() == RESULTS.resolve():
-        parser.error("--quick numbers are not for publication: not writing them to benchmarks/results")
-    return args
+    return settle_arguments(parser, parser.parse_args(argv), FULL, QUICK)
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -17,19 +17,21 @@ Example (in a script)::
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["RESULTS", "save", "load", "meta", "quick_dir"]
+__all__ = ["RESULTS", "save", "load", "load_optional", "meta", "quick_dir", "settle_arguments"]
 
 REPO = Path(__file__).resolve().parents[1]
 #: Where the published results live.
@@ -107,3 +109,25 @@ def load(name: str, folder: Path = RESULTS) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such results file; run benchmarks/{name.split('-')[0]}.py")
     return json.loads(path.read_text())
+
+
+def settle_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace, full: dict[str, Any], quick: dict[str, Any]) -> argparse.Namespace:
+    """Fill the options left unset (None) from ``quick`` or ``full`` (by ``args.quick``), and refuse to write a
+    quick run's numbers into the published folder (``args.out``)."""
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.quick and args.out is not None and Path(args.out).resolve() == RESULTS.resolve():
+        parser.error("--quick numbers are not for publication: not writing them to benchmarks/results")
+    return args
+
+
+def load_optional(results: Callable[..., dict[str, Any]], setting: str) -> dict[str, Any] | None:
+    """``results(setting)`` in a script's ``render``, or None when that results file does not exist (its blocks
+    are then left out)."""
+    try:
+        return results(setting)
+    except Exception as e:  # report.Missing, or FileNotFoundError of load
+        if type(e).__name__ in ("Missing", "FileNotFoundError"):
+            return None
+        raise

@@ -28,7 +28,7 @@ import torch
 from poseprior.cli.demo import bandai_clip
 from poseprior.viz import animate_motion, plot_hypotheses, plot_keypoints_2d, plot_poses, plot_sample_grid, save_figure
 from poseprior.viz.report import ReportFigure, ReportSection, write_html_report
-from record import RESULTS, save
+from record import save, settle_arguments
 
 SEED = 0
 HYPOTHESES = 200
@@ -58,13 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--demo", action=argparse.BooleanOptionalAction, help="time `poseprior demo` (default: yes; with --quick no)")
     parser.add_argument("--quick", action="store_true", help="one run of each figure, no demo (a smoke run; written under record.quick_dir(), not published)")
     parser.add_argument("--out", help="another folder for the results file")
-    args = parser.parse_args(argv)
-    for key, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    if args.quick and args.out is not None and Path(args.out).resolve() == RESULTS.resolve():
-        parser.error("--quick numbers are not for publication: not writing them to benchmarks/results")
-    return args
+    return settle_arguments(parser, parser.parse_args(argv), FULL, QUICK)
 
 
 def main(argv: list[str] | None = None) -> dict:

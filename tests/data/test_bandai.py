@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from poseprior.data.bandai import prepare_bandai, read_splits
-from poseprior.retarget import Rig
-from poseprior.retarget.rig import rig_profile
 from poseprior.data.cache import MANIFEST
 from poseprior.data.dataset import PoseDataset, load_prepared
 from poseprior.data.protocol import BANDAI_V1, extract_poses
 from poseprior.errors import FormatError
 from poseprior.io.bvh import read_bvh
+from poseprior.retarget import Rig
+from poseprior.retarget.rig import rig_profile
 from poseprior.skeleton import forward_kinematics
 from poseprior.skeleton.smpl import POSE_JOINTS
 

@@ -46,7 +46,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-import roma
 import torch
 from torch import nn
 

@@ -26,7 +26,6 @@ import math
 from dataclasses import asdict, dataclass
 from functools import partial
 
-import roma
 import torch
 import torch.nn.functional as F
 import zuko
