@@ -67,6 +67,13 @@ Sections (every number's unit is in its key: ``_mm``, ``_deg``, ``_nats``, ``_s`
    random camera per window (``random_views`` with ``LiftingConfig()``, as ``benchmarks/lifting.py``: exact
    pixels). ``lifter-rot-bandai``: MPJPE (mm, root-relative, camera frame) and MPJAE (deg, local rotations) of the
    centre frame; ``lifter-flow-bandai``: MPJPE of its mode and best-of-``--samples`` MPJPE.
+7. **placement**: why the rotation priors reject other labs' poses. Per source and pose joint, the mean rotation
+   of its 10 fps poses (chordal mean) against bandai-v1 train's (every ``--train-every``-th pose), split into the
+   swing of the joint's T-pose bone and the twist about it (deg), beside the spread of bandai-v1 train about its
+   mean (mean angle, deg): an offset many times that spread, with a small spread of the source's own, is a
+   constant difference in how the rigs place joints or split chains, not different motion. And, from the
+   source's own joint positions, the median angle between the shin (knee to ankle) and the foot (ankle to toe
+   joint) over all frames: where each lab puts its ankle and toe joints.
 
 Seeds are fixed (``--seed``). The JSON (``--out``, written atomically) holds the command line, git commit and
 whether tracked files differ from it, date, CPU, threads, torch version, the models' weight hashes, the subsets
@@ -93,6 +100,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import roma
 import torch
 from record import save, settle_arguments
 
@@ -106,7 +114,7 @@ from poseprior.metrics import best_of_n, geodesic_error, mpjae, mpjpe
 from poseprior.models.baseline import TangentGaussianPrior
 from poseprior.models.prior import PoseJoints
 from poseprior.retarget import Rig, from_canonical, retarget, source_rig
-from poseprior.retarget.rig import HINGE_AXES, bend_axis, bends
+from poseprior.retarget.rig import HINGE_AXES, bend_axis, bends, bone_axis, swing_twist_deg
 from poseprior.retarget.transfer import up_rotation
 from poseprior.skeleton.smpl import BODY_JOINTS, BODY_PARENTS, POSE_JOINTS
 from poseprior.tasks import FitConfig, fit_keypoints_3d
@@ -487,6 +495,65 @@ def likelihood_table(section: dict) -> str:
                      "independent median", f"flow below bandai test's 1st percentile ({section['bandai_test_p01_nats']:.1f})"], rows)  # fmt: skip
 
 
+# ------------------------------------------------------------------------------------------------ 7. placement
+def chordal_mean(R: torch.Tensor) -> torch.Tensor:
+    """``(J, 3, 3)`` the chordal L2 mean of rotations ``R (N, J, 3, 3)`` per joint (the nearest rotation to their
+    arithmetic mean)."""
+    return roma.special_procrustes(R.double().mean(0))
+
+
+def placement_section(takes: dict[str, list[Take]], train: torch.Tensor) -> dict:
+    """Per source and pose joint, the offset of its mean rotation from bandai-v1 train's (swing and twist, deg)
+    and its spread; bandai-v1 train's spread; the median shin-to-foot angle per source (module docstring)."""
+    reference = chordal_mean(train)
+    spread = geodesic_error(train.double(), reference.expand_as(train)).mean(0)
+    rows: dict[str, dict] = {}
+    for source, ts in takes.items():
+        R = torch.cat([t.pose.rotations[:, 1:] for t in ts]).double()
+        centre = chordal_mean(R)
+        own = geodesic_error(R, centre.expand_as(R)).mean(0)
+        offsets = {}
+        for j, name in enumerate(POSE_JOINTS):
+            swing, twist = swing_twist_deg(reference[j].T @ centre[j], bone_axis(name))
+            offsets[name] = {"swing_deg": swing, "twist_deg": twist, "spread_deg": float(own[j]), "in_bandai_spreads": math.hypot(swing, twist) / float(spread[j])}
+        rows[source] = {"poses": int(R.shape[0]), "joints": offsets, "shin_foot_median_deg": shin_foot_angle(ts)}
+    return {"rows": rows, "bandai_train_spread_deg": {n: float(spread[j]) for j, n in enumerate(POSE_JOINTS)}}
+
+
+def shin_foot_angle(ts: list[Take]) -> dict[str, float | None]:
+    """Median over a source's frames of the angle (deg) between each leg's shin (knee to ankle) and foot (ankle
+    to toe joint), from its own joint positions; None where the rig has no toe joint."""
+    out: dict[str, float | None] = {}
+    names = ("pelvis", *POSE_JOINTS)
+    for side in ("left", "right"):
+        if any(f"{side}_foot" in t.missing for t in ts):
+            out[side] = None
+            continue
+        p = torch.cat([t.pose.positions() for t in ts]).double()
+        knee, ankle, toe = (p[:, names.index(f"{side}_{n}")] for n in ("knee", "ankle", "foot"))
+        shin, foot = ankle - knee, toe - ankle
+        cos = (shin * foot).sum(-1) / (shin.norm(dim=-1) * foot.norm(dim=-1)).clamp_min(1e-12)
+        out[side] = math.degrees(float(torch.acos(cos.clamp(-1, 1)).median()))
+    return out
+
+
+def placement_table(section: dict) -> str:
+    sources = list(section["rows"])
+    spread = section["bandai_train_spread_deg"]
+    rows = [[name, f"{spread[name]:.1f}", *(_offset_cell(section["rows"][s]["joints"][name]) for s in sources)] for name in POSE_JOINTS]
+    feet = [f"{s}: left {_deg(r['shin_foot_median_deg']['left'])}, right {_deg(r['shin_foot_median_deg']['right'])}" for s, r in section["rows"].items()]
+    table = markdown(["joint", "bandai-v1 train spread deg", *(f"{s}: swing / twist deg (own spread)" for s in sources)], rows)
+    return table + "\n\nMedian angle between shin and foot, from each source's own joint positions: " + "; ".join(feet) + "."
+
+
+def _offset_cell(o: dict) -> str:
+    return f"{o['swing_deg']:.0f} / {o['twist_deg']:+.0f} ({o['spread_deg']:.0f})"
+
+
+def _deg(x: float | None) -> str:
+    return "no toe joint" if x is None else f"{x:.0f} deg"
+
+
 # ------------------------------------------------------------------------------------------------ poses subset
 @dataclass
 class Subset:
@@ -731,6 +798,7 @@ def main(argv: list[str] | None = None) -> dict:
     result["fit3d"] = timed("fit3d", lambda: fit_section(takes, picks, ik, priors, args.steps, args.seed))
     result["denoise"] = timed("denoise", lambda: denoise_section(takes, priors["ndf-bandai"], args.denoise_steps, args.seed))
     result["lifting"] = timed("lifting", lambda: lifting_section(takes, picks, rot, flow, args.samples, args.seed))
+    result["placement"] = timed("placement", lambda: placement_section(takes, prepared["train"].rotations[:: args.train_every]))
     timings["total"] = time.perf_counter() - started
     result["seconds"] = timings
     subset = subset_description(args, sources, takes, picks, len(prepared["train"]))
@@ -777,6 +845,7 @@ TITLES = (
     "4. World-frame 3D fitting, 20 mm noise, 30% hidden, IK init flow-ik-bandai",
     f"5. Denoising, {NOISE_DEG:g} deg RMS per joint, 30 fps",
     "6. Lifting from a random camera",
+    "7. Placement: each source's mean rotation per joint against bandai-v1 train's",
 )
 
 
@@ -790,6 +859,7 @@ def render(results: Callable[..., dict]) -> dict[str, str]:
         "fit3d": fit_table(r["fit3d"]),
         "denoise": denoise_table(r["denoise"]),
         "lifting": lifting_table(r["lifting"]),
+        "placement": placement_table(r["placement"]),
     }
 
 

@@ -10,7 +10,17 @@ import torch
 from poseprior.errors import ValidationError
 from poseprior.geometry import random_rotations, rotvec_to_matrix
 from poseprior.io import Motion
-from poseprior.metrics import apd, best_of_n, geodesic_error, jitter, mean_of_n, mpjae, mpjpe, n_mpjpe, pa_mpjpe
+from poseprior.metrics import (
+    apd,
+    best_of_n,
+    geodesic_error,
+    jitter,
+    mean_of_n,
+    mpjae,
+    mpjpe,
+    n_mpjpe,
+    pa_mpjpe,
+)
 from poseprior.skeleton import Skeleton
 
 GEN = torch.Generator().manual_seed(0)

@@ -13,7 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "benchmarks" / "crosslab.py"
 PREPARED = REPO / "prepared" / "bandai-v1"
-SECTIONS = ("retargeting", "twist", "log_likelihood", "fit3d", "denoise", "lifting")
+SECTIONS = ("retargeting", "twist", "log_likelihood", "fit3d", "denoise", "lifting", "placement")
 SOURCES = ("cmu-cc3", "cmu-max", "reactidle", "cmu-bvh", "cmu-asf", "pooled", "bandai")
 
 
@@ -64,6 +64,12 @@ def test_every_section_and_source_is_written(quick_run):
     assert {"none_mpjpe_mm", "flow-bandai_mpjpe_mm", "vae-bandai_mpjpe_mm", "ndf-bandai_mpjpe_mm", "best_prior_over_none"} <= set(fit)
     assert {"noisy_mpjpe_mm", "none_mpjpe_mm", "ndf-bandai_mpjpe_mm", "ndf-bandai_removed"} <= set(data["denoise"]["rows"]["pooled"])
     assert {"rot_mpjpe_mm", "rot_mpjae_deg", "flow_mode_mpjpe_mm", "flow_best_mpjpe_mm"} <= set(data["lifting"]["rows"]["pooled"])
+    placement = data["placement"]
+    assert list(placement["rows"]) == [s for s in SOURCES if s != "pooled"] and len(placement["bandai_train_spread_deg"]) == 20
+    for source, row in placement["rows"].items():
+        assert len(row["joints"]) == 20 and all(0 <= j["swing_deg"] <= 180 and -180 < j["twist_deg"] <= 180 for j in row["joints"].values())
+        toes = row["shin_foot_median_deg"]
+        assert (toes["left"] is None) == (source == "reactidle") and (toes["left"] is None or 0 < toes["left"] < 180), (source, toes)
 
 
 def test_numbers_are_finite(quick_run):
@@ -100,5 +106,5 @@ def test_metadata(quick_run):
 def test_render_gives_every_table(quick_run):
     written = quick_run[0]
     blocks = load_script().render(lambda setting="": written)
-    assert list(blocks) == ["retargeting", "twist", "log_likelihood", "fit3d", "denoise", "lifting"]
+    assert list(blocks) == ["retargeting", "twist", "log_likelihood", "fit3d", "denoise", "lifting", "placement"]
     assert all(b.startswith("| ") for b in blocks.values())

@@ -38,7 +38,10 @@ def setup():
     from poseprior.data import load_prepared
     from poseprior.models.baseline import TangentGaussianPrior
     from poseprior.models.flow.condition import ConditionConfig
-    from poseprior.models.flow.conditional import ConditionalFlowConfig, ConditionalFlowPrior
+    from poseprior.models.flow.conditional import (
+        ConditionalFlowConfig,
+        ConditionalFlowPrior,
+    )
     from poseprior.models.prior import PoseJoints
 
     ds = load_prepared(PREPARED, ["test"])

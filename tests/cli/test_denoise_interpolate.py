@@ -17,11 +17,11 @@ from poseprior.cli.denoise import denoise
 from poseprior.cli.interpolate import interpolate
 from poseprior.cli.prior_option import load_prior_option
 from poseprior.data.protocol import BANDAI_JOINTS
-from poseprior.skeleton.smpl import POSE_JOINTS
 from poseprior.errors import ValidationError
 from poseprior.io import Motion, read_motion, write_motion
 from poseprior.metrics import geodesic_error
 from poseprior.models.baseline import UniformPrior
+from poseprior.skeleton.smpl import POSE_JOINTS
 
 # The two commands as the main app registers them.
 app = typer.Typer()

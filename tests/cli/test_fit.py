@@ -17,7 +17,13 @@ import poseprior
 import poseprior.zoo
 from poseprior.cli.fit import fit2d, fit3d
 from poseprior.errors import ValidationError
-from poseprior.io import Keypoints, Motion, read_motion, write_keypoints_npz, write_motion
+from poseprior.io import (
+    Keypoints,
+    Motion,
+    read_motion,
+    write_keypoints_npz,
+    write_motion,
+)
 from poseprior.models.flow.condition import pelvis_keypoints, perspective_pixels
 from poseprior.skeleton import forward_kinematics
 from poseprior.skeleton.layouts import get_layout, keypoints_from_positions

@@ -16,7 +16,10 @@ from poseprior.geometry import is_rotation, random_rotations
 from poseprior.io import Keypoints, read_motion, write_keypoints_npz
 from poseprior.models.flow import FlowConfig, FlowPrior
 from poseprior.models.flow.condition import ConditionConfig, perspective_pixels
-from poseprior.models.flow.conditional import ConditionalFlowConfig, ConditionalFlowPrior
+from poseprior.models.flow.conditional import (
+    ConditionalFlowConfig,
+    ConditionalFlowPrior,
+)
 from poseprior.models.prior import PoseJoints
 from poseprior.zoo import write_model
 
@@ -107,7 +110,7 @@ def test_errors(tmp_path, exported, keypoints):
     with pytest.raises(FormatError, match="no such exported model file"):
         invoke(tmp_path / "kp.npz", "--model", tmp_path / "nothing.json", "-o", tmp_path / "out.npz")
     np.savez(tmp_path / "nounit.npz", positions=keypoints.numpy(), joint_names=np.array(NAMES), fps=30.0)
-    with pytest.raises(FormatError, match="pass unit="):
+    with pytest.raises(FormatError, match="give the unit"):
         invoke(tmp_path / "nounit.npz", "--model", path, "-o", tmp_path / "out.npz")
     invoke(tmp_path / "nounit.npz", "--model", path, "-o", tmp_path / "out.npz", "--unit", "cm", "--candidates", 1, "--hypotheses", 1)
     assert not list(tmp_path.glob(".*.tmp*"))  # atomic writes leave no temporary files

@@ -11,13 +11,13 @@ import typer
 from typer.testing import CliRunner
 
 from poseprior.cli.sample import sample
-from poseprior.io.poses import POSES_FORMAT
-from poseprior.skeleton import upright_rotation
 from poseprior.cli.score import score
 from poseprior.errors import FormatError, ValidationError
 from poseprior.io import Motion, read_motion, write_motion
+from poseprior.io.poses import POSES_FORMAT
 from poseprior.models.flow import FlowConfig, FlowPrior
 from poseprior.models.prior import PoseJoints
+from poseprior.skeleton import upright_rotation
 from poseprior.skeleton.smpl import POSE_JOINTS
 from poseprior.zoo import write_model
 

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from poseprior.cli import app as app_module
-from poseprior.io.poses import write_poses_npz
 from poseprior.cli.view import display_available, reference_skeletons
 from poseprior.io import read_motion, write_motion
+from poseprior.io.poses import write_poses_npz
 from poseprior.skeleton.smpl import POSE_JOINTS
 from poseprior.viz import viewer
 from poseprior.viz.viewer_load import ViewOptions, load_scene_motion

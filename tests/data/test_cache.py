@@ -6,7 +6,13 @@ import time
 import pytest
 import torch
 
-from poseprior.data.cache import MANIFEST, TakePoses, begin_prepare, read_manifest, write_prepared
+from poseprior.data.cache import (
+    MANIFEST,
+    TakePoses,
+    begin_prepare,
+    read_manifest,
+    write_prepared,
+)
 from poseprior.data.dataset import PoseDataset, load_prepared
 from poseprior.data.protocol import BANDAI_JOINTS, canonical_skeleton, extract_poses
 from poseprior.errors import FormatError, ValidationError

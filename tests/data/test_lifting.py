@@ -10,10 +10,10 @@ import torch
 
 from poseprior import zoo
 from poseprior.data.lifting import (
-    h36m_lifting_splits,
-    keypoint_training_data,
     LiftingConfig,
+    h36m_lifting_splits,
     intrinsics,
+    keypoint_training_data,
     layout_keypoints,
     normalise_2d,
     project,

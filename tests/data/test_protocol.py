@@ -3,7 +3,13 @@ import math
 import pytest
 import torch
 
-from poseprior.data.protocol import BANDAI_JOINTS, BANDAI_V1, PoseProtocol, canonical_skeleton, extract_poses
+from poseprior.data.protocol import (
+    BANDAI_JOINTS,
+    BANDAI_V1,
+    PoseProtocol,
+    canonical_skeleton,
+    extract_poses,
+)
 from poseprior.errors import ValidationError
 from poseprior.retarget import Rig
 from poseprior.skeleton import forward_kinematics

@@ -14,7 +14,13 @@ import torch
 from poseprior.errors import FormatError, ValidationError
 from poseprior.geometry import euler_to_matrix, geodesic_distance, random_rotations
 from poseprior.io import Motion
-from poseprior.io.asf_amc import AsfSkeleton, read_amc, read_asf, read_asf_amc, write_asf_amc
+from poseprior.io.asf_amc import (
+    AsfSkeleton,
+    read_amc,
+    read_asf,
+    read_asf_amc,
+    write_asf_amc,
+)
 from poseprior.skeleton import Skeleton, end_site_positions, forward_kinematics
 
 CMU_NAMES = (

@@ -181,8 +181,8 @@ BAD = {
     "nan offset": (edit(8, "OFFSET 0 nan 0"), 8, "NaN or inf"),
     "nan value": (edit(29, FRAME_2.replace(" 46 ", " nan ")), 29, "NaN or infinite value 'nan' in frame 2"),
     "inf value": (edit(30, FRAME_2.replace(" 46 ", " -inf ")), 30, "NaN or infinite value '-inf' in frame 3"),
-    "negative frame time": (edit(27, "Frame Time: -0.03"), 27, "must be a positive number"),
-    "zero frame time": (edit(27, "Frame Time: 0"), 27, "must be a positive number"),
+    "negative frame time": (edit(27, "Frame Time: -0.03"), 27, "is outside (0.0001 s, 10 s)"),
+    "zero frame time": (edit(27, "Frame Time: 0"), 27, "is outside (0.0001 s, 10 s)"),
     "non-numeric frame time": (edit(27, "Frame Time: fast"), 27, "needs a number"),
     "duplicate joint": (edit(15, "  JOINT spine"), 15, "duplicate joint name 'spine'"),
     "joint without name": (edit(15, "  JOINT"), 15, "joint without a name"),
@@ -205,13 +205,18 @@ def test_malformed_input_names_source_and_line(case):
     assert message in str(err)
 
 
-def test_huge_values_stay_finite_and_write_back():
-    text = edit(28, "1e300 90 2 10 1.7e308 30 5 -10 15 10 1 0 45 30 -6e200")
+def test_angles_beyond_any_pose_are_refused_naming_frame_and_joint():
+    with pytest.raises(FormatError, match=r"frame 1, joint 'hips': Xrotation of 1\.7e\+308 degrees is beyond any pose"):
+        parse_bvh(edit(28, "0 90 2 10 1.7e308 30 5 -10 15 10 1 0 45 30 -6"))
+
+
+def test_unwrapped_angles_and_far_positions_stay_exact_and_write_back():
+    text = edit(28, "1e6 90 2 10 3590 30 5 -10 15 10 1 0 45 30 -6000")
     m = parse_bvh(text)
-    torch.testing.assert_close(m.rotations[0, 0], euler("ZXY", [10, math.fmod(1.7e308, 360), 30]))
-    assert m.root_translation[0, 0] == 1e300
+    torch.testing.assert_close(m.rotations[0, 0], euler("ZXY", [10, math.fmod(3590, 360), 30]))
+    assert m.root_translation[0, 0] == 1e6
     back = parse_bvh(format_bvh(m, precision=10))
-    assert back.root_translation[0, 0] == 1e300
+    assert back.root_translation[0, 0] == 1e6
     torch.testing.assert_close(back.rotations, m.rotations, atol=1e-9, rtol=0)
 
 

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from poseprior.errors import FormatError, ValidationError
-from poseprior.io.h36m import H36M32_TO_17, read_h36m_2d, read_h36m_3d, read_h36m_positions
+from poseprior.io.h36m import (
+    H36M32_TO_17,
+    read_h36m_2d,
+    read_h36m_3d,
+    read_h36m_positions,
+)
 from poseprior.skeleton.layouts import COCO17, H36M17
 
 rng = np.random.default_rng(0)

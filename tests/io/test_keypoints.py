@@ -93,8 +93,8 @@ def test_reads_the_files_users_give(tmp_path):
     [
         ({"positions": np.zeros((2, 17, 3)), "keypoints_2d": np.zeros((2, 17, 2)), "layout": "coco17"}, {}, "exactly one of 'positions'"),
         ({"positions": np.zeros((2, 17, 3))}, {}, "exactly one of 'joint_names' or 'layout'"),
-        ({"positions": np.zeros((2, 17, 3)), "layout": "coco17"}, {"unit": "m"}, "no 'fps' key: pass fps="),
-        ({"positions": np.zeros((2, 17, 3)), "layout": "coco17"}, {"fps": 30}, "pass unit="),
+        ({"positions": np.zeros((2, 17, 3)), "layout": "coco17"}, {"unit": "m"}, "no 'fps' key: give the frame rate"),
+        ({"positions": np.zeros((2, 17, 3)), "layout": "coco17"}, {"fps": 30}, "give the unit"),
         ({"positions": np.zeros((2, 17, 3)), "layout": "mpii"}, {"fps": 30, "unit": "m"}, "unknown keypoint layout 'mpii'"),
         ({"positions": np.full((2, 17, 3), np.nan), "layout": "coco17"}, {"fps": 30, "unit": "m"}, "NaN or inf at visible keypoint 'nose'"),
         ({"positions": np.zeros((2, 16, 3)), "layout": "coco17"}, {"fps": 30, "unit": "m"}, "joint_names: expected 16"),
@@ -112,5 +112,5 @@ def test_not_an_npz(tmp_path):
     with pytest.raises(FormatError, match="not a readable npz"):
         read_keypoints_npz(tmp_path / "a.npz")
     np.save(tmp_path / "b.npy", np.zeros((2, 17, 3)))
-    with pytest.raises(FormatError, match="found a single array"):
+    with pytest.raises(FormatError, match="found a single .npy array"):
         read_keypoints_npz(tmp_path / "b.npy")

@@ -17,7 +17,12 @@ from poseprior.data.protocol import BANDAI_V1
 from poseprior.errors import ValidationError
 from poseprior.geometry import is_rotation, random_rotations
 from poseprior.models.ndf import DistanceFieldConfig, DistanceFieldPrior
-from poseprior.models.ndf_data import distance_pairs, nearest_poses_rms, perturb, pose_distance
+from poseprior.models.ndf_data import (
+    distance_pairs,
+    nearest_poses_rms,
+    perturb,
+    pose_distance,
+)
 from poseprior.models.prior import PoseJoints, PosePrior
 from poseprior.skeleton import Skeleton
 from poseprior.train import TrainConfig, train

@@ -8,7 +8,12 @@ import pytest
 import torch
 
 from poseprior.errors import ValidationError
-from poseprior.models.prior import ExactPosePrior, PoseJoints, PosePrior, default_joint_names
+from poseprior.models.prior import (
+    ExactPosePrior,
+    PoseJoints,
+    PosePrior,
+    default_joint_names,
+)
 from poseprior.skeleton import Skeleton
 
 

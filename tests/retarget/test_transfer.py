@@ -9,11 +9,23 @@ import roma
 import torch
 
 from poseprior.io import Motion
-from poseprior.retarget import Rig, from_canonical, retarget, source_rig, to_body, to_pose
+from poseprior.retarget import (
+    Rig,
+    from_canonical,
+    retarget,
+    source_rig,
+    to_body,
+    to_pose,
+)
 from poseprior.retarget.rig import bend_axis
 from poseprior.retarget.transfer import motion_up, up_rotation
 from poseprior.skeleton import forward_kinematics
-from poseprior.skeleton.smpl import BODY_JOINTS, BODY_PARENTS, POSE_JOINTS, body_skeleton
+from poseprior.skeleton.smpl import (
+    BODY_JOINTS,
+    BODY_PARENTS,
+    POSE_JOINTS,
+    body_skeleton,
+)
 
 REAL_RIGS = ["bandai", "motionbuilder", "asf", "3dsmax", "reallusion", "reallusion_zup", "blender"]
 

@@ -9,7 +9,12 @@ import torch
 
 from poseprior.errors import ValidationError
 from poseprior.geometry import is_rotation, random_rotations, rotvec_to_matrix
-from poseprior.skeleton import Skeleton, change_rest_pose, end_site_positions, forward_kinematics
+from poseprior.skeleton import (
+    Skeleton,
+    change_rest_pose,
+    end_site_positions,
+    forward_kinematics,
+)
 
 F64 = torch.float64
 

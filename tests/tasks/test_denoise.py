@@ -20,7 +20,12 @@ from poseprior.models.prior import PoseJoints
 from poseprior.retarget import to_pose
 from poseprior.skeleton import Skeleton
 from poseprior.skeleton.smpl import POSE_JOINTS
-from poseprior.tasks.denoise import DenoiseConfig, denoise_motion, prior_joint_indices, smooth_rotations
+from poseprior.tasks.denoise import (
+    DenoiseConfig,
+    denoise_motion,
+    prior_joint_indices,
+    smooth_rotations,
+)
 
 ASSETS = Path(__file__).resolve().parents[2] / "src" / "poseprior" / "assets"
 PRIORS = ["no prior", "none", "flow-bandai", "vae-bandai", "ndf-bandai"]
@@ -172,3 +177,28 @@ def test_prior_joints_need_the_priors_parents():
     with pytest.raises(ValidationError, match="joint 'b' has parent 'root' there but 'a' in the prior"):
         prior_joint_indices(sk, prior)
     assert prior_joint_indices(sk, UniformPrior(2, PoseJoints(("b", "a"), (-1, -1), root="root"))) == [2, 1]
+
+
+def test_a_long_motion_is_denoised_in_blocks_as_well_as_in_one(cmu_dir):
+    """Blocks of 4 s overlapping by 1 s (``DenoiseConfig.block_s``) remove as much noise as one optimisation."""
+    import dataclasses
+
+    from poseprior.io import read_motion
+    from poseprior.metrics import mpjpe
+    from poseprior.tasks.denoise import DenoiseConfig, add_rotation_noise, denoise_blocks, denoise_motion
+
+    clean = read_motion(cmu_dir / "01_01.bvh").frames(slice(1, 1201)).resample(30)  # 10 s
+    noisy = add_rotation_noise(clean, list(range(1, clean.skeleton.num_joints)), 20.0, torch.Generator().manual_seed(0))
+    one = DenoiseConfig(steps=40)
+    blocked = dataclasses.replace(one, block_s=4.0, overlap_s=1.0)
+    blocks = denoise_blocks(noisy.num_frames, noisy.fps, blocked)
+    assert len(blocks) == 3 and blocks[0].start == 0 and blocks[-1].stop == noisy.num_frames
+    assert all(b.start <= a.stop - 30 for a, b in zip(blocks, blocks[1:]))  # overlaps of at least 1 s
+    truth = clean.positions()
+
+    def error(m):
+        return float(mpjpe(m.positions(), truth))
+
+    whole, pieces = denoise_motion(noisy, None, config=one), denoise_motion(noisy, None, config=blocked)
+    assert error(pieces) < 0.5 * error(noisy) and error(pieces) < 1.1 * error(whole)
+    assert torch.equal(denoise_motion(noisy.frames(slice(0, 90)), None, config=blocked).rotations, denoise_motion(noisy.frames(slice(0, 90)), None, config=one).rotations)

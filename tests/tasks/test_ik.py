@@ -11,7 +11,10 @@ from poseprior.geometry import is_rotation, random_rotations
 from poseprior.io import Keypoints
 from poseprior.models.flow import FlowConfig, FlowPrior
 from poseprior.models.flow.condition import ConditionConfig, perspective_pixels
-from poseprior.models.flow.conditional import ConditionalFlowConfig, ConditionalFlowPrior
+from poseprior.models.flow.conditional import (
+    ConditionalFlowConfig,
+    ConditionalFlowPrior,
+)
 from poseprior.models.prior import PoseJoints
 from poseprior.tasks import IKResult, solve_ik
 

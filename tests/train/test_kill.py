@@ -14,7 +14,13 @@ import torch
 from rich.console import Console
 
 from poseprior.models.flow import FlowConfig, FlowPrior
-from poseprior.train import FlowObjective, TrainConfig, list_checkpoints, read_metrics, train
+from poseprior.train import (
+    FlowObjective,
+    TrainConfig,
+    list_checkpoints,
+    read_metrics,
+    train,
+)
 
 from .conftest import PARENTS, chain_rotations
 

@@ -11,7 +11,12 @@ from matplotlib.figure import Figure
 
 from poseprior.errors import ValidationError
 from poseprior.viz import save_figure
-from poseprior.viz.report import ReportFigure, ReportSection, ReportTable, write_html_report
+from poseprior.viz.report import (
+    ReportFigure,
+    ReportSection,
+    ReportTable,
+    write_html_report,
+)
 
 
 def _png(path):

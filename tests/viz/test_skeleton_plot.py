@@ -11,7 +11,13 @@ from matplotlib.image import imread
 
 from poseprior.errors import ValidationError
 from poseprior.skeleton import Skeleton, forward_kinematics
-from poseprior.viz.skeleton_plot import _to_plot_frame, plot_poses, plot_skeleton, save_figure, side_colors
+from poseprior.viz.skeleton_plot import (
+    _to_plot_frame,
+    plot_poses,
+    plot_skeleton,
+    save_figure,
+    side_colors,
+)
 
 SKELETON = Skeleton(
     ("Hips", "Spine", "Head", "LeftUpLeg", "LeftLeg", "RightUpLeg", "RightLeg"),

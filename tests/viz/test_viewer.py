@@ -36,7 +36,9 @@ SCENE_COLUMNS = slice(320, 560)
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     assert CHROMIUM.is_file(), f"{CHROMIUM} is missing: apt-get install -y chromium (CI's .ci/run does)"
-    from playwright.sync_api import sync_playwright  # an ImportError fails the tests: CI installs playwright
+    from playwright.sync_api import (
+        sync_playwright,  # an ImportError fails the tests: CI installs playwright
+    )
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

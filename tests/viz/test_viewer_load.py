@@ -18,13 +18,24 @@ from poseprior.data.cache import TakePoses, begin_prepare, write_prepared
 from poseprior.data.protocol import BANDAI_V1
 from poseprior.errors import FormatError, ValidationError
 from poseprior.geometry import procrustes
-from poseprior.io import Keypoints, Motion, read_motion, write_keypoints_npz, write_motion
+from poseprior.io import (
+    Keypoints,
+    Motion,
+    read_motion,
+    write_keypoints_npz,
+    write_motion,
+)
 from poseprior.io.npz import write_motion_npz
-from poseprior.io.poses import POSES_FORMAT, write_poses_npz
+from poseprior.io.poses import write_poses_npz
 from poseprior.skeleton import Skeleton, forward_kinematics
 from poseprior.skeleton.layouts import COCO17, H36M17
-from poseprior.viz import viewer_load
-from poseprior.viz.viewer_load import ReferenceSkeleton, ViewOptions, joint_distances, load_scene, load_scene_motion
+from poseprior.viz.viewer_load import (
+    ReferenceSkeleton,
+    ViewOptions,
+    joint_distances,
+    load_scene,
+    load_scene_motion,
+)
 
 CLIP = Path(__file__).resolve().parents[2] / "src/poseprior/assets/cmu_01_01.bvh"
 T = 5

@@ -8,7 +8,13 @@ import roma
 import torch
 
 from poseprior.errors import ValidationError
-from poseprior.viz.viewer_scene import MotionScene, SceneMotion, bone_transforms, to_z_up, value_colors_rgb
+from poseprior.viz.viewer_scene import (
+    MotionScene,
+    SceneMotion,
+    bone_transforms,
+    to_z_up,
+    value_colors_rgb,
+)
 
 
 def chain(T: int = 4, x: float = 0.0) -> SceneMotion:

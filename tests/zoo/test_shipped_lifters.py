@@ -9,7 +9,12 @@ import pytest
 import torch
 
 from poseprior import zoo
-from poseprior.data.lifting import LiftingConfig, layout_keypoints, random_views, reproject
+from poseprior.data.lifting import (
+    LiftingConfig,
+    layout_keypoints,
+    random_views,
+    reproject,
+)
 from poseprior.geometry import is_rotation
 from poseprior.metrics import mpjpe
 from poseprior.models.lifter import ProbabilisticLifter, RotationLifter

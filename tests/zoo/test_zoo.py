@@ -9,7 +9,10 @@ import poseprior.zoo.registry as registry
 from poseprior import zoo
 from poseprior.errors import FormatError, ValidationError
 from poseprior.models.flow import FlowConfig, FlowPrior
-from poseprior.models.flow.conditional import ConditionalFlowConfig, ConditionalFlowPrior
+from poseprior.models.flow.conditional import (
+    ConditionalFlowConfig,
+    ConditionalFlowPrior,
+)
 from poseprior.models.prior import PoseJoints
 from poseprior.skeleton import Skeleton
 from poseprior.train import export

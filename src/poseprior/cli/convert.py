@@ -37,7 +37,7 @@ def convert(
     from poseprior.io.formats import read_motion, write_motion
     from poseprior.io.units import unit_name
 
-    motion = read_motion(input, unit=parse_unit(unit), skeleton_file=skeleton)
+    motion = read_motion(input, unit=parse_unit(unit), skeleton_file=skeleton, min_frames=1)
     source_fps = motion.fps
     if fps is not None:
         motion = motion.resample(fps)

@@ -316,7 +316,11 @@ def denoise_section(clip: Motion, out: Path, noise_deg: float = 20.0, seed: int 
     import torch
 
     from poseprior.metrics import jitter, mpjpe
-    from poseprior.tasks.denoise import add_rotation_noise, denoise_motion, prior_joint_indices
+    from poseprior.tasks.denoise import (
+        add_rotation_noise,
+        denoise_motion,
+        prior_joint_indices,
+    )
     from poseprior.viz import animate_motion
     from poseprior.zoo import load
 

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from poseprior.cli.options import check_device_option
 from poseprior.cli.prior_option import MAP_HELP, PRIOR_OPTION_HELP
 
 __all__ = ["denoise", "DEFAULT_PRIOR"]
@@ -27,10 +28,10 @@ def denoise(
     file: Annotated[Path, typer.Argument(help="Motion to denoise: .bvh, .npz (interchange or AMASS), .amc, or archive.zip:member.bvh.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .bvh or interchange .npz (by extension).")],
     prior: Annotated[str, typer.Option(help=PRIOR_OPTION_HELP)] = DEFAULT_PRIOR,
-    steps: Annotated[int | None, typer.Option(min=0, help="Optimiser steps (default: DenoiseConfig's).")] = None,
-    noise_deg: Annotated[float | None, typer.Option(min=0.0, help="Expected rotation noise of the input per axis, degrees (default: DenoiseConfig's 11.5).")] = None,
-    prior_weight: Annotated[float | None, typer.Option(min=0.0, help="Weight of the prior's energy (default: measured per prior type).")] = None,
-    device: Annotated[str | None, typer.Option(help="cpu or cuda (default cpu).")] = None,
+    steps: Annotated[int | None, typer.Option(min=0, max=100_000, help="Optimiser steps, at most 100,000 (default: DenoiseConfig's).")] = None,
+    noise_deg: Annotated[float | None, typer.Option(min=0.0, max=180.0, help="Expected rotation noise of the input per axis, degrees, at most 180 (default: DenoiseConfig's 11.5).")] = None,
+    prior_weight: Annotated[float | None, typer.Option(min=0.0, max=1e6, help="Weight of the prior's energy, at most 1e6 (default: measured per prior type).")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda (default cpu).", callback=check_device_option)] = None,
     map: Annotated[Path | None, typer.Option("--map", help=MAP_HELP)] = None,
 ) -> None:
     """Denoise a motion: data + temporal smoothness + prior, all frames at once (Pose-NDF's motion denoising).
@@ -49,13 +50,22 @@ def denoise(
     from poseprior.io import read_motion, write_motion
     from poseprior.metrics import geodesic_error
     from poseprior.retarget import from_canonical, onto_joints
-    from poseprior.tasks.denoise import DenoiseConfig, denoise_motion, prior_joint_indices
+    from poseprior.tasks.denoise import (
+        DenoiseConfig,
+        denoise_motion,
+        prior_joint_indices,
+    )
 
     if out.suffix.lower() not in (".bvh", ".npz"):
         raise ValidationError(f"out: expected a .bvh or .npz path, got {str(out)!r}")
     overrides = {"steps": steps, "rotation_sigma_deg": noise_deg, "prior_weight": prior_weight}
-    config = dataclasses.replace(DenoiseConfig(), **{k: v for k, v in overrides.items() if v is not None})
-    original = read_motion(file)
+    try:
+        config = dataclasses.replace(DenoiseConfig(), **{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as e:  # the settings' names are the flags' here
+        flags = {"rotation_sigma_deg": "--noise-deg", "prior_weight": "--prior-weight", "steps": "--steps"}
+        field = str(e).split(":", 1)[0]
+        raise ValidationError(str(e).replace(field, flags.get(field, field), 1)) from None
+    original = read_motion(file, min_frames=1)
     pose_prior = load_prior_option(prior, device)
     motion, rig, report = onto_joints(original, pose_prior.joint_names, map)
     joints = prior_joint_indices(motion.skeleton, pose_prior, str(file))  # a clear error before any work
@@ -63,16 +73,18 @@ def denoise(
     console = Console(stderr=True)
     with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(f"denoising {motion.num_frames} frames", total=config.steps)
-        denoised = denoise_motion(motion, pose_prior, config=config, on_step=lambda i, n: progress.update(task, completed=i))
+        denoised = denoise_motion(motion, pose_prior, config=config, on_step=lambda i, n: progress.update(task, completed=i, total=n))
     elapsed = time.perf_counter() - started
     with torch.no_grad():
         change = geodesic_error(denoised.rotations[:, joints], motion.rotations[:, joints]).mean()
+    frames, fps = motion.num_frames, motion.fps
+    del motion  # a long take's canonical copy is not needed any more
     if rig is not None:
         denoised = from_canonical(denoised, rig, up=report.up, template=original)
         Console(highlight=False, soft_wrap=True).print(f"{file}: {report}; denoised on the canonical body, written back on its rig", markup=False)
     write_motion(denoised, out)
     Console(highlight=False, soft_wrap=True).print(
-        f"{file} -> {out}: {motion.num_frames} frames at {motion.fps:g} fps, {len(joints)} joints denoised with prior "
-        f"{prior}; mean change {float(change):.2f} deg per joint; {1000 * elapsed / max(motion.num_frames, 1):.1f} ms/frame",
+        f"{file} -> {out}: {frames} frames at {fps:g} fps, {len(joints)} joints denoised with prior "
+        f"{prior}; mean change {float(change):.2f} deg per joint; {1000 * elapsed / max(frames, 1):.1f} ms/frame",
         markup=False,
     )

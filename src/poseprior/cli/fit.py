@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     import torch
 
     from poseprior.io import Keypoints, Motion
-    from poseprior.retarget import Rig
     from poseprior.models.prior import PosePrior
+    from poseprior.retarget import Rig
     from poseprior.skeleton import Skeleton
 
 __all__ = ["fit3d", "fit2d", "fit_skeleton", "keypoint_targets", "camera_for"]
@@ -90,6 +90,10 @@ def camera_for(kp: Keypoints, source: Path, image_size: tuple[int, int] | None, 
         return torch.from_numpy(kp.camera).float()
     if image_size is None:
         raise ValidationError(f"camera: {source} has no camera intrinsics; pass --image-size W H (and --focal F if known)")
+    if not all(0 < v <= 100_000 for v in image_size):
+        raise ValidationError(f"--image-size: expected two pixel counts from 1 to 100,000, got {image_size[0]} {image_size[1]}")
+    if focal is not None and not 0 < focal <= 1e6:
+        raise ValidationError(f"--focal: expected a focal length from 0 to 1e6 pixels, got {focal:g}")
     return default_camera(image_size, focal)
 
 
@@ -134,12 +138,39 @@ def keypoint_targets(kp: Keypoints, skeleton: Skeleton, source: Path, rig: Rig |
     return out, w, None
 
 
+def _check_scale(values: torch.Tensor, visible: torch.Tensor, skeleton: Skeleton, source: Path, unit_mm: float) -> None:
+    """Refuse keypoints whose bones (between visible keypoints of joint and parent) are not the skeleton's
+    length to within a factor of 3 (median over bones and frames): the file's unit is wrong."""
+    import torch
+
+    from poseprior.errors import ValidationError
+    from poseprior.io.units import unit_name
+
+    ratios = []
+    for j, parent in enumerate(skeleton.parents):
+        length = float(skeleton.offsets[j].norm())
+        if parent < 0 or length <= 0:
+            continue
+        both = visible[:, j] & visible[:, parent]
+        if bool(both.any()):
+            ratios.append((values[both, j] - values[both, parent]).norm(dim=-1) / length)
+    if not ratios:
+        return
+    ratio = float(torch.cat(ratios).median())
+    if not 1 / 3 < ratio < 3:
+        raise ValidationError(
+            f"{source}: its bones are {ratio:.3g} times the skeleton's (median over frames and bones) with the keypoints in "
+            f"{unit_name(unit_mm)}: the unit is wrong; give the right one with --unit (mm, cm, m or mm per unit)"
+        )
+
+
 def _read_keypoints_3d(path: Path, unit: float | None, fps: float | None) -> tuple[Keypoints, bool]:
     """3D keypoints from a keypoints npz, or a motion file's joint positions; and whether it was a motion."""
     import numpy as np
 
     from poseprior.io import Keypoints, read_keypoints_npz, read_motion
     from poseprior.io.npz import is_motion_npz
+    from poseprior.io.plausible import check_keypoints
 
     if path.suffix.lower() == ".npz" and path.is_file():
         try:
@@ -148,8 +179,8 @@ def _read_keypoints_3d(path: Path, unit: float | None, fps: float | None) -> tup
         except (OSError, ValueError):
             motion_file = False  # read_keypoints_npz names the file in its error
         if not motion_file:
-            return read_keypoints_npz(path, fps=fps, unit=unit), False
-    motion = read_motion(path)
+            return check_keypoints(read_keypoints_npz(path, fps=fps, unit=unit), path), False
+    motion = read_motion(path, min_frames=1)
     return Keypoints(motion.positions().numpy(), motion.skeleton.joint_names, motion.fps, unit=motion.unit), True
 
 
@@ -204,9 +235,9 @@ def fit3d(
     prior: Annotated[str, typer.Option(help=PRIOR_OPTION_HELP)] = "vae-bandai",
     skeleton: Annotated[Path | None, typer.Option(help=SKELETON_HELP)] = None,
     init: Annotated[str, typer.Option(help=INIT_HELP)] = "flow-ik-bandai",
-    noise_mm: Annotated[float, typer.Option(min=0.0, help="Expected keypoint noise, mm per coordinate (weighs data against prior).")] = 20.0,
-    steps: Annotated[int, typer.Option(min=1, help="Adam steps.")] = 60,
-    hypotheses: Annotated[int, typer.Option(min=1, help="Restarts per frame, ranked by objective.")] = 1,
+    noise_mm: Annotated[float, typer.Option(min=0.0, max=1e5, help="Expected keypoint noise, mm per coordinate, at most 1e5 (weighs data against prior).")] = 20.0,
+    steps: Annotated[int, typer.Option(min=1, max=100_000, help="Adam steps, at most 100,000.")] = 60,
+    hypotheses: Annotated[int, typer.Option(min=1, max=100, help="Restarts per frame, ranked by objective (at most 100).")] = 1,
     pelvis_frame: Annotated[bool, typer.Option(help="Keypoints are pelvis-frame (root at the origin, unrotated): do not fit the root.")] = False,
     unit: Annotated[str | None, typer.Option(help="Length unit of the keypoints when the file has none (mm, cm, m, or mm per unit).")] = None,
     fps: Annotated[float | None, typer.Option(help="Frame rate when the file has none.")] = None,
@@ -240,6 +271,13 @@ def fit3d(
     if rig is not None and is_motion and skeleton is None:
         kp = replace(kp, unit=rig.unit)  # a guessed unit (BVH) holds for its joint positions too
     values, visible = values * (kp.unit / unit_mm), weights > 0
+    if layout is None:
+        _check_scale(values, visible, sk, file, kp.unit)
+        matched = int(visible.any(0).sum())
+        if matched < sk.num_joints // 2:
+            Console(stderr=True, highlight=False, soft_wrap=True).print(
+                f"warning: {file}: keypoints for only {matched} of the skeleton's {sk.num_joints} joints; the rest are free", markup=False
+            )
     config = FitConfig(steps=steps, hypotheses=hypotheses, keypoint_sigma_mm=noise_mm, fit_root_rotation=not pelvis_frame, fit_root_translation=not pelvis_frame)
     model = _init_model(init, sk)
     generator = torch.Generator().manual_seed(seed)
@@ -277,8 +315,8 @@ def fit2d(
     init: Annotated[str, typer.Option(help=INIT_HELP)] = "flow-ik-bandai",
     focal: Annotated[float | None, typer.Option(help="Focal length in pixels when the file has no camera (default: the image's larger side).")] = None,
     image_size: Annotated[tuple[int, int] | None, typer.Option(help="Image width and height in pixels when the file has no camera.")] = None,
-    hypotheses: Annotated[int, typer.Option(min=1, help="Hypotheses per frame (depth is ambiguous), ranked by objective.")] = 5,
-    steps: Annotated[int, typer.Option(min=1, help="Adam steps of the joint fit.")] = 100,
+    hypotheses: Annotated[int, typer.Option(min=1, max=100, help="Hypotheses per frame (depth is ambiguous), ranked by objective (at most 100).")] = 5,
+    steps: Annotated[int, typer.Option(min=1, max=100_000, help="Adam steps of the joint fit, at most 100,000.")] = 100,
     fps: Annotated[float | None, typer.Option(help="Frame rate when the file has none.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the hypotheses' sampling.")] = 0,
 ) -> None:
@@ -289,11 +327,12 @@ def fit2d(
     from poseprior.cli.prior_option import load_prior_option
     from poseprior.io import Motion
     from poseprior.io.detections import read_keypoints_2d
+    from poseprior.io.plausible import check_keypoints
     from poseprior.retarget import from_canonical
     from poseprior.tasks import Fit2DConfig, fit_keypoints_2d
 
     _check_output(out)
-    kp = read_keypoints_2d(file, **({} if fps is None else {"fps": fps}))
+    kp = check_keypoints(read_keypoints_2d(file, **({} if fps is None else {"fps": fps})), file)
     camera = camera_for(kp, file, image_size, focal)
     pose_prior = load_prior_option(prior)
     sk, unit_mm, rig, _ = fit_skeleton(pose_prior, skeleton)
@@ -328,9 +367,9 @@ def fit2d(
 
 def _orthonormal(R: torch.Tensor) -> torch.Tensor:
     """Float32 fits re-orthonormalised, so the Motion's float64 rotation check holds."""
-    import roma
+    from poseprior.geometry import nearest_rotation
 
-    return roma.special_procrustes(R)
+    return nearest_rotation(R)
 
 
 def _keypoint_error_mm(positions, values, visible, sk, layout) -> float:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from poseprior.cli.options import check_device_option
 from poseprior.cli.prior_option import MAP_HELP, PRIOR_OPTION_HELP
 
 if TYPE_CHECKING:
@@ -33,16 +34,19 @@ def frame_index(motion: Motion, frame: int, option: str) -> int:
     return frame % T
 
 
+#: Most frames one ``interpolate`` writes (about 64 KB each in memory with every prior, measured).
+MAX_STEPS = 10_000
+
 def interpolate(
     a: Annotated[Path, typer.Argument(help="Motion with the start pose (.bvh, .npz, .amc, archive.zip:member.bvh).")],
     b: Annotated[Path, typer.Argument(help="Motion with the end pose (A's joints, matched by name).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .bvh or interchange .npz (by extension).")],
-    steps: Annotated[int, typer.Option(min=2, help="Frames of the output, both ends included.")] = 30,
+    steps: Annotated[int, typer.Option(min=2, max=MAX_STEPS, help=f"Frames of the output, both ends included (at most {MAX_STEPS:,}).")] = 30,
     prior: Annotated[str, typer.Option(help=PRIOR_OPTION_HELP)] = "vae-bandai",
     method: Annotated[str, typer.Option(help="auto (the prior's own: geodesic for none), geodesic, latent (VAE), projected (distance field) or energy (flow).")] = "auto",
     frame_a: Annotated[int, typer.Option(help="Frame of A (negative: from the end).")] = -1,
     frame_b: Annotated[int, typer.Option(help="Frame of B (negative: from the end).")] = 0,
-    device: Annotated[str | None, typer.Option(help="cpu or cuda (default cpu).")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda (default cpu).", callback=check_device_option)] = None,
     map: Annotated[Path | None, typer.Option("--map", help=MAP_HELP)] = None,
 ) -> None:
     """Interpolate between a pose of A and a pose of B, guided by a prior; write the transition as a motion.
@@ -56,6 +60,7 @@ def interpolate(
 
     from poseprior.cli.prior_option import load_prior_option
     from poseprior.errors import ValidationError
+    from poseprior.geometry import nearest_rotation
     from poseprior.io import read_motion, write_motion
     from poseprior.retarget import from_canonical, onto_joints
     from poseprior.tasks.denoise import prior_joint_indices
@@ -66,10 +71,10 @@ def interpolate(
         raise ValidationError(f"out: expected a .bvh or .npz path, got {str(out)!r}")
     if method not in METHODS:
         raise ValidationError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
-    original_a = read_motion(a)
+    original_a = read_motion(a, min_frames=1)
     pose_prior = load_prior_option(prior, device)
     motion_a, rig_a, report_a = onto_joints(original_a, pose_prior.joint_names, map)
-    original_b = read_motion(b)
+    original_b = read_motion(b, min_frames=1)
     same_rig = rig_a is not None and original_b.skeleton.same_tree(original_a.skeleton)  # retargeted alike
     motion_b, _, report_b = onto_joints(original_b, pose_prior.joint_names, map, rig_a if same_rig else None)
     names = motion_a.skeleton.joint_names
@@ -85,7 +90,7 @@ def interpolate(
     t = torch.linspace(0, 1, steps, dtype=torch.float64)
     rotations = roma.rotmat_slerp(R_a, R_b, t)  # (steps, J, 3, 3): every joint, straight
     path = interpolate_poses(R_a[joints], R_b[joints], steps, pose_prior, method)
-    rotations[:, joints] = roma.special_procrustes(path.double())
+    rotations[:, joints] = nearest_rotation(path.double())
 
     def lerp(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return x + t.reshape(-1, *[1] * x.ndim) * (y - x)

@@ -27,6 +27,11 @@ __all__ = ["lift", "DEFAULT_MODELS"]
 DEFAULT_MODELS = {None: "lifter-rot-bandai", "coco17": "lifter-rot-coco17"}
 
 
+#: Most hypotheses per frame, and frames times hypotheses per output (every hypothesis is written: 2 million
+#: of 17 joints take 400 MB, and about 1.5 GB while they are written).
+MAX_HYPOTHESES = 1000
+MAX_FRAME_HYPOTHESES = 2_000_000
+
 def lift(
     file: Annotated[Path, typer.Argument(help="2D keypoints: .npz (keypoints_2d, joint_names or layout, confidence, camera), OpenPose JSON (file or folder) or MediaPipe JSON.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz (positions, rotations or hypotheses), or .bvh for a rotation lifter.")],
@@ -34,7 +39,7 @@ def lift(
         str | None,
         typer.Option(help="Zoo name (lifter-rot-bandai, lifter-rot-coco17, lifter-flow-bandai) or path of an exported lifter (NAME.json). Default: the rotation lifter for the file's keypoints (COCO-17 detections: lifter-rot-coco17; the bandai skeleton's joints: lifter-rot-bandai)."),
     ] = None,
-    hypotheses: Annotated[int, typer.Option(min=1, help="Flow lifter: samples per frame written under 'hypotheses'.")] = 10,
+    hypotheses: Annotated[int, typer.Option(min=1, max=MAX_HYPOTHESES, help=f"Flow lifter: samples per frame written under 'hypotheses' (at most {MAX_HYPOTHESES:,}).")] = 10,
     focal: Annotated[float | None, typer.Option(help="Focal length in pixels when the file has no camera (default: the image's larger side).")] = None,
     image_size: Annotated[tuple[int, int] | None, typer.Option(help="Image width and height in pixels when the file has no camera.")] = None,
     fps: Annotated[float | None, typer.Option(help="Frame rate when the file has none.")] = None,
@@ -42,7 +47,6 @@ def lift(
 ) -> None:
     """Lift 2D keypoints to root-relative 3D joints (and joint rotations, for a rotation lifter)."""
     import numpy as np
-    import roma
     import torch
     from rich.console import Console
 
@@ -50,15 +54,23 @@ def lift(
     from poseprior._atomic import atomic_path
     from poseprior.cli.fit import camera_for, keypoint_targets
     from poseprior.errors import ValidationError
+    from poseprior.geometry import nearest_rotation
     from poseprior.io import Motion, write_motion
     from poseprior.io.detections import read_keypoints_2d
     from poseprior.io.npz import write_motion_npz
+    from poseprior.io.plausible import check_keypoints
     from poseprior.skeleton.layouts import get_layout
+    from poseprior.tasks.lift import lift_hypotheses, lift_rotations
 
     suffix = out.suffix.lower()
     if suffix not in (".npz", ".bvh"):
         raise ValidationError(f"out: expected a .npz or .bvh path, got {out}")
-    kp = read_keypoints_2d(file, **({} if fps is None else {"fps": fps}))
+    kp = check_keypoints(read_keypoints_2d(file, **({} if fps is None else {"fps": fps})), file)
+    if kp.num_frames * hypotheses > MAX_FRAME_HYPOTHESES:
+        raise ValidationError(
+            f"--hypotheses {hypotheses}: {kp.num_frames:,} frames of {file} times {hypotheses} hypotheses is more than the "
+            f"{MAX_FRAME_HYPOTHESES:,} frame-hypotheses one output holds (about 400 MB); use fewer hypotheses or split the file"
+        )
     if model is None:
         model = DEFAULT_MODELS.get(kp.layout)
         if model is None:
@@ -81,19 +93,17 @@ def lift(
     torch.manual_seed(seed)
     with torch.no_grad():
         if kind == "RotationLifter":
-            result = lifter(pixels, camera, confidence)
+            result = lift_rotations(lifter, pixels, camera, confidence)
             positions = result["positions"]
             rotations = torch.cat([result["root_rotation"][:, None], result["rotations"]], dim=1).double()
-            motion = Motion(lifter.skeleton.scaled(lifter.unit_mm), roma.special_procrustes(rotations), torch.zeros(kp.num_frames, 3, dtype=torch.float64), kp.fps, 1.0, metadata={"source": f"poseprior lift ({model})"})
+            motion = Motion(lifter.skeleton.scaled(lifter.unit_mm), nearest_rotation(rotations), torch.zeros(kp.num_frames, 3, dtype=torch.float64), kp.fps, 1.0, metadata={"source": f"poseprior lift ({model})"})
             if suffix == ".bvh":
                 write_motion(motion, out)
             else:
                 write_motion_npz(motion, out, {"unit": np.array("mm")})
             extra = ""
         else:
-            positions = lifter.mode(pixels, camera, confidence)
-            samples = lifter.sample(hypotheses, pixels, camera, confidence)  # (N, T, P, 3)
-            log_prob = lifter.log_prob(samples, pixels.expand(hypotheses, *pixels.shape), camera, confidence.expand(hypotheses, *confidence.shape))
+            positions, samples, log_prob = lift_hypotheses(lifter, hypotheses, pixels, camera, confidence)  # samples (N, T, P, 3)
             arrays = {
                 "joint_names": np.array(names, dtype=np.str_),
                 "positions": positions.cpu().numpy(),

@@ -40,7 +40,7 @@ def retarget(
         raise ValidationError(f"output: expected a .bvh or .npz path, got {str(output)!r}")
     if up is not None and up not in AXES:
         raise ValidationError(f"--up: expected one of {', '.join(AXES)}, got {up!r}")
-    motion = read_motion(input)
+    motion = read_motion(input, min_frames=1)
     if to == "body":
         result, report = to_body(motion, map, up=up)
         where = "the canonical body"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from poseprior.cli.options import check_device_option
 from poseprior.cli.prior_option import MAP_HELP
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def poses_from_file(path: Path, prior: PosePrior, mapping: Path | None = None) -
         if fmt == POSES_FORMAT or (fmt is None and {"rotations", "joint_names"} <= keys and "parents" not in keys):
             rotations, names = read_poses_npz(path)
             return pick_joints(prior, rotations, names, None, str(path)), None
-    motion, _, report = onto_joints(read_motion(path), prior.joint_names, mapping)
+    motion, _, report = onto_joints(read_motion(path, min_frames=1), prior.joint_names, mapping)
     sk = motion.skeleton
     note = None if report is None else f"{path}: {report}; retargeted onto the canonical body"
     return pick_joints(prior, motion.rotations, sk.joint_names, sk.parents, str(path)), note
@@ -67,7 +68,7 @@ def score(
     model: Annotated[str, typer.Option(help="Zoo name (flow-bandai) or path of an exported model (NAME.json).")] = "flow-bandai",
     per_frame: Annotated[Path | None, typer.Option(help="Write each frame's log-likelihood (or energy) to this .csv or .npz.")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Poses scored at once.")] = 4096,
-    device: Annotated[str | None, typer.Option(help="cpu or cuda (default cpu).")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda (default cpu).", callback=check_device_option)] = None,
     map: Annotated[Path | None, typer.Option("--map", help=MAP_HELP)] = None,
 ) -> None:
     """Score every pose of FILE under a prior; the last line is the mean log-likelihood in nats per pose.

@@ -18,6 +18,8 @@ from typing import Annotated, Any
 
 import typer
 
+from poseprior.cli.options import check_device_option
+
 app = typer.Typer(help="Train pose priors on a prepared dataset (see `poseprior data prepare`).", no_args_is_help=True)
 
 Data = Annotated[Path, typer.Option("--data", help="A prepared dataset folder (train and val splits).", show_default=False)]
@@ -40,7 +42,7 @@ Seed = Annotated[int, typer.Option(help="Seed of the initialisation and the mini
 CheckpointEvery = Annotated[int, typer.Option("--checkpoint-every", min=1, help="Steps between checkpoints.")]
 EvalEvery = Annotated[int, typer.Option("--eval-every", min=1, help="Steps between evaluations on the val split.")]
 Threads = Annotated[int | None, typer.Option(min=1, help="Torch threads per process (default: cores / processes).")]
-Device = Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N (default: cuda if available).")]
+Device = Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N (default: cuda if available).", callback=check_device_option)]
 Nproc = Annotated[int, typer.Option("--nproc", min=1, help="Processes on this machine (data parallel, torchrun's agent).")]
 Export = Annotated[
     Path | None, typer.Option("--export", help="Exported model NAME (NAME.json + NAME.safetensors); default OUT/<model>.")
@@ -432,7 +434,11 @@ def _prepared_job(kind: str, opts: dict[str, Any]) -> _Job:
         description = f"Flow lifter from 2D keypoints to {data.protocol.name} root-relative 3D joints, many hypotheses (ProbabilisticLifter)."
     elif kind == "lifter-rot":
         from poseprior.data.lifting import LiftingConfig
-        from poseprior.models.lifter.rotation import RotationLifter, RotationLifterConfig, sequence_windows
+        from poseprior.models.lifter.rotation import (
+            RotationLifter,
+            RotationLifterConfig,
+            sequence_windows,
+        )
 
         lifting = LiftingConfig(layout=opts["layout"], pixel_noise_px=opts["pixel_noise"], drop_probability=opts["drop"])
         config = RotationLifterConfig(joints=joints, lifting=lifting, window=opts["window"], channels=opts["channels"], blocks=opts["blocks"])
@@ -441,7 +447,10 @@ def _prepared_job(kind: str, opts: dict[str, Any]) -> _Job:
         description = f"Lifter from windows of 2D keypoints to {data.protocol.name} 3D joints and joint rotations (RotationLifter)."
     else:
         from poseprior.models.flow.condition import ConditionConfig
-        from poseprior.models.flow.conditional import ConditionalFlowConfig, ConditionalFlowPrior
+        from poseprior.models.flow.conditional import (
+            ConditionalFlowConfig,
+            ConditionalFlowPrior,
+        )
 
         up = (0.0, 0.0, 1.0) if data.manifest.get("dataset") == "amass" else (0.0, 1.0, 0.0)
         condition = ConditionConfig(context=opts["context"], noise=opts["noise"], up=up)

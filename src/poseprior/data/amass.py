@@ -19,7 +19,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from poseprior.data._jobs import run_jobs
-from poseprior.data.cache import PreparedSummary, TakePoses, begin_prepare, write_prepared
+from poseprior.data.cache import (
+    PreparedSummary,
+    TakePoses,
+    begin_prepare,
+    write_prepared,
+)
 from poseprior.data.protocol import PoseProtocol, canonical_skeleton, extract_poses
 from poseprior.errors import FormatError, PosePriorError, ValidationError
 from poseprior.io.amass import read_amass

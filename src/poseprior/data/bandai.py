@@ -18,8 +18,19 @@ from pathlib import Path, PurePosixPath
 import torch
 
 from poseprior.data._jobs import run_jobs
-from poseprior.data.cache import PreparedSummary, TakePoses, begin_prepare, write_prepared
-from poseprior.data.protocol import BANDAI_JOINTS, BANDAI_V1, PoseProtocol, canonical_skeleton, extract_poses
+from poseprior.data.cache import (
+    PreparedSummary,
+    TakePoses,
+    begin_prepare,
+    write_prepared,
+)
+from poseprior.data.protocol import (
+    BANDAI_JOINTS,
+    BANDAI_V1,
+    PoseProtocol,
+    canonical_skeleton,
+    extract_poses,
+)
 from poseprior.errors import FormatError, PosePriorError, ValidationError
 from poseprior.io.archive import Archive, list_members
 from poseprior.io.bvh import parse_bvh

@@ -12,12 +12,13 @@ from poseprior.geometry.rotations import (
     matrix_to_quat,
     matrix_to_rotvec,
     matrix_to_sixd,
+    nearest_rotation,
     quat_to_matrix,
     random_rotations,
     rotvec_between,
-    swing_between,
     rotvec_to_matrix,
     sixd_to_matrix,
+    swing_between,
 )
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "matrix_to_rotvec",
     "matrix_to_sixd",
     "nearest_poses",
+    "nearest_rotation",
     "procrustes",
     "procrustes_align",
     "quat_to_matrix",

@@ -40,6 +40,7 @@ __all__ = [
     "is_rotation",
     "check_rotations",
     "random_rotations",
+    "nearest_rotation",
     "LOG_HAAR_VOLUME",
 ]
 
@@ -183,10 +184,12 @@ def check_rotations(R: torch.Tensor, name: str = "rotations", tol: float = 1e-4)
         raise ValidationError(f"{name}: expected shape (..., 3, 3), got {tuple(R.shape)}")
     if not torch.isfinite(R).all():
         raise ValidationError(f"{name}: contains NaN or inf")
-    ok = is_rotation(R.detach().double(), tol=tol)
-    if not ok.all():
-        bad = (~ok).nonzero()[0].tolist()
-        raise ValidationError(f"{name}: matrix at index {tuple(bad)} is not a rotation (orthonormal, det +1, tol {tol})")
+    flat = R.detach().reshape(-1, 3, 3)
+    for a in range(0, flat.shape[0], 65_536):  # bounded temporaries for a long take's millions of matrices
+        ok = is_rotation(flat[a : a + 65_536].double(), tol=tol)
+        if not ok.all():
+            bad = torch.unravel_index(torch.tensor(a + int((~ok).nonzero()[0])), R.shape[:-2])
+            raise ValidationError(f"{name}: matrix at index {tuple(int(i) for i in bad)} is not a rotation (orthonormal, det +1, tol {tol})")
     return R
 
 
@@ -194,3 +197,20 @@ def random_rotations(*shape: int, generator: torch.Generator | None = None, dtyp
     """Rotations ``(*shape, 3, 3)`` drawn uniformly (Haar) on SO(3), from normalized Gaussian quaternions."""
     q = torch.randn(*shape, 4, generator=generator, dtype=dtype, device=device)
     return quat_to_matrix(q)
+
+
+def nearest_rotation(M: torch.Tensor, block: int = 65_536) -> torch.Tensor:
+    """The rotation nearest each matrix of ``M (..., 3, 3)`` (:func:`roma.special_procrustes`), ``block``
+    matrices at a time: a batched SVD's workspace over millions of matrices (a long take's joints) takes
+    gigabytes, blocks of 65,536 take megabytes.
+
+    Example:
+        >>> R = nearest_rotation(torch.eye(3).expand(4, 3, 3) * 1.01)
+        >>> bool(torch.allclose(R, torch.eye(3).expand(4, 3, 3)))
+        True
+    """
+    flat = M.reshape(-1, 3, 3)
+    out = torch.empty_like(flat)
+    for a in range(0, flat.shape[0], block):
+        out[a : a + block] = roma.special_procrustes(flat[a : a + block])
+    return out.reshape(M.shape)

@@ -6,9 +6,19 @@ interchange npz, the poses npz of sampled poses, and 2D detector output (OpenPos
 
 from poseprior.io.amass import read_amass, write_amass
 from poseprior.io.archive import Archive, list_members, read_text, split_member
-from poseprior.io.asf_amc import AsfSkeleton, read_amc, read_asf, read_asf_amc, write_asf_amc
+from poseprior.io.asf_amc import (
+    AsfSkeleton,
+    read_amc,
+    read_asf,
+    read_asf_amc,
+    write_asf_amc,
+)
 from poseprior.io.bvh import format_bvh, iter_bvh, parse_bvh, read_bvh, write_bvh
-from poseprior.io.detections import read_keypoints_2d, read_mediapipe_json, read_openpose_json
+from poseprior.io.detections import (
+    read_keypoints_2d,
+    read_mediapipe_json,
+    read_openpose_json,
+)
 from poseprior.io.fit3d import read_fit3d_smplx
 from poseprior.io.formats import read_motion, write_motion
 from poseprior.io.h36m import read_h36m_2d, read_h36m_3d, read_h36m_positions

@@ -38,6 +38,7 @@ from poseprior._atomic import atomic_open
 from poseprior.errors import FormatError, ValidationError
 from poseprior.geometry import matrix_to_rotvec, rotvec_to_matrix
 from poseprior.io.motion import Motion
+from poseprior.io.npz import npz_errors, open_npz
 from poseprior.io.units import unit_to_mm
 from poseprior.skeleton.smpl import (
     rest_joints_from_model,
@@ -87,13 +88,7 @@ def read_amass(
             165, ``poses`` and ``trans`` with different frame counts, NaN or inf, no frame rate.
     """
     path = Path(path)
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise FormatError(path, f"not an npz file: {e}") from e
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise FormatError(path, "not an npz archive (found a single .npy array)")
-    with npz:
+    with npz_errors(path), open_npz(path) as npz:
         missing = [k for k in ("poses", "trans") if k not in npz.files]
         if missing:
             raise FormatError(path, f"missing keys {missing}; not an AMASS motion (keys: {', '.join(npz.files)})")
@@ -124,7 +119,7 @@ def read_amass(
     if fps is None:
         fps = file_fps
     if fps is None:
-        raise FormatError(path, "no 'mocap_framerate' or 'mocap_frame_rate' key: pass fps=")
+        raise FormatError(path, "no 'mocap_framerate' or 'mocap_frame_rate' key: add one to the file (the capture's frames per second), or give fps= to poseprior.io.read_motion")
 
     gender = gender or file_gender
     if model_path is not None:

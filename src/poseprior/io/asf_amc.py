@@ -48,6 +48,7 @@ from poseprior._atomic import atomic_open
 from poseprior.errors import FormatError, ValidationError
 from poseprior.geometry import euler_to_matrix, geodesic_distance, matrix_to_euler
 from poseprior.io.motion import Motion
+from poseprior.io.plausible import MAX_ANGLE_DEG, first_beyond
 from poseprior.io.units import unit_to_mm
 from poseprior.skeleton import Skeleton
 
@@ -537,6 +538,12 @@ def read_amc(
         if d in ("tx", "ty", "tz"):
             root_translation[:, "xyz".index(d[1])] = values[0][:, i]
     scales = [torch.tensor([to_rad if d in _ROTATION_DOFS else 1.0 for d in dofs], dtype=torch.float64) for dofs in asf.dofs]
+    for k, (v, dofs) in enumerate(zip(values, asf.dofs)):
+        rotation = torch.tensor([d in _ROTATION_DOFS for d in dofs], dtype=torch.bool)
+        hit = first_beyond(v[:, rotation] * (to_rad * 180 / math.pi), MAX_ANGLE_DEG)
+        if hit is not None:
+            dof = [d for d in dofs if d in _ROTATION_DOFS][hit[1]]
+            raise FormatError(amc_path, f"frame {first + hit[0]}, bone {asf.names[k]!r}: {dof} is beyond any pose (limit {MAX_ANGLE_DEG:g} degrees)")
     angles = [v * scale for v, scale in zip(values, scales)]
     metadata.update(first_frame=first, asf=asf)
     return Motion(asf.skeleton, asf.local_rotations(angles), root_translation, float(fps), unit_mm, metadata=metadata)

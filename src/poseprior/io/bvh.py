@@ -30,9 +30,9 @@ Example:
 
 from __future__ import annotations
 
-import io
 import math
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -46,6 +46,7 @@ from poseprior.errors import FormatError, ValidationError
 from poseprior.geometry import euler_to_matrix, matrix_to_euler
 from poseprior.io.archive import Archive, read_text, split_member
 from poseprior.io.motion import Motion
+from poseprior.io.plausible import MAX_ANGLE_DEG, check_frame_time, first_beyond
 from poseprior.io.units import unit_to_mm
 from poseprior.skeleton import Skeleton
 
@@ -240,12 +241,16 @@ def _frame_rate(token: str, frame_time: float) -> float:
 def _parse_frames(body: str, T: int, C: int, source: str, first_line: int) -> np.ndarray:
     """The ``(T, C)`` frame values; ``body`` is the text after the Frame Time line (line ``first_line``)."""
     if body and not body.isspace():
-        try:  # numpy's C parser; any disagreement is diagnosed line by line below
-            data = np.loadtxt(io.StringIO(body), dtype=np.float64, ndmin=2, comments=None)
-        except ValueError:
-            data = None
-        if data is not None and data.shape == (T, C) and np.isfinite(data).all():
-            return data
+        # numpy's C parser straight from the text (no copy of it: a 200,000-frame take is 150 MB of text);
+        # any disagreement (a bad token, a wrong count per line) is diagnosed line by line below
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fromstring warns on a bad token, then stops
+            try:
+                data = np.fromstring(body, dtype=np.float64, sep=" ")
+            except ValueError:  # numpy 2: a bad token
+                data = np.zeros(0)
+        if data.size == T * C and np.isfinite(data).all() and all(len(line.split()) in (0, C) for line in body.split("\n")):
+            return data.reshape(T, C)
     rows: list[list[float]] = []
     last = first_line - 1
     for k, line in enumerate(body.split("\n")):
@@ -334,15 +339,29 @@ def parse_bvh(text: str, source: str = "<string>", unit: str | float = "cm") -> 
         frame_time = float(match.group(1))
     except ValueError:
         raise FormatError(source, f"'Frame Time:' needs a number, got {match.group(1)!r}", line=line) from None
-    if not (math.isfinite(frame_time) and frame_time > 0 and math.isfinite(1.0 / frame_time)):
-        raise FormatError(source, f"'Frame Time:' must be a positive number of seconds, got {match.group(1)!r}", line=line)
+    check_frame_time(frame_time, source, line, written=match.group(1))
 
     channels: list[list[str]] = h.channels  # type: ignore[assignment]  # every joint has one after parsing
     C = sum(len(c) for c in channels)
     if C == 0:
         raise FormatError(source, "the hierarchy declares no channels, so there are no frame values to read", line=motion_line)
     data = torch.from_numpy(_parse_frames(text[pos:], T, C, source, line + 1))
+    _check_angles(h, channels, data, source)
     return _to_motion(h, channels, data, _frame_rate(match.group(1), frame_time), frame_time, unit, source)
+
+
+def _check_angles(h: _Hierarchy, channels: list[list[str]], data: torch.Tensor, source: str) -> None:
+    """Refuse a rotation channel beyond :data:`~poseprior.io.plausible.MAX_ANGLE_DEG`, naming frame and joint."""
+    columns = [(h.names[j], c) for j, chans in enumerate(channels) for c in chans]
+    rotation = torch.tensor([c.endswith("rotation") for _, c in columns])
+    hit = first_beyond(data[:, rotation], MAX_ANGLE_DEG)
+    if hit is not None:
+        name, channel = [col for col, r in zip(columns, rotation.tolist()) if r][hit[1]]
+        value = float(data[hit[0], rotation.nonzero()[hit[1]]])
+        raise FormatError(source, f"frame {hit[0] + 1}, joint {name!r}: {channel} of {value:g} degrees is beyond any pose (limit {MAX_ANGLE_DEG:g})")
+
+
+_BLOCK_FRAMES = 16_384
 
 
 def _long(index: list) -> torch.Tensor:
@@ -377,9 +396,9 @@ def _to_motion(
     local[:, _long(pos_joints), _long(pos_axes)] = data[:, _long(pos_cols)]
     rotations = torch.eye(3, dtype=torch.float64).repeat(T, K, 1, 1)
     for order, (joints, cols) in by_order.items():
-        # fmod is exact and keeps huge angles (1e300 degrees) where sin and cos stay finite
-        angles = torch.fmod(data[:, _long(cols)], 360.0)
-        rotations[:, _long(joints)] = euler_to_matrix(order, angles, degrees=True)
+        for a in range(0, T, _BLOCK_FRAMES):  # bounded temporaries on long takes
+            angles = torch.fmod(data[a : a + _BLOCK_FRAMES, _long(cols)], 360.0)  # exact, keeps sin and cos precise
+            rotations[a : a + _BLOCK_FRAMES, _long(joints)] = euler_to_matrix(order, angles, degrees=True)
     skeleton = Skeleton(
         tuple(h.names),
         tuple(h.parents),
@@ -605,7 +624,8 @@ def format_bvh(motion: Motion, *, rotation_order: str | None = None, precision: 
     emit(0, 0)
     lines += ["MOTION", f"Frames: {motion.num_frames}", f"Frame Time: {1.0 / motion.fps:.10g}"]
     row = " ".join([num] * data.shape[1])
-    lines += [row % tuple(r) for r in data.tolist()]
+    for a in range(0, data.shape[0], _BLOCK_FRAMES):  # Python floats for a block of frames at a time
+        lines.append("\n".join(row % tuple(r) for r in data[a : a + _BLOCK_FRAMES].tolist()))
     return "\n".join(lines) + "\n"
 
 

@@ -239,7 +239,7 @@ def read_mediapipe_json(
         if not (_is_number(fps) and fps > 0):
             raise FormatError(path, f"'fps': expected a positive number, got {fps!r}")
     if fps is None:
-        raise FormatError(path, "no frame rate: the file has no 'fps'; pass fps=")
+        raise FormatError(path, "no frame rate: the file has no 'fps'; give it (--fps on the command line, fps= in Python)")
     width, height = _image_size(path, header, image_size)
     n = len(MEDIAPIPE_POSE_LANDMARKS)
     values = np.full((len(frames), n, 3), np.nan)

@@ -34,14 +34,17 @@ import json
 from pathlib import Path
 
 import numpy as np
-import roma
 import torch
 
 from poseprior.errors import FormatError
-from poseprior.geometry import is_rotation
+from poseprior.geometry import is_rotation, nearest_rotation
 from poseprior.io.motion import Motion
 from poseprior.io.units import unit_to_mm
-from poseprior.skeleton.smpl import rest_joints_from_model, smpl_skeleton, template_rest_joints
+from poseprior.skeleton.smpl import (
+    rest_joints_from_model,
+    smpl_skeleton,
+    template_rest_joints,
+)
 
 __all__ = ["FIT3D_FPS", "read_fit3d_smplx"]
 
@@ -182,6 +185,6 @@ def read_fit3d_smplx(
     if path.parent.name == "smplx":  # <subset>/<subject>/smplx/<action>.json
         metadata.update(subject=path.parent.parent.name, action=path.stem)
     # JSON keeps the float32 fits' rounding: project onto SO(3) so the float64 rotations are exact.
-    R = roma.special_procrustes(torch.from_numpy(rotations))
+    R = nearest_rotation(torch.from_numpy(rotations))
     root = torch.from_numpy(transl) + skeleton.offsets[0]
     return Motion(skeleton, R, root, fps=float(fps), unit=unit, metadata=metadata)

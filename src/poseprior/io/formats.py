@@ -24,6 +24,7 @@ from pathlib import Path
 from poseprior.errors import FormatError, ValidationError
 from poseprior.io.motion import Motion
 from poseprior.io.npz import is_motion_npz, read_motion_npz, write_motion_npz
+from poseprior.io.plausible import check_motion
 from poseprior.io.units import unit_to_mm
 
 __all__ = ["READ_FORMATS", "WRITE_FORMATS", "read_motion", "write_motion", "find_asf"]
@@ -49,6 +50,7 @@ def read_motion(
     unit: str | float | None = None,
     fps: float | None = None,
     skeleton_file: str | Path | None = None,
+    min_frames: int = 0,
 ) -> Motion:
     """Read a motion file of any supported format (see the module docstring), choosing by extension.
 
@@ -63,10 +65,12 @@ def read_motion(
             :meth:`Motion.resample`).
         skeleton_file: the ``.asf`` of an ``.amc``; by default ``X.asf`` beside ``X.amc``, then the CMU
             naming ``01.asf`` for ``01_01.amc``.
+        min_frames: refuse a file with fewer frames (1 for anything that needs a pose).
 
     Raises:
         ValidationError: unknown extension (the message lists the supported ones), or bad ``unit``/``fps``.
-        FormatError: from the readers, naming the file (and line).
+        FormatError: from the readers, naming the file (and line); a frame rate, angle or position beyond
+            physical sense (:mod:`poseprior.io.plausible`), naming the frame and joint; too few frames.
     """
     if unit is not None:
         unit_to_mm(unit)  # fail early, naming the argument
@@ -80,7 +84,7 @@ def read_motion(
             f"supported: {', '.join(READ_FORMATS)} (and 'archive.zip:member.bvh'){hint}"
         )
     if member is None and not archive.is_file():
-        raise FormatError(path, "no such file")
+        raise FormatError(path, "is a folder; give a motion file" if archive.is_dir() else "no such file")
     if suffix == ".bvh":
         from poseprior.io.bvh import read_bvh
 
@@ -93,13 +97,13 @@ def read_motion(
         if member is not None:
             raise ValidationError(f"path: AMC files cannot be read from inside an archive yet, got {str(path)!r}")
         asf = find_asf(archive, skeleton_file)
-        return read_amc(archive, asf, unit=unit, fps=120.0 if fps is None else fps)
+        return _plausible(read_amc(archive, asf, unit=unit, fps=120.0 if fps is None else fps), path, min_frames)
     elif suffix == ".json":
         from poseprior.io.fit3d import FIT3D_FPS, read_fit3d_smplx
 
         if member is not None:
             raise ValidationError(f"path: JSON files cannot be read from inside an archive, got {str(path)!r}")
-        return read_fit3d_smplx(archive, unit="m" if unit is None else unit, fps=FIT3D_FPS if fps is None else fps)
+        return _plausible(read_fit3d_smplx(archive, unit="m" if unit is None else unit, fps=FIT3D_FPS if fps is None else fps), path, min_frames)
     else:  # .npz
         if member is not None:
             raise ValidationError(f"path: npz files cannot be read from inside an archive, got {str(path)!r}")
@@ -111,7 +115,7 @@ def read_motion(
         elif {"poses", "trans"} <= keys:
             from poseprior.io.amass import read_amass
 
-            return read_amass(archive, unit="m" if unit is None else unit, fps=fps)
+            return _plausible(read_amass(archive, unit="m" if unit is None else unit, fps=fps), path, min_frames)
         else:
             hint = ""
             if keys & {"positions", "keypoints_2d"}:
@@ -121,7 +125,16 @@ def read_motion(
                 f"npz with keys {sorted(keys)} is neither a poseprior motion (needs 'format', or 'rotations' and "
                 f"'joint_names') nor an AMASS file (needs 'poses' and 'trans'){hint}",
             )
-    return motion if fps is None else replace(motion, fps=float(fps))
+    motion = motion if fps is None else replace(motion, fps=float(fps))
+    return _plausible(motion, path, min_frames)
+
+
+def _plausible(motion: Motion, path: str | Path, min_frames: int) -> Motion:
+    """The motion, if its frame rate, positions and length make sense (:mod:`poseprior.io.plausible`)."""
+    check_motion(motion, path)
+    if motion.num_frames < min_frames:
+        raise FormatError(path, f"has {motion.num_frames} frames; at least {min_frames} needed")
+    return motion
 
 
 def write_motion(motion: Motion, path: str | Path, *, format: str | None = None) -> list[Path]:

@@ -33,6 +33,7 @@ import numpy as np
 
 from poseprior._atomic import atomic_open
 from poseprior.errors import FormatError, ValidationError
+from poseprior.io.npz import npz_errors, open_npz
 from poseprior.io.units import unit_name, unit_to_mm
 from poseprior.skeleton.layouts import get_layout
 
@@ -175,13 +176,7 @@ def read_keypoints_npz(path: str | Path, *, fps: float | None = None, unit: str 
             or a missing frame rate or unit.
     """
     path = Path(path)
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise FormatError(path, f"not a readable npz file: {e}") from e
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise FormatError(path, "expected an .npz archive of named arrays, found a single array")
-    with npz:
+    with npz_errors(path), open_npz(path) as npz:
         keys = set(npz.files)
         if ("positions" in keys) == ("keypoints_2d" in keys):
             raise FormatError(path, f"expected exactly one of 'positions' (3D) or 'keypoints_2d' (2D); keys: {sorted(keys)}")
@@ -196,13 +191,13 @@ def read_keypoints_npz(path: str | Path, *, fps: float | None = None, unit: str 
         if "fps" in keys:
             fps = float(npz["fps"])
         if fps is None:
-            raise FormatError(path, "no 'fps' key: pass fps= to the reader")
+            raise FormatError(path, "no 'fps' key: give the frame rate (--fps on the command line, fps= in Python)")
         if "positions" in keys:
             if "unit" in keys:
                 u = npz["unit"]
                 unit = _text(u) if u.dtype.kind in "US" else float(u)
             if unit is None:
-                raise FormatError(path, "3D keypoints without a 'unit' key: pass unit= (e.g. 'm' or 'mm')")
+                raise FormatError(path, "3D keypoints without a 'unit' key: give the unit (--unit on the command line, unit= in Python; e.g. m or mm)")
         else:
             unit = None
         optional = {k: npz[k] for k in ("mask", "confidence", "camera") if k in keys}

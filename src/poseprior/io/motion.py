@@ -11,11 +11,16 @@ import torch
 
 from poseprior.errors import ValidationError
 from poseprior.geometry import check_rotations
+from poseprior.io.plausible import FRAME_TIME_S
 from poseprior.io.units import unit_name, unit_to_mm
 from poseprior.skeleton import Skeleton, forward_kinematics
 
 __all__ = ["Motion"]
 
+
+#: Most joint-frames (frames x joints) :meth:`Motion.resample` makes: 1.4 GB of float64 rotations.
+MAX_JOINT_FRAMES = 20_000_000
+_CHUNK_JOINT_FRAMES = 1_000_000
 
 @dataclass(frozen=True, eq=False)
 class Motion:
@@ -106,18 +111,29 @@ class Motion:
 
         Output frame ``k`` is at time ``k / fps``; frames run up to the last input frame's time.
         """
-        if not (math.isfinite(fps) and fps > 0):
-            raise ValidationError(f"fps: must be a positive number, got {fps!r}")
+        low, high = 1 / FRAME_TIME_S[1], 1 / FRAME_TIME_S[0]
+        if not (math.isfinite(fps) and low < fps < high):
+            raise ValidationError(f"fps: {fps!r} is outside ({low:g}, {high:g}), the frame rates poseprior reads")
         T = self.num_frames
         duration = (T - 1) / self.fps
-        n = int(math.floor(duration * fps + 1e-9)) + 1
+        frames = math.floor(duration * fps + 1e-9) + 1
+        K = self.skeleton.num_joints
+        if frames * K > MAX_JOINT_FRAMES:
+            raise ValidationError(
+                f"fps: {fps:g} fps makes {frames:,} frames of {K} joints, more than the {MAX_JOINT_FRAMES:,} "
+                "joint-frames (about 2 GB of rotations) poseprior resamples at once; use a lower rate or a shorter motion"
+            )
+        n = int(frames)
         src = torch.arange(n, dtype=torch.float64) * (self.fps / fps)
         i0 = src.floor().long().clamp(max=T - 1)
         i1 = (i0 + 1).clamp(max=T - 1)
         w = (src - i0).to(self.rotations.dtype)
-        R0, R1 = self.rotations[i0], self.rotations[i1]
-        delta = roma.rotmat_to_rotvec(R0.transpose(-1, -2) @ R1)
-        R = R0 @ roma.rotvec_to_rotmat(delta * w[:, None, None])
+        R = self.rotations.new_empty((n, *self.rotations.shape[1:]))
+        step = max(1, _CHUNK_JOINT_FRAMES // max(1, K))  # bounded temporaries on long motions
+        for a in range(0, n, step):
+            R0, R1 = self.rotations[i0[a : a + step]], self.rotations[i1[a : a + step]]
+            delta = roma.rotmat_to_rotvec(R0.transpose(-1, -2) @ R1)
+            R[a : a + step] = R0 @ roma.rotvec_to_rotmat(delta * w[a : a + step, None, None])
 
         def lerp(x: torch.Tensor) -> torch.Tensor:
             ww = w.to(x.dtype).reshape(-1, *([1] * (x.ndim - 1)))

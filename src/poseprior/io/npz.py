@@ -28,8 +28,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
+import tokenize
 import zipfile
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +42,19 @@ import numpy as np
 import torch
 
 from poseprior._atomic import atomic_path
-from poseprior.errors import FormatError, ValidationError
+from poseprior.errors import FormatError, PosePriorError, ValidationError
 from poseprior.io.motion import Motion
 from poseprior.skeleton import Skeleton
 
-__all__ = ["FORMAT", "write_motion_npz", "read_motion_npz", "is_motion_npz", "read_npz_arrays"]
+__all__ = ["FORMAT", "MAX_NPZ_BYTES", "write_motion_npz", "read_motion_npz", "is_motion_npz", "read_npz_arrays", "check_npz_sizes", "npz_errors", "open_npz"]
 
 #: Value of the ``format`` key; the number changes only if the layout does.
 FORMAT = "poseprior-motion/1"
 
 _REQUIRED = ("joint_names", "parents", "offsets", "rotations", "root_translation", "positions", "fps", "unit_mm")
 
+#: Most bytes the arrays of one npz may take once loaded (a 200k-frame take of 52 joints takes about 1 GiB).
+MAX_NPZ_BYTES = 2 * 2**30
 
 def write_motion_npz(motion: Motion, path: str | Path, extra: dict[str, np.ndarray] | None = None) -> None:
     """Write ``motion`` to ``path`` (atomically) in the interchange npz layout described in this module.
@@ -97,6 +104,12 @@ def read_motion_npz(path: str | Path) -> Motion:
             shape or dtype, NaN or inf, or matrices that are not rotations.
     """
     path = Path(path)
+    with contextlib.suppress(zipfile.BadZipFile, OSError):  # an unreadable file is reported by read_npz_arrays
+        with zipfile.ZipFile(path) as archive:  # missing keys are told before anything is decompressed
+            listed = {n.removesuffix(".npy") for n in archive.namelist()}
+        missing = [k for k in _REQUIRED if k not in listed]
+        if missing:
+            raise FormatError(path, f"missing key(s) {missing}; found {sorted(listed)}")
     data = read_npz_arrays(path)
     fmt = data.get("format")
     if fmt is not None and str(fmt) != FORMAT:
@@ -140,19 +153,80 @@ def read_npz_arrays(path: str | Path) -> dict[str, np.ndarray]:
     :class:`FormatError` naming the file when it is missing or not a plain npz archive."""
     path = Path(path)
     if not path.is_file():
-        raise FormatError(path, "no such file")
+        raise FormatError(path, "is a folder, not an npz file" if path.is_dir() else "no such file")
     with open(path, "rb") as f:
         if f.read(4) != b"PK\x03\x04":
             raise FormatError(path, "not a readable npz archive (no zip header)")  # else np.load tries a pickle
+    check_npz_sizes(path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with npz_errors(path), np.load(path, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
-    except ValueError as e:
+    except FormatError as e:
         if "allow_pickle" in str(e):
             raise FormatError(path, "holds pickled object arrays, which are not read for safety; save plain arrays") from None
-        raise FormatError(path, f"not a readable npz archive ({e})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as e:
-        raise FormatError(path, f"not a readable npz archive ({e})") from None
+        raise
+
+
+def check_npz_sizes(path: str | Path, limit: int | None = None) -> None:
+    """Refuse an npz whose arrays would take more than ``limit`` bytes (default :data:`MAX_NPZ_BYTES`) once
+    loaded, from the sizes their headers declare and the archive lists, before anything is decompressed.
+
+    Raises:
+        FormatError: naming the file and the largest array, its declared shape and size.
+    """
+    limit = MAX_NPZ_BYTES if limit is None else limit
+    sizes: dict[str, tuple[int, tuple]] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                declared, shape = info.file_size, ()
+                if info.filename.endswith(".npy"):
+                    with archive.open(info) as f, contextlib.suppress(*_DAMAGE):
+                        version = np.lib.format.read_magic(f)
+                        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                        shape, _, dtype = read(f)
+                        declared = max(declared, math.prod(shape) * dtype.itemsize)
+                sizes[info.filename.removesuffix(".npy")] = (declared, shape)
+    except _DAMAGE:
+        return  # the loader reports an unreadable archive, naming the file
+    total = sum(n for n, _ in sizes.values())
+    if total > limit:
+        key, (n, shape) = max(sizes.items(), key=lambda kv: kv[1][0])
+        raise FormatError(
+            path,
+            f"its arrays would take {total / 2**30:.3g} GiB in memory (largest: {key!r}, shape {shape}, {n / 2**30:.3g} GiB), "
+            f"more than the {limit / 2**30:g} GiB poseprior reads from one file",
+        )
+
+
+#: What numpy and zipfile raise on a damaged member of an npz, read lazily (a bad header, bad CRC, cut data).
+_DAMAGE = (ValueError, TypeError, OSError, EOFError, OverflowError, zipfile.BadZipFile, zlib.error, SyntaxError, tokenize.TokenError, NotImplementedError)
+
+
+def open_npz(path: str | Path) -> np.lib.npyio.NpzFile:
+    """An npz of named arrays opened lazily, once :func:`check_npz_sizes` allows it; read its arrays inside
+    :func:`npz_errors`.
+
+    Raises:
+        FormatError: naming the file, when it is too large, not an npz, or a single ``.npy`` array.
+    """
+    check_npz_sizes(path)
+    with npz_errors(path):
+        npz = np.load(path, allow_pickle=False)
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise FormatError(path, "expected an .npz archive of named arrays, found a single .npy array")
+    return npz
+
+
+@contextlib.contextmanager
+def npz_errors(path: str | Path) -> Iterator[None]:
+    """Turn what reading a damaged npz raises inside the block into a :class:`FormatError` naming ``path``."""
+    try:
+        yield
+    except PosePriorError:
+        raise
+    except _DAMAGE as e:
+        raise FormatError(path, f"not a readable npz archive ({type(e).__name__}: {e})") from None
 
 
 # ------------------------------------------------------------------------------------------------ helpers

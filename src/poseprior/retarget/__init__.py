@@ -6,7 +6,13 @@
 - :mod:`~poseprior.retarget.transfer`: moving motions between rigs through the canonical body.
 """
 
-from poseprior.retarget.names import CONVENTIONS, JointMap, find_joint_map, map_point_names, read_joint_map_file
+from poseprior.retarget.names import (
+    CONVENTIONS,
+    JointMap,
+    find_joint_map,
+    map_point_names,
+    read_joint_map_file,
+)
 from poseprior.retarget.rig import Rig
 from poseprior.retarget.transfer import (
     RetargetReport,

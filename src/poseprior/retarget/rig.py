@@ -45,9 +45,15 @@ from poseprior.geometry import rotvec_between, rotvec_to_matrix
 from poseprior.io.units import UNITS_MM, unit_name, unit_to_mm
 from poseprior.retarget.names import JointMap, find_joint_map
 from poseprior.skeleton import Skeleton, end_site_positions, forward_kinematics
-from poseprior.skeleton.smpl import BODY_JOINTS, BODY_PARENTS, body_skeleton, pose_skeleton, template_rest_joints
+from poseprior.skeleton.smpl import (
+    BODY_JOINTS,
+    BODY_PARENTS,
+    body_skeleton,
+    pose_skeleton,
+    template_rest_joints,
+)
 
-__all__ = ["Rig", "AIM", "HINGE_AXES", "aim_chain", "aim_target", "bends", "bend_axis", "rig_profile"]
+__all__ = ["Rig", "AIM", "HINGE_AXES", "aim_chain", "aim_target", "bends", "bend_axis", "bone_axis", "swing_twist_deg", "rig_profile"]
 
 #: Each canonical joint's chain child: the bone its rotation swings (leaves have none).
 AIM: dict[str, str] = {
@@ -447,6 +453,26 @@ def bend_axis(rotations: torch.Tensor, joint: str) -> torch.Tensor:
     if float((r @ axis).std()) < math.radians(10.0):  # held bent, hardly moving: the spread is noise, the bend is not
         axis = r.mean(0) / r.mean(0).norm().clamp_min(1e-12)
     return axis if float((r @ axis).mean()) >= 0 else -axis
+
+
+def bone_axis(joint: str) -> torch.Tensor:
+    """``(3,)`` float64 unit direction of a canonical joint's bone in the template T-pose (a leaf's: its
+    parent's): the axis its twist turns about."""
+    return _bone_axis(joint, template_rest_joints("smpl")[: len(BODY_JOINTS)])
+
+
+def swing_twist_deg(R: torch.Tensor, axis: torch.Tensor) -> tuple[float, float]:
+    """One rotation ``R (3, 3)`` as the angle of its swing (what moves the bone along unit ``axis``) and its
+    signed twist about ``axis``, degrees (``R = swing @ twist``).
+
+    Example:
+        >>> R = roma.rotvec_to_rotmat(torch.tensor([0.0, 0.5, 0.0], dtype=torch.float64))
+        >>> [round(x, 1) for x in swing_twist_deg(R, torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64))]
+        [0.0, 28.6]
+    """
+    R = R.double()[None]
+    twist = math.remainder(math.degrees(float(_twist_angles(R, axis)[0])), 360.0)  # (-180, 180]
+    return math.degrees(float(_swing_rotvecs(R, axis).norm())), twist
 
 
 def _swing_rotvecs(R: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:

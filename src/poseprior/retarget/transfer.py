@@ -23,14 +23,13 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import roma
 import torch
 
 from poseprior.errors import ValidationError
-from poseprior.geometry import swing_between
+from poseprior.geometry import nearest_rotation, swing_between
 from poseprior.io.motion import Motion
 from poseprior.retarget.rig import Rig, aim_chain, rig_profile
 from poseprior.skeleton import end_site_positions, forward_kinematics
@@ -52,6 +51,7 @@ __all__ = [
 ]
 
 _INDEX = {n: i for i, n in enumerate(BODY_JOINTS)}
+_BLOCK_FRAMES = 16_384
 #: World up axes :func:`retarget` recognises.
 AXES = ("+x", "-x", "+y", "-y", "+z", "-z")
 
@@ -96,7 +96,12 @@ def source_rig(motion: Motion, mapping: dict[str, str] | str | Path | None = Non
     where = str(motion.metadata.get("source", "motion"))
     rig = Rig.from_skeleton(motion.skeleton, motion.unit, mapping, source=where, guess_unit=bool(motion.metadata.get("unit_assumed")))
     profile = rig_profile(motion.skeleton, rig.joint_map.convention)
-    return rig.with_profile(profile) if profile is not None else rig.calibrated(motion.rotations)
+    return rig.with_profile(profile) if profile is not None else rig.calibrated(motion.rotations[_spread(motion.num_frames)])
+
+
+def _spread(T: int, most: int = 50_000) -> slice:
+    """Every n-th frame, so that at most ``most`` are used: what characterises a long take's rig, in bounded memory."""
+    return slice(None, None, max(1, -(-T // most)))
 
 
 def retarget(
@@ -129,6 +134,17 @@ def retarget(
     T, K = motion.num_frames, target.skeleton.num_joints
     if template is not None and (template.skeleton.joint_names != target.skeleton.joint_names or template.num_frames != T):
         raise ValidationError(f"template: expected {T} frames on the target's {K} joints, got {template}")
+    if T > _BLOCK_FRAMES:  # frame by frame but for the up axis and scale: a long take in blocks, in bounded memory
+        up = motion_up(motion, source) if up is None else up
+        if scale is None:
+            scale = target.leg_length() * target.unit / (source.leg_length() * source.unit)
+        parts = [
+            retarget(motion.frames(sl), target, source, up=up, target_up=target_up, scale=scale, template=None if template is None else template.frames(sl))[0]
+            for sl in (slice(a, a + _BLOCK_FRAMES) for a in range(0, T, _BLOCK_FRAMES))
+        ]
+        tr = None if parts[0].translations is None else torch.cat([m.translations for m in parts])
+        out = replace(parts[0], rotations=torch.cat([m.rotations for m in parts]), root_translation=torch.cat([m.root_translation for m in parts]), translations=tr)
+        return out, RetargetReport(source.describe(), up, source.joint_map.missing)
     p, G = forward_kinematics(motion.skeleton, motion.rotations.double(), motion.root_translation.double(), _translations(motion))
     points = _points(motion, source, p, G)
     up = detect_up(points) if up is None else up
@@ -181,7 +197,7 @@ def retarget(
         j = parents[j]
     out = Motion(
         target.skeleton,
-        roma.special_procrustes(local),  # products of many matrices drift off SO(3) by rounding
+        nearest_rotation(local),  # products of many matrices drift off SO(3) by rounding
         points[:, _INDEX["pelvis"]] - above,
         motion.fps,
         unit=target.unit,
@@ -269,6 +285,7 @@ def from_canonical(
 def motion_up(motion: Motion, rig: Rig | None = None) -> str:
     """The up axis (one of :data:`AXES`) of a motion's world, from its frames (``"+y"`` without frames)."""
     rig = source_rig(motion) if rig is None else rig
+    motion = motion.frames(_spread(motion.num_frames))
     p, G = forward_kinematics(motion.skeleton, motion.rotations.double(), motion.root_translation.double(), _translations(motion))
     return detect_up(_points(motion, rig, p, G))
 

@@ -1,6 +1,10 @@
 """Skeletons, forward kinematics, rest-pose changes, keypoint layouts and the SMPL family's trees."""
 
-from poseprior.skeleton.kinematics import change_rest_pose, end_site_positions, forward_kinematics
+from poseprior.skeleton.kinematics import (
+    change_rest_pose,
+    end_site_positions,
+    forward_kinematics,
+)
 from poseprior.skeleton.layouts import (
     COCO17,
     H36M17,
@@ -11,7 +15,11 @@ from poseprior.skeleton.layouts import (
     layout_map_for,
 )
 from poseprior.skeleton.skeleton import Skeleton
-from poseprior.skeleton.smpl import rest_joints_from_model, smpl_model_type, smpl_skeleton
+from poseprior.skeleton.smpl import (
+    rest_joints_from_model,
+    smpl_model_type,
+    smpl_skeleton,
+)
 from poseprior.skeleton.upright import upright_rotation
 
 __all__ = [

@@ -2,7 +2,12 @@
 keypoints, motion denoising, interpolation."""
 
 from poseprior.tasks.denoise import DenoiseConfig, denoise_motion
-from poseprior.tasks.fit2d import Fit2DConfig, Fit2DResult, default_camera, fit_keypoints_2d
+from poseprior.tasks.fit2d import (
+    Fit2DConfig,
+    Fit2DResult,
+    default_camera,
+    fit_keypoints_2d,
+)
 from poseprior.tasks.fit3d import FitConfig, FitResult, fit_keypoints_3d
 from poseprior.tasks.ik import IKResult, solve_ik
 from poseprior.tasks.interpolate import interpolate

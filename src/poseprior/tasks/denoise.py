@@ -65,13 +65,13 @@ import roma
 import torch
 
 from poseprior.errors import ValidationError
-from poseprior.geometry import check_rotations
+from poseprior.geometry import check_rotations, nearest_rotation
 from poseprior.io import Motion
 from poseprior.models.prior import PosePrior, match_prior_joints
 from poseprior.skeleton import Skeleton, forward_kinematics
 from poseprior.tasks.pose_variables import minimise
 
-__all__ = ["DenoiseConfig", "denoise_motion", "add_rotation_noise", "prior_joint_indices", "smooth_rotations", "MEASURED_ON", "OPTIMIZERS"]
+__all__ = ["DenoiseConfig", "denoise_motion", "denoise_blocks", "add_rotation_noise", "prior_joint_indices", "smooth_rotations", "MEASURED_ON", "OPTIMIZERS"]
 
 #: How the defaults of :class:`DenoiseConfig` were chosen.
 MEASURED_ON = (
@@ -126,6 +126,10 @@ class DenoiseConfig:
             (36.3 mm, 5.89 degrees: no measurable gain; from 0.1 the poses drift towards the decoder's
             reconstructions), ``DistanceFieldPrior`` 50 (35.1 mm, 5.61 degrees: 0.02 rad of distance weighs
             1 nat), ``UniformPrior`` 0. A class not in the table needs ``prior_weight``.
+        block_s: a longer motion is denoised in blocks of this many seconds (memory stays that of one block:
+            a 200,000-frame take needs no more than a minute of it), each optimised on its own, ...
+        overlap_s: ... overlapping by this many seconds, where the two blocks' results are blended linearly
+            (slerp): the smoothness terms pull a block's ends, which the neighbour's overlap then replaces.
     """
 
     steps: int = 150
@@ -141,6 +145,8 @@ class DenoiseConfig:
     adaptive_window_s: float = 0.25
     prior_weight: float | None = None
     prior_weights: dict[str, float] = field(default_factory=_default_prior_weights)
+    block_s: float = 60.0
+    overlap_s: float = 2.0
 
     def __post_init__(self) -> None:
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
@@ -155,6 +161,8 @@ class DenoiseConfig:
             if (value is not None or name not in optional) and not (isinstance(value, (int, float)) and 0 < value < math.inf):
                 none = " or None" if name in optional else ""
                 raise ValidationError(f"{name}: expected a positive number{none}, got {value!r}")
+        if not (isinstance(self.block_s, (int, float)) and isinstance(self.overlap_s, (int, float)) and 0 < self.overlap_s < self.block_s / 2 < math.inf):
+            raise ValidationError(f"block_s, overlap_s: expected 0 < overlap_s < block_s / 2, got {self.block_s!r}, {self.overlap_s!r}")
         if self.rotation_sigma_deg is None and self.position_sigma_mm is None:
             raise ValidationError("rotation_sigma_deg, position_sigma_mm: at least one data term is needed (both are None)")
         if self.prior_weight is not None and not (isinstance(self.prior_weight, (int, float)) and 0 <= self.prior_weight < math.inf):
@@ -250,7 +258,52 @@ def denoise_motion(
     if not joints:
         raise ValidationError("motion: its skeleton has no joint below the root to denoise")
     weight = config.weight_for(prior)
+    blocks = denoise_blocks(T, motion.fps, config)
+    if len(blocks) == 1:
+        return replace(motion, rotations=_denoise_block(motion, prior, joints, weight, config, on_step))
+    total = config.steps * len(blocks)
+    R_out = motion.rotations.clone()
+    done = 0  # frames of R_out already final
+    for k, block in enumerate(blocks):
+        def progress(i: int, n: int, k: int = k) -> None:
+            if on_step is not None:
+                on_step(k * config.steps + i, total)
 
+        R = _denoise_block(motion.frames(block), prior, joints, weight, config, progress)
+        overlap = done - block.start  # frames shared with the previous block: blend from it to this one
+        if overlap > 0:
+            w = (torch.arange(1, overlap + 1, dtype=torch.float64) / (overlap + 1))[:, None]
+            previous = R_out[block.start : done, joints]
+            R_out[block.start : done, joints] = _slerp(previous, R[:overlap, joints], w)
+        R_out[done : block.stop] = R[max(overlap, 0) :]
+        done = block.stop
+    return replace(motion, rotations=R_out)
+
+
+def denoise_blocks(T: int, fps: float, config: DenoiseConfig) -> list[slice]:
+    """The frame blocks :func:`denoise_motion` optimises one at a time: one block up to ``config.block_s``
+    seconds, else blocks of that length spread evenly over the motion, overlapping by at least
+    ``config.overlap_s`` seconds."""
+    size = max(3, round(config.block_s * fps))
+    if T <= size:
+        return [slice(0, T)]
+    overlap = max(1, round(config.overlap_s * fps))
+    n = math.ceil((T - overlap) / (size - overlap))
+    starts = [round(i * (T - size) / (n - 1)) for i in range(n)]
+    return [slice(a, a + size) for a in starts]
+
+
+def _slerp(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Rotations ``a`` turned towards ``b`` (both ``(F, J, 3, 3)``) by weight ``w (F, 1)``."""
+    delta = roma.rotmat_to_rotvec(a.transpose(-1, -2) @ b)
+    return a @ roma.rotvec_to_rotmat(delta * w[..., None].to(delta))
+
+
+def _denoise_block(
+    motion: Motion, prior: PosePrior | None, joints: list[int], weight: float, config: DenoiseConfig, on_step: Callable[[int, int], None] | None
+) -> torch.Tensor:
+    """``(T, K, 3, 3)`` float64: the motion's rotations with joints ``joints`` denoised in one optimisation."""
+    skeleton, T = motion.skeleton, motion.num_frames
     params = list(prior.parameters()) if isinstance(prior, torch.nn.Module) else []
     device = params[0].device if params else torch.device("cpu")
     dtype = params[0].dtype if params and params[0].is_floating_point() else torch.float32
@@ -317,7 +370,7 @@ def denoise_motion(
     R_out[:, joints] = start @ roma.rotvec_to_rotmat(delta.detach().to("cpu", torch.float64))
     if not torch.isfinite(R_out).all():
         raise ValidationError("prior: the optimisation diverged (non-finite rotations); lower config.lr or prior_weight")
-    return replace(motion, rotations=R_out)
+    return R_out
 
 
 def _second_difference(x: torch.Tensor) -> torch.Tensor:
@@ -350,4 +403,4 @@ def smooth_rotations(R: torch.Tensor, sigma_frames: float) -> torch.Tensor:
     """
     if sigma_frames <= 0 or R.shape[0] < 2:
         return R
-    return roma.special_procrustes(_gaussian_filter(R, sigma_frames))
+    return nearest_rotation(_gaussian_filter(R, sigma_frames))

@@ -38,7 +38,15 @@ from poseprior.skeleton import Skeleton, forward_kinematics
 from poseprior.skeleton.layouts import KeypointLayout
 from poseprior.tasks.fit3d import geman_mcclure
 from poseprior.tasks.ik import solve_ik
-from poseprior.tasks.pose_variables import PoseVariables, default_prior_weight, ik_seed, minimise, rank, starting_poses, uses_latent
+from poseprior.tasks.pose_variables import (
+    PoseVariables,
+    default_prior_weight,
+    ik_seed,
+    minimise,
+    rank,
+    starting_poses,
+    uses_latent,
+)
 from poseprior.tasks.targets import joint_targets, keypoint_matrix
 
 __all__ = ["Fit2DConfig", "Fit2DResult", "default_camera", "fit_keypoints_2d", "project_points"]

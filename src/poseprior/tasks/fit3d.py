@@ -48,7 +48,15 @@ from poseprior.models.prior import PosePrior
 from poseprior.skeleton import Skeleton, forward_kinematics
 from poseprior.skeleton.layouts import KeypointLayout
 from poseprior.tasks.ik import solve_ik
-from poseprior.tasks.pose_variables import PoseVariables, default_prior_weight, ik_seed, minimise, rank, starting_poses, uses_latent
+from poseprior.tasks.pose_variables import (
+    PoseVariables,
+    default_prior_weight,
+    ik_seed,
+    minimise,
+    rank,
+    starting_poses,
+    uses_latent,
+)
 from poseprior.tasks.targets import joint_targets, keypoint_matrix
 
 __all__ = ["FitConfig", "FitResult", "fit_keypoints_3d", "geman_mcclure", "place_root", "root_from_keypoints"]

@@ -8,7 +8,11 @@ Example:
     >>> export(prior, "runs/flow/flow", result=result)  # doctest: +SKIP
 """
 
-from poseprior.train.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
+from poseprior.train.checkpoint import (
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+)
 from poseprior.train.config import TrainConfig
 from poseprior.train.distributed import DistContext, init_distributed, launch
 from poseprior.train.export import export, load_exported, read_card

@@ -17,7 +17,8 @@ import torch
 import torch.distributed as dist
 from torch.distributed.elastic.multiprocessing.errors import record
 
-from poseprior.errors import PosePriorError, ValidationError
+from poseprior._device import check_device
+from poseprior.errors import PosePriorError
 
 __all__ = ["DistContext", "init_distributed", "resolve_device", "launch"]
 
@@ -62,12 +63,9 @@ class DistContext:
 
 def resolve_device(device: str | torch.device | None, local_rank: int = 0) -> torch.device:
     """The training device: ``device``, or CUDA if available, else CPU; a bare ``"cuda"`` means ``cuda:local_rank``."""
-    dev = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValidationError("device: CUDA was asked for but is not available; use --device cpu")
-        if dev.index is None:
-            dev = torch.device("cuda", local_rank)
+    dev = check_device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", local_rank)
     return dev
 
 

@@ -45,12 +45,24 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from torch import nn
 
 from poseprior._atomic import atomic_open
 from poseprior.errors import PosePriorError, ValidationError
-from poseprior.train.checkpoint import latest_checkpoint, load_checkpoint, remove_temporary, save_checkpoint
+from poseprior.train.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    remove_temporary,
+    save_checkpoint,
+)
 from poseprior.train.config import TRAJECTORY_FIELDS, TrainConfig
 from poseprior.train.distributed import DistContext, init_distributed
 from poseprior.train.log import MetricsLog

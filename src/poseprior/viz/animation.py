@@ -21,7 +21,13 @@ from matplotlib.figure import Figure
 
 from poseprior._atomic import atomic_path
 from poseprior.errors import MissingDependencyError, ValidationError
-from poseprior.viz.skeleton_plot import _SIDE_COLORS, _as_points, _check_parents, _setup_panel, _to_plot_frame
+from poseprior.viz.skeleton_plot import (
+    _SIDE_COLORS,
+    _as_points,
+    _check_parents,
+    _setup_panel,
+    _to_plot_frame,
+)
 
 __all__ = ["animate_motion", "ANIMATION_FORMATS"]
 

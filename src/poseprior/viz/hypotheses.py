@@ -21,7 +21,12 @@ from matplotlib.lines import Line2D
 from mpl_toolkits.mplot3d.art3d import Line3DCollection
 
 from poseprior.errors import ValidationError
-from poseprior.viz.skeleton_plot import _as_points, _check_parents, _setup_panel, _to_plot_frame
+from poseprior.viz.skeleton_plot import (
+    _as_points,
+    _check_parents,
+    _setup_panel,
+    _to_plot_frame,
+)
 
 __all__ = ["plot_hypotheses"]
 

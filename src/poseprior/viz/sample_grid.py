@@ -17,7 +17,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from poseprior.errors import ValidationError
-from poseprior.viz.skeleton_plot import _as_points, _check_parents, _setup_panel, _to_plot_frame, plot_skeleton
+from poseprior.viz.skeleton_plot import (
+    _as_points,
+    _check_parents,
+    _setup_panel,
+    _to_plot_frame,
+    plot_skeleton,
+)
 
 __all__ = ["plot_sample_grid"]
 

@@ -24,8 +24,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from poseprior.errors import MissingDependencyError, ValidationError
-from poseprior.viz.viewer_load import ReferenceSkeleton, ViewOptions, load_scene, load_scene_motion
-from poseprior.viz.viewer_scene import MotionScene, SceneMotion, bone_transforms, value_colors_rgb
+from poseprior.viz.viewer_load import (
+    ReferenceSkeleton,
+    ViewOptions,
+    load_scene,
+    load_scene_motion,
+)
+from poseprior.viz.viewer_scene import (
+    MotionScene,
+    SceneMotion,
+    bone_transforms,
+    value_colors_rgb,
+)
 
 __all__ = ["ViewerStyle", "MotionViewer", "MotionScene", "SceneMotion", "ViewOptions", "ReferenceSkeleton", "load_scene", "load_scene_motion"]
 

@@ -8,9 +8,27 @@ Example:
     >>> prior = zoo.load("flow-bandai")  # doctest: +SKIP
 """
 
-from poseprior.zoo.classes import ModelClass, model_class, register_model_class, registered_classes
-from poseprior.zoo.files import ModelCard, model_files, read_card, read_model, write_model
-from poseprior.zoo.registry import BANDAI_LICENCE, WEIGHTS_DIR, ZooEntry, available, info, load
+from poseprior.zoo.classes import (
+    ModelClass,
+    model_class,
+    register_model_class,
+    registered_classes,
+)
+from poseprior.zoo.files import (
+    ModelCard,
+    model_files,
+    read_card,
+    read_model,
+    write_model,
+)
+from poseprior.zoo.registry import (
+    BANDAI_LICENCE,
+    WEIGHTS_DIR,
+    ZooEntry,
+    available,
+    info,
+    load,
+)
 
 __all__ = [
     "load",

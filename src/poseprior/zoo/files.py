@@ -31,6 +31,7 @@ from torch import nn
 
 from poseprior import __version__
 from poseprior._atomic import atomic_open, atomic_path
+from poseprior._device import check_device
 from poseprior.errors import FormatError, ValidationError
 from poseprior.skeleton import Skeleton
 from poseprior.zoo.classes import model_class, registered_classes
@@ -150,7 +151,7 @@ def read_model(path: str | Path, device: str | torch.device | None = None) -> nn
         safetensors.torch.load_model(model, str(weights), strict=True)
     except (RuntimeError, OSError) as e:
         raise FormatError(weights, f"weights do not fit {card.model_class}: {e}") from None
-    return model.to("cpu" if device is None else device).eval()
+    return model.to(check_device(device)).eval()
 
 
 def _read_json(path: str | Path) -> tuple[Path, dict[str, Any]]:

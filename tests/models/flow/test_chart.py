@@ -7,7 +7,11 @@ import math
 import roma
 import torch
 
-from poseprior.models.flow.chart import SO3Chart, axes_with_first, log_haar_density_expcoords
+from poseprior.models.flow.chart import (
+    SO3Chart,
+    axes_with_first,
+    log_haar_density_expcoords,
+)
 
 
 def rotvecs(n: int, k: int, max_angle: float, generator: torch.Generator) -> torch.Tensor:

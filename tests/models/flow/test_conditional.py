@@ -21,7 +21,11 @@ from poseprior.models.flow.condition import (
     perspective_view,
     random_observation,
 )
-from poseprior.models.flow.conditional import ConditionalFlowConfig, ConditionalFlowPrior, unobserved_gap
+from poseprior.models.flow.conditional import (
+    ConditionalFlowConfig,
+    ConditionalFlowPrior,
+    unobserved_gap,
+)
 from poseprior.models.prior import PoseJoints
 
 # A 7-joint skeleton (root + 6 pose joints) with a branching tree; lengths in decimetres.

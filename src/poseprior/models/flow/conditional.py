@@ -51,6 +51,7 @@ from torch import nn
 
 from poseprior.errors import ValidationError
 from poseprior.geometry import check_rotations
+from poseprior.models.flow.chart import SO3Chart, axes_with_first
 from poseprior.models.flow.condition import (
     BoneAlignment,
     ConditionConfig,
@@ -61,7 +62,6 @@ from poseprior.models.flow.condition import (
     pelvis_keypoints,
     random_observation,
 )
-from poseprior.models.flow.chart import SO3Chart, axes_with_first
 from poseprior.models.flow.prior import FlowConfig, FlowPrior
 from poseprior.models.prior import PoseJoints
 from poseprior.skeleton import Skeleton, forward_kinematics

@@ -6,6 +6,10 @@ Training pairs are synthetic views of motion capture (:mod:`poseprior.data.lifti
 """
 
 from poseprior.models.lifter.flow import FlowLifterConfig, ProbabilisticLifter
-from poseprior.models.lifter.rotation import RotationLifter, RotationLifterConfig, sequence_windows
+from poseprior.models.lifter.rotation import (
+    RotationLifter,
+    RotationLifterConfig,
+    sequence_windows,
+)
 
 __all__ = ["FlowLifterConfig", "ProbabilisticLifter", "RotationLifter", "RotationLifterConfig", "sequence_windows"]

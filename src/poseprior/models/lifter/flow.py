@@ -39,7 +39,12 @@ import torch
 import zuko
 from torch import nn
 
-from poseprior.data.lifting import LiftingConfig, layout_keypoints, normalise_2d, random_views
+from poseprior.data.lifting import (
+    LiftingConfig,
+    layout_keypoints,
+    normalise_2d,
+    random_views,
+)
 from poseprior.errors import ValidationError
 from poseprior.models.prior import PoseJoints
 from poseprior.skeleton import Skeleton

@@ -38,7 +38,12 @@ import roma
 import torch
 from torch import nn
 
-from poseprior.data.lifting import LiftingConfig, layout_keypoints, normalise_2d, random_views
+from poseprior.data.lifting import (
+    LiftingConfig,
+    layout_keypoints,
+    normalise_2d,
+    random_views,
+)
 from poseprior.errors import ValidationError
 from poseprior.metrics import mpjae, mpjpe
 from poseprior.models.prior import PoseJoints
