@@ -586,8 +586,13 @@ def format_bvh(motion: Motion, *, rotation_order: str | None = None, precision: 
     layout = _layout(motion, rotation_order)
     children = _children(sk)
     order = _depth_first(children)
-    per_joint = _channel_values(motion, layout)
-    data = torch.cat([per_joint[j] for j in order], dim=-1).numpy()
+
+    def values(frames: slice) -> np.ndarray:  # a block of frames at a time: bounded Euler temporaries
+        per_joint = _channel_values(motion.frames(frames), layout)
+        return torch.cat([per_joint[j] for j in order], dim=-1).numpy()
+
+    blocks = [slice(a, a + _BLOCK_FRAMES) for a in range(0, motion.num_frames, _BLOCK_FRAMES)] or [slice(0, 0)]
+    data = np.concatenate([values(b) for b in blocks])
     angle = np.array([c.endswith("rotation") for j in order for c in layout[j]], dtype=bool)
 
     def rounded(x: np.ndarray) -> np.ndarray:
