@@ -76,7 +76,10 @@ def denoise(
         denoised = denoise_motion(motion, pose_prior, config=config, on_step=lambda i, n: progress.update(task, completed=i, total=n))
     elapsed = time.perf_counter() - started
     with torch.no_grad():
-        change = geodesic_error(denoised.rotations[:, joints], motion.rotations[:, joints]).mean()
+        change = torch.cat([  # a block of frames at a time: a long take's copies would double its memory
+            geodesic_error(denoised.rotations[a : a + 16_384, joints], motion.rotations[a : a + 16_384, joints])
+            for a in range(0, motion.num_frames, 16_384)
+        ]).mean()
     frames, fps = motion.num_frames, motion.fps
     del motion  # a long take's canonical copy is not needed any more
     if rig is not None:
