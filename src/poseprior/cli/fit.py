@@ -256,6 +256,7 @@ def fit3d(
     from poseprior.cli.convert import parse_unit
     from poseprior.cli.prior_option import load_prior_option
     from poseprior.errors import ValidationError
+    from poseprior.geometry import nearest_rotation
     from poseprior.io import Motion
     from poseprior.retarget import from_canonical
     from poseprior.tasks import FitConfig, fit_keypoints_3d
@@ -286,7 +287,7 @@ def fit3d(
         parts.append(fit_keypoints_3d(values[sl].float(), visible[sl], sk, pose_prior, unit_mm=unit_mm, layout=layout, init=model, config=config, generator=generator))
     cat = {k: torch.cat([getattr(p, k) for p in parts]) for k in ("rotations", "root_rotation", "root_translation", "objective")}
     rotations = torch.cat([cat["root_rotation"][:, None], cat["rotations"]], dim=1).double()
-    motion = Motion(sk, _orthonormal(rotations), cat["root_translation"].double(), kp.fps, unit_mm, metadata={"source": "poseprior fit3d"}).with_unit(kp.unit)
+    motion = Motion(sk, nearest_rotation(rotations), cat["root_translation"].double(), kp.fps, unit_mm, metadata={"source": "poseprior fit3d"}).with_unit(kp.unit)
     if rig is not None:  # back on the rig, in its world (the fit is in the keypoints' world already)
         template = original if is_motion and skeleton is None else None
         motion = from_canonical(motion, rig, up="+y", scale=1.0, template=template)
@@ -325,6 +326,7 @@ def fit2d(
     from rich.console import Console
 
     from poseprior.cli.prior_option import load_prior_option
+    from poseprior.geometry import nearest_rotation
     from poseprior.io import Motion
     from poseprior.io.detections import read_keypoints_2d
     from poseprior.io.plausible import check_keypoints
@@ -349,7 +351,7 @@ def fit2d(
         return torch.cat([getattr(p, name) for p in parts])
 
     rotations = torch.cat([cat("root_rotation")[:, None], cat("rotations")], dim=1).double()
-    motion = Motion(sk, _orthonormal(rotations), cat("root_translation").double(), kp.fps, unit_mm, metadata={"source": "poseprior fit2d"}).with_unit(1.0)
+    motion = Motion(sk, nearest_rotation(rotations), cat("root_translation").double(), kp.fps, unit_mm, metadata={"source": "poseprior fit2d"}).with_unit(1.0)
     if rig is not None:  # on the rig whose joints the keypoints are named after (camera frame, mm)
         motion = from_canonical(motion, rig, up="+y", scale=1.0).with_unit(1.0)
     names = ("objective", "hypotheses", "hypotheses_objective", "hypotheses_root_rotation", "hypotheses_root_translation", "pixels")
@@ -363,13 +365,6 @@ def fit2d(
         f"mean reprojection error {error:.1f} px",
         markup=False,
     )
-
-
-def _orthonormal(R: torch.Tensor) -> torch.Tensor:
-    """Float32 fits re-orthonormalised, so the Motion's float64 rotation check holds."""
-    from poseprior.geometry import nearest_rotation
-
-    return nearest_rotation(R)
 
 
 def _keypoint_error_mm(positions, values, visible, sk, layout) -> float:

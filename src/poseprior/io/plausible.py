@@ -10,7 +10,6 @@ positions within :data:`MAX_DISTANCE_MM` (100 km) of the origin.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -53,12 +52,12 @@ def first_beyond(values: torch.Tensor, limit: float) -> tuple[int, int] | None:
     return t, int(bad[t].nonzero()[0])
 
 
-def check_motion(motion, source: str | Path, joint_names: Sequence[str] | None = None) -> None:
+def check_motion(motion, source: str | Path) -> None:
     """Raise :class:`FormatError` for a motion whose frame rate or positions make no sense: the frame rate
     outside :data:`FRAME_TIME_S`, or a root or joint position beyond :data:`MAX_DISTANCE_MM` (naming the
     frame and joint)."""
     check_fps(motion.fps, source)
-    names = motion.skeleton.joint_names if joint_names is None else joint_names
+    names = motion.skeleton.joint_names
     limit = MAX_DISTANCE_MM / motion.unit
     hit = first_beyond(motion.root_translation.flatten(1), limit)
     if hit is not None:
