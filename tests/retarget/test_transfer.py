@@ -8,7 +8,7 @@ import pytest
 import roma
 import torch
 
-from poseprior.io import Motion
+from poseprior.io import Motion, read_motion
 from poseprior.retarget import (
     Rig,
     from_canonical,
@@ -161,3 +161,18 @@ def test_canonical_t_pose_is_the_template_direction_for_every_rig(rig_motions):
             i, j = BODY_JOINTS.index(a), BODY_JOINTS.index(b)
             cos = torch.nn.functional.cosine_similarity(X[j] - X[i], template[j] - template[i], dim=0)
             assert float(cos) > 0.999, (name, a, b)
+
+
+def test_one_take_as_bvh_and_as_asf_amc_gives_the_same_pose(shared_data):
+    # CMU's 01_01 in both files: the BVH export starts the neck and collars at the chest (its thorax bone has no
+    # length), the ASF does not. Every joint's canonical rotation agrees; the chest's frame differs by one
+    # constant turn (its rest direction is the neck's in the BVH, the thorax's in the ASF), never by the
+    # neck's bend, which a chest aimed past its zero-length bone used to take (44 degrees on average).
+    bvh = read_motion(f"{shared_data}/cmu/01_01.bvh").frames(slice(1, 1201, 4))
+    asf = read_motion(f"{shared_data}/cmu/01_01.amc").frames(slice(0, 1200, 4))
+    a, b = to_pose(bvh)[0].rotations.double(), to_pose(asf)[0].rotations.double()
+    error = torch.rad2deg(roma.rotmat_geodesic_distance(a[:, 1:], b[:, 1:]))
+    upper = [POSE_JOINTS.index(n) for n in ("spine3", "neck", "left_collar", "right_collar")]
+    rest = [j for j in range(len(POSE_JOINTS)) if j not in upper]
+    assert float(error[:, rest].max()) < 0.01
+    assert float(error[:, upper].mean()) < 13.0 and float(error[:, upper].std()) < 1.0

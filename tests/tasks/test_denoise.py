@@ -185,7 +185,12 @@ def test_a_long_motion_is_denoised_in_blocks_as_well_as_in_one(cmu_dir):
 
     from poseprior.io import read_motion
     from poseprior.metrics import mpjpe
-    from poseprior.tasks.denoise import DenoiseConfig, add_rotation_noise, denoise_blocks, denoise_motion
+    from poseprior.tasks.denoise import (
+        DenoiseConfig,
+        add_rotation_noise,
+        denoise_blocks,
+        denoise_motion,
+    )
 
     clean = read_motion(cmu_dir / "01_01.bvh").frames(slice(1, 1201)).resample(30)  # 10 s
     noisy = add_rotation_noise(clean, list(range(1, clean.skeleton.num_joints)), 20.0, torch.Generator().manual_seed(0))

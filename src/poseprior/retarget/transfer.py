@@ -306,13 +306,19 @@ def detect_up(points: torch.Tensor) -> str:
 
 def _aim(name: str, source: torch.Tensor, target: torch.Tensor) -> tuple[str, str] | None:
     """The canonical bone ``(from, to)`` that joint ``name`` is aimed along: the nearest joint down its chain
-    away from it in both rigs (rest points ``(22, 3)``, NaN where absent); the pelvis aims its hip line."""
+    that both rigs have (rest points ``(22, 3)``, NaN where absent), so that a joint a rig lacks has its bend
+    composed into the one above; the pelvis aims its hip line.
+
+    None when a rig has that joint at ``name``'s own place (CMU's BVH and 3ds Max exports start the neck at
+    the chest): ``name`` then has no bone of its own, and aiming it further down would copy the next joint's
+    bend into it (the neck's into the chest). It keeps the rotation its own channels give it."""
     if name == "pelvis":
         ends = ("right_hip", "left_hip")
         return ends if all(_apart(source, target, *ends)) else None
     for to in aim_chain(name):
-        if all(_apart(source, target, name, to)):
-            return name, to
+        if any(torch.isnan(points[_INDEX[to]]).any() for points in (source, target)):
+            continue
+        return (name, to) if all(_apart(source, target, name, to)) else None
     return None
 
 
