@@ -14,9 +14,10 @@ up), SMPL is a T-pose by definition. Each rig is brought to the canonical T-pose
    for a left-right bone (about the axis its hinge bends about, so that the bend keeps its sign). Leaves (head, wrists, toes) and joints with no
    usable bone take their parent's swing.
 3. The twist about each bone is the rig's own: it is carried over unchanged by the swing, which is the one
-   rule for every bone and every rig. ``docs/conventions.md`` has the measured consequence: the knee and
-   elbow bend about the same canonical axis, within a few degrees, for Bandai, CMU (both namings),
-   ReActIdle and Reallusion.
+   rule for every bone and every rig; :meth:`Rig.calibrated` then fixes the rig's axis conventions from a
+   motion, and :meth:`Rig.with_feet_rolled` the feet's roll from their ground contact.
+   ``docs/conventions.md`` has the measured consequence: the knee and elbow bend about the same canonical
+   axis, within a few degrees, for Bandai, CMU (both namings), ReActIdle and Reallusion.
 
 A joint's canonical global rotation is then ``G_can = W @ G_rig @ M_c`` with ``M_c = B^T S_c^T`` (``W``
 turns the motion's world up axis to ``+y``): at the rig's rest the canonical pose is ``S_p S_c^T``, and
@@ -53,7 +54,7 @@ from poseprior.skeleton.smpl import (
     template_rest_joints,
 )
 
-__all__ = ["Rig", "AIM", "HINGE_AXES", "aim_chain", "aim_target", "bends", "bend_axis", "bone_axis", "swing_twist_deg", "rig_profile"]
+__all__ = ["Rig", "FOOT_FLAT_ROLL_DEG", "foot_roll_deg", "AIM", "HINGE_AXES", "aim_chain", "aim_target", "bends", "bend_axis", "bone_axis", "swing_twist_deg", "rig_profile"]
 
 #: Each canonical joint's chain child: the bone its rotation swings (leaves have none).
 AIM: dict[str, str] = {
@@ -232,6 +233,23 @@ class Rig:
             "twists": {n: T[i].tolist() for i, n in enumerate(BODY_JOINTS) if not torch.allclose(T[i], eye, atol=1e-12)},
         }
 
+    def with_feet_rolled(self, roll_deg: tuple[float | None, float | None]) -> Rig:
+        """The rig with each ankle's frame turned about its foot bone so that a foot flat on the ground has the
+        canonical roll (:data:`FOOT_FLAT_ROLL_DEG`), given the roll it has with this rig
+        (:func:`foot_roll_deg`). A rest pose cannot tell it where a foot bone swings far from the rig's rest
+        (Reallusion's and Bandai Namco's legs point up): the swing leaves whatever roll its path gives. A foot
+        without ground contact keeps its roll; SMPL-family rigs are returned as they are."""
+        if self.t_pose:
+            return self
+        template = template_rest_joints("smpl")[: len(BODY_JOINTS)]
+        M = self.alignment.clone()
+        for i, side in enumerate(("left", "right")):
+            if roll_deg[i] is not None:  # the ankle's frame and the toes' with it: the foot turns as one
+                turn = rotvec_to_matrix(_bone_axis(f"{side}_ankle", template) * math.radians(FOOT_FLAT_ROLL_DEG[i] - roll_deg[i]))
+                for joint in (f"{side}_ankle", f"{side}_foot"):
+                    M[_INDEX[joint]] = M[_INDEX[joint]] @ turn
+        return replace(self, alignment=M)
+
     # ------------------------------------------------------------------------------------ geometry
     @property
     def swings(self) -> torch.Tensor:
@@ -295,6 +313,55 @@ class Rig:
         mm = UNITS_MM[name]
         note = f"unit guessed from the body's size: {unit_name(mm)} ({height * mm / 1000:.2f} m from ankles to head)"
         return replace(self, unit=mm, unit_note=note)
+
+
+#: Roll (degrees) of the canonical ankle frames, left and right, about their foot bones while the foot is flat
+#: on the ground (:func:`foot_roll_deg` over bandai-v1 train, every 25th take: the data every shipped model was
+#: trained on), to which :meth:`Rig.with_feet_rolled` turns a rig's ankle frames.
+FOOT_FLAT_ROLL_DEG = (19.5, 4.6)
+# Ground contact: ankle and toe joint within this of their lowest (5th percentile) height, millimetres, the toe
+# joint slower than this, millimetres per second, in at least this many frames.
+_CONTACT_MM, _CONTACT_SPEED_MM_S, _CONTACT_FRAMES = 20.0, 150.0, 5
+
+
+def foot_roll_deg(points: torch.Tensor, frames: torch.Tensor, fps: float, unit_mm: float = 1.0) -> tuple[float | None, float | None]:
+    """Mean roll (degrees) of each canonical ankle frame about its foot bone while the foot is flat on the
+    ground: the angle, about the bone, from the horizontal across the foot to the frame's ``x`` axis (the
+    body's left in the T-pose).
+
+    Args:
+        points: ``(T, 22, 3)`` canonical joint positions (:data:`~poseprior.skeleton.smpl.BODY_JOINTS`) in a
+            Y-up world.
+        frames: ``(T, 22, 3, 3)`` the canonical joints' global rotations (their frames' axes as columns).
+        fps: frames per second.
+        unit_mm: millimetres per unit of ``points``.
+
+    Returns:
+        ``(left, right)``; None for a foot without a toe joint or with fewer than 5 frames of contact (ankle
+        and toe joint within 20 mm of their lowest heights, the toe joint slower than 150 mm/s).
+    """
+    out: list[float | None] = []
+    up = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
+    for side in ("left", "right"):
+        a, f = _INDEX[f"{side}_ankle"], _INDEX[f"{side}_foot"]
+        ankle, toe = points[:, a].double() * unit_mm, points[:, f].double() * unit_mm
+        if torch.isnan(toe).any() or torch.isnan(ankle).any() or points.shape[0] < _CONTACT_FRAMES:
+            out.append(None)
+            continue
+        low = lambda y: y - torch.quantile(y, 0.05)  # noqa: E731
+        speed = torch.cat([toe.new_zeros(1), (toe[1:, [0, 2]] - toe[:-1, [0, 2]]).norm(dim=-1) * fps])
+        flat = (low(toe[:, 1]) < _CONTACT_MM) & (low(ankle[:, 1]) < _CONTACT_MM) & (speed < _CONTACT_SPEED_MM_S)
+        if int(flat.sum()) < _CONTACT_FRAMES:
+            out.append(None)
+            continue
+        bone = toe[flat] - ankle[flat]
+        bone = bone / bone.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        level = torch.linalg.cross(up.expand_as(bone), bone)
+        level = level / level.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        x = frames[flat, a, :, 0].double()
+        angle = torch.atan2((bone * torch.linalg.cross(level, x)).sum(-1), (level * x).sum(-1))
+        out.append(math.degrees(math.atan2(float(torch.sin(angle).mean()), float(torch.cos(angle).mean()))))
+    return out[0], out[1]
 
 
 def rig_profile(skeleton: Skeleton, convention: str) -> dict | None:

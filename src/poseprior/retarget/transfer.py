@@ -31,7 +31,7 @@ import torch
 from poseprior.errors import ValidationError
 from poseprior.geometry import nearest_rotation, swing_between
 from poseprior.io.motion import Motion
-from poseprior.retarget.rig import Rig, aim_chain, rig_profile
+from poseprior.retarget.rig import Rig, aim_chain, foot_roll_deg, rig_profile
 from poseprior.skeleton import end_site_positions, forward_kinematics
 from poseprior.skeleton.smpl import BODY_JOINTS, POSE_JOINTS
 
@@ -96,7 +96,21 @@ def source_rig(motion: Motion, mapping: dict[str, str] | str | Path | None = Non
     where = str(motion.metadata.get("source", "motion"))
     rig = Rig.from_skeleton(motion.skeleton, motion.unit, mapping, source=where, guess_unit=bool(motion.metadata.get("unit_assumed")))
     profile = rig_profile(motion.skeleton, rig.joint_map.convention)
-    return rig.with_profile(profile) if profile is not None else rig.calibrated(motion.rotations[_spread(motion.num_frames)])
+    if profile is not None:
+        return rig.with_profile(profile)
+    step = _spread(motion.num_frames)
+    rig = rig.calibrated(motion.rotations[step])
+    if rig.t_pose:
+        return rig
+    some = motion.frames(step)
+    return rig.with_feet_rolled(foot_roll_deg(*canonical_frames(some, rig), motion.fps / (step.step or 1), rig.unit))
+
+
+def canonical_frames(motion: Motion, rig: Rig, up: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(T, 22, 3)`` positions and ``(T, 22, 3, 3)`` global rotations of the canonical body's joints for a
+    motion on ``rig`` (retargeted onto the rig's own canonical body, in a Y-up world)."""
+    body, _ = retarget(motion, Rig.from_skeleton(rig.body_skeleton(), rig.unit), rig, up=up)
+    return forward_kinematics(body.skeleton, body.rotations, body.root_translation)
 
 
 def _spread(T: int, most: int = 50_000) -> slice:
