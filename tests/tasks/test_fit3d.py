@@ -12,7 +12,7 @@ from poseprior.errors import ValidationError
 from poseprior.geometry import is_rotation, random_rotations
 from poseprior.models.baseline import UniformPrior
 from poseprior.models.flow.condition import pelvis_keypoints
-from poseprior.skeleton import forward_kinematics
+from poseprior.skeleton import Skeleton, forward_kinematics
 from poseprior.tasks import FitConfig, fit_keypoints_3d, solve_ik
 from poseprior.tasks.fit3d import place_root
 
@@ -109,6 +109,19 @@ def test_world_frame_keypoints_with_hidden_joints(world, name):
     angle = torch.rad2deg(roma.rotmat_geodesic_distance(fit.root_rotation, world["root"]))
     assert angle.median() < 3.0
     assert is_rotation(fit.root_rotation).all() and torch.isfinite(fit.positions).all()
+
+
+def test_the_skeletons_unit_changes_nothing(world):
+    # The same body in CMU's ASF unit (56.4 mm) rather than the IK model's: the IK start used to read the
+    # keypoints as if in its own unit, and a CMU take fitted 180 mm from its own joints.
+    keypoints, mask = hide(world["keypoints"], root=False)
+    ik = world["ik"]
+    ratio = 56.444 / ik.unit_mm
+    asf = Skeleton(ik.skeleton.joint_names, ik.skeleton.parents, ik.skeleton.offsets / ratio)
+    config = FitConfig(steps=150, keypoint_sigma_mm=0.3, fit_root_rotation=True, fit_root_translation=True)
+    fit = fit_keypoints_3d(keypoints / ratio, mask, asf, None, unit_mm=56.444, init=ik, config=config, generator=torch.Generator().manual_seed(0))
+    error_mm = (fit.positions * ratio - world["keypoints"]).norm(dim=-1) * ik.unit_mm
+    assert error_mm[mask].mean() < 2.0
 
 
 def test_world_frame_keypoints_with_the_root_hidden(world):

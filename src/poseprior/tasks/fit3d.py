@@ -328,9 +328,11 @@ def _root_from_ik(
     base-mode pose given no keypoints: more of its samples did no better) and reposed by its base-mode pose
     given the joint targets ``points (T, J, 3)`` (``seen (T, J)``) in the pelvis frame of each root."""
 
+    to_model = search["unit_mm"] / model.unit_mm  # the IK model reads its own unit
+
     def repose(R: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         local, visible = _pelvis_frame(points, seen, R, t)
-        return model.base_mode(local.to(model.flow.loc), visible.to(model.flow.loc.device))[0].to(target)
+        return model.base_mode((local * to_model).to(model.flow.loc), visible.to(model.flow.loc.device))[0].to(target)
 
     nothing = model.flow.loc.new_zeros(1, skeleton.num_joints, 3)
     typical = model.base_mode(nothing, nothing[..., 0].bool())[0].to(target)
@@ -420,6 +422,7 @@ def fit_keypoints_3d(
             R, t = _root_from_ik(model, joint_target, joint_seen, A, target, weight, skeleton, **search)
             root0, translation0 = R.expand(H, T, 3, 3), t.expand(H, T, 3)
         points, seen = _pelvis_frame(joint_target, joint_seen, root0[0], translation0[0])
+        points = points * (unit_mm / model.unit_mm)  # the IK model reads its own unit
         ik = solve_ik(model, points, seen, hypotheses=max(H - 1, 1), candidates=max(20, H), seed=ik_seed(generator))
     R0 = starting_poses(init if ik is None else None, ik, prior, (H, T, K), generator=generator, device=device, dtype=dtype)
     if moving and ik is None:
