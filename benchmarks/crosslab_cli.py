@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -103,13 +105,31 @@ def main(argv: list[str] | None = None) -> dict:
     return result
 
 
+#: What each command's last line reports: (pattern of its number, what it is, whether lower is worse).
+REPORTS = {
+    "score": (re.compile(r"mean log-likelihood: (-?[\d.]+)"), "mean log-likelihood (nats/pose)", True),
+    "denoise": (re.compile(r"mean change ([\d.]+) deg"), "mean change (deg per joint)", False),
+    "fit3d": (re.compile(r"visible keypoints ([\d.]+) mm"), "mean distance to the take's own joints (mm)", False),
+}
+
+
+def reported(command: str, line: str) -> float | None:
+    """The number a command's last line reports (:data:`REPORTS`), or None."""
+    found = REPORTS[command][0].search(line)
+    return float(found.group(1)) if found else None
+
+
 def render(results: Callable[..., dict]) -> dict[str, str]:
     """The docs' block (``benchmarks/report.py``)."""
     r = results()["results"]
-    lines = ["| command | takes that finish | of | slowest take (s) |", "|---|---|---|---|"]
+    lines = ["| command | takes that finish | of | slowest take (s) | what it reports | median over takes | worst take |", "|---|---|---|---|---|---|---|"]
     for c, s in r["summary"].items():
         slowest = max(t[c]["seconds_s"] for t in r["takes"].values())
-        lines.append(f"| `poseprior {c}` | {s['ok']} | {s['takes']} | {slowest:.0f} |")
+        values = [v for v in (reported(c, t[c]["last_line"]) for t in r["takes"].values()) if v is not None]
+        what, lower_is_worse = REPORTS[c][1], REPORTS[c][2]
+        median = statistics.median(values) if values else float("nan")
+        worst = (min if lower_is_worse else max)(values) if values else float("nan")
+        lines.append(f"| `poseprior {c}` | {s['ok']} | {s['takes']} | {slowest:.0f} | {what} | {median:.1f} | {worst:.1f} |")
     return {"summary": "\n".join(lines)}
 
 
