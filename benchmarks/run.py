@@ -40,6 +40,7 @@ FULL: list[tuple[str, list[str]]] = [
     ("viz", ["--threads", "1"]),
     ("crosslab", ["--threads", "1"]),
     ("crosslab_cli", ["--jobs", "2"]),
+    ("memory", []),
     ("regression", []),
 ]
 #: Each script's quick run: its ``--quick`` plus what keeps it small and fast (one run per script).
