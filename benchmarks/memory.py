@@ -11,7 +11,7 @@ default settings but the output) and its peak resident memory is read from the o
 - ``lift`` 2D keypoints of it (its canonical pose joints seen by a pinhole camera 4 m in front, 1000 px focal
   length, every frame), with the default rotation lifter.
 
-Written to ``benchmarks/results/memory.json``. ``--quick`` runs 3,000 frames (not published).
+Written to ``benchmarks/results/memory.json``. ``--quick`` runs 1,000 frames (not published).
 
     .venv/bin/python benchmarks/memory.py [--frames 200000]   # about 40 minutes on a 2-core CPU
 """
@@ -93,10 +93,10 @@ def run(command: str, path: Path, extra: list[str], folder: Path) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=200_000, help="frames of the long take")
-    parser.add_argument("--quick", action="store_true", help="3,000 frames (not published)")
+    parser.add_argument("--quick", action="store_true", help="1,000 frames (not published)")
     parser.add_argument("--only", nargs="*", default=None, help="run these commands only (not published)")
     args = parser.parse_args(argv)
-    frames = 3_000 if args.quick else args.frames
+    frames = 1_000 if args.quick else args.frames
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="poseprior-memory-") as tmp:
         folder = Path(tmp)
