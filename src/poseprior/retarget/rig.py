@@ -339,6 +339,12 @@ def foot_roll_deg(points: torch.Tensor, frames: torch.Tensor, fps: float, unit_m
     Returns:
         ``(left, right)``; None for a foot without a toe joint or with fewer than 5 frames of contact (ankle
         and toe joint within 20 mm of their lowest heights, the toe joint slower than 150 mm/s).
+
+    Example:
+        >>> X = template_rest_joints("smpl")[: len(BODY_JOINTS)].expand(10, -1, -1)  # the T-pose, standing still
+        >>> frames = torch.eye(3, dtype=torch.float64).expand(10, len(BODY_JOINTS), 3, 3)
+        >>> [round(r, 1) for r in foot_roll_deg(X, frames, fps=30.0, unit_mm=1000.0)]
+        [0.0, 0.0]
     """
     out: list[float | None] = []
     up = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
@@ -348,7 +354,9 @@ def foot_roll_deg(points: torch.Tensor, frames: torch.Tensor, fps: float, unit_m
         if torch.isnan(toe).any() or torch.isnan(ankle).any() or points.shape[0] < _CONTACT_FRAMES:
             out.append(None)
             continue
-        low = lambda y: y - torch.quantile(y, 0.05)  # noqa: E731
+        def low(y: torch.Tensor) -> torch.Tensor:  # height above its 5th percentile
+            return y - torch.quantile(y, 0.05)
+
         speed = torch.cat([toe.new_zeros(1), (toe[1:, [0, 2]] - toe[:-1, [0, 2]]).norm(dim=-1) * fps])
         flat = (low(toe[:, 1]) < _CONTACT_MM) & (low(ankle[:, 1]) < _CONTACT_MM) & (speed < _CONTACT_SPEED_MM_S)
         if int(flat.sum()) < _CONTACT_FRAMES:

@@ -44,6 +44,7 @@ __all__ = [
     "keypoints_onto_pose",
     "from_canonical",
     "source_rig",
+    "canonical_frames",
     "up_rotation",
     "detect_up",
     "motion_up",
