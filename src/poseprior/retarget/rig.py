@@ -343,8 +343,8 @@ def foot_roll_deg(points: torch.Tensor, frames: torch.Tensor, fps: float, unit_m
     Example:
         >>> X = template_rest_joints("smpl")[: len(BODY_JOINTS)].expand(10, -1, -1)  # the T-pose, standing still
         >>> frames = torch.eye(3, dtype=torch.float64).expand(10, len(BODY_JOINTS), 3, 3)
-        >>> [round(r, 1) for r in foot_roll_deg(X, frames, fps=30.0, unit_mm=1000.0)]
-        [0.0, 0.0]
+        >>> [round(r, 1) for r in foot_roll_deg(X, frames, fps=30.0, unit_mm=1000.0)]  # its toes point out a little
+        [5.8, -5.8]
     """
     out: list[float | None] = []
     up = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
