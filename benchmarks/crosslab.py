@@ -74,6 +74,11 @@ Sections (every number's unit is in its key: ``_mm``, ``_deg``, ``_nats``, ``_s`
    constant difference in how the rigs place joints or split chains, not different motion. And, from the
    source's own joint positions, the median angle between the shin (knee to ankle) and the foot (ankle to toe
    joint) over all frames: where each lab puts its ankle and toe joints.
+8. **same_take**: one take on several rigs. CMU's 01_01 is in the set three times: as ASF/AMC (``cmu-asf``), as
+   the MotionBuilder-named BVH (``cmu-bvh``) and retargeted by a third party onto the Reallusion rig
+   (``cmu-cc3/001_01.bvh``). Per pose joint, the mean angle (deg) between each rig's canonical rotations and
+   the ASF's over the take's 10 fps poses: what retargeting leaves of the rigs' differences (the BVH has no
+   thorax bone, and the Reallusion retarget poses the body itself). Left out when a cut of the sources lacks one.
 
 Seeds are fixed (``--seed``). The JSON (``--out``, written atomically) holds the command line, git commit and
 whether tracked files differ from it, date, CPU, threads, torch version, the models' weight hashes, the subsets
@@ -554,6 +559,32 @@ def _deg(x: float | None) -> str:
     return "no toe joint" if x is None else f"{x:.0f} deg"
 
 
+# ------------------------------------------------------------------------------------------------ 8. same take
+#: CMU 01_01 on each rig that has it: (source, file name); the first is the reference.
+SAME_TAKE = (("cmu-asf", "01_01.amc"), ("cmu-bvh", "01_01.bvh"), ("cmu-cc3", "001_01.bvh"))
+
+
+def same_take_section(takes: dict[str, list[Take]]) -> dict:
+    """Per rig of :data:`SAME_TAKE` but the first, the mean angle per pose joint to the first's poses (deg)."""
+    found = {s: next((t for t in takes.get(s, []) if t.name == n), None) for s, n in SAME_TAKE}
+    if any(t is None for t in found.values()):
+        return {}
+    reference, *others = found.values()
+    rows = {}
+    for take in others:
+        n = min(take.pose.num_frames, reference.pose.num_frames)
+        a, b = take.pose.rotations[:n, 1:].double(), reference.pose.rotations[:n, 1:].double()
+        rows[take.source] = {"poses": n, "joints_deg": dict(zip(POSE_JOINTS, geodesic_error(a, b).mean(0).tolist()))}
+    return {"reference": reference.source, "rows": rows}
+
+
+def same_take_table(section: dict) -> str:
+    if not section:
+        return "(not measured: a source of the take is not in this cut)"
+    rows = [[n, *(f"{r['joints_deg'][n]:.1f}" for r in section["rows"].values())] for n in POSE_JOINTS]
+    return markdown(["joint", *(f"{s} against {section['reference']} (deg)" for s in section["rows"])], rows)
+
+
 # ------------------------------------------------------------------------------------------------ poses subset
 @dataclass
 class Subset:
@@ -799,6 +830,7 @@ def main(argv: list[str] | None = None) -> dict:
     result["denoise"] = timed("denoise", lambda: denoise_section(takes, priors["ndf-bandai"], args.denoise_steps, args.seed))
     result["lifting"] = timed("lifting", lambda: lifting_section(takes, picks, rot, flow, args.samples, args.seed))
     result["placement"] = timed("placement", lambda: placement_section(takes, prepared["train"].rotations[:: args.train_every]))
+    result["same_take"] = timed("same_take", lambda: same_take_section(takes))
     timings["total"] = time.perf_counter() - started
     result["seconds"] = timings
     subset = subset_description(args, sources, takes, picks, len(prepared["train"]))
@@ -846,6 +878,7 @@ TITLES = (
     f"5. Denoising, {NOISE_DEG:g} deg RMS per joint, 30 fps",
     "6. Lifting from a random camera",
     "7. Placement: each source's mean rotation per joint against bandai-v1 train's",
+    "8. One take (CMU 01_01) on three rigs: mean angle per joint to the ASF's",
 )
 
 
@@ -860,6 +893,7 @@ def render(results: Callable[..., dict]) -> dict[str, str]:
         "denoise": denoise_table(r["denoise"]),
         "lifting": lifting_table(r["lifting"]),
         "placement": placement_table(r["placement"]),
+        "same_take": same_take_table(r.get("same_take", {})),
     }
 
 
