@@ -13,7 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "benchmarks" / "crosslab.py"
 PREPARED = REPO / "prepared" / "bandai-v1"
-SECTIONS = ("retargeting", "twist", "log_likelihood", "fit3d", "denoise", "lifting", "placement")
+SECTIONS = ("retargeting", "twist", "log_likelihood", "fit3d", "denoise", "lifting", "placement", "same_take")
 SOURCES = ("cmu-cc3", "cmu-max", "reactidle", "cmu-bvh", "cmu-asf", "pooled", "bandai")
 
 
@@ -70,6 +70,10 @@ def test_every_section_and_source_is_written(quick_run):
         assert len(row["joints"]) == 20 and all(0 <= j["swing_deg"] <= 180 and -180 < j["twist_deg"] <= 180 for j in row["joints"].values())
         toes = row["shin_foot_median_deg"]
         assert (toes["left"] is None) == (source == "reactidle") and (toes["left"] is None or 0 < toes["left"] < 180), (source, toes)
+    same = data["same_take"]  # the quick cut's first takes include CMU 01_01 on all three rigs
+    assert same["reference"] == "cmu-asf" and list(same["rows"]) == ["cmu-bvh", "cmu-cc3"]
+    bvh = same["rows"]["cmu-bvh"]["joints_deg"]
+    assert len(bvh) == 20 and all(v < 0.01 for j, v in bvh.items() if j not in ("spine3", "neck", "left_collar", "right_collar"))
 
 
 def test_numbers_are_finite(quick_run):
@@ -106,5 +110,5 @@ def test_metadata(quick_run):
 def test_render_gives_every_table(quick_run):
     written = quick_run[0]
     blocks = load_script().render(lambda setting="": written)
-    assert list(blocks) == ["retargeting", "twist", "log_likelihood", "fit3d", "denoise", "lifting", "placement"]
+    assert list(blocks) == ["retargeting", "twist", "log_likelihood", "fit3d", "denoise", "lifting", "placement", "same_take"]
     assert all(b.startswith("| ") for b in blocks.values())
