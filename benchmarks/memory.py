@@ -8,8 +8,8 @@ default settings but the output) and its peak resident memory is read from the o
 
 - ``convert`` the BVH to npz, ``score`` it, ``denoise`` it and ``fit3d`` to it (the take's own joints as exact
   keypoints), on the BVH;
-- ``lift`` 2D keypoints of it (its canonical pose joints seen by a pinhole camera 4 m in front, 1000 px focal
-  length, every frame), with the default rotation lifter.
+- ``lift`` 2D keypoints of it (its canonical pose joints seen by a pinhole camera following the walker 4 m in
+  front, 1000 px focal length, every frame), with the default rotation lifter.
 
 Written to ``benchmarks/results/memory.json``. ``--quick`` runs 1,000 frames (not published).
 
@@ -57,18 +57,18 @@ def long_take(frames: int) -> Motion:
 
 
 def keypoints_2d(motion: Motion, block: int = 20_000) -> Keypoints:
-    """The motion's canonical pose joints (pelvis and the 20 pose joints) seen by a camera 4 m in front of the
-    take's mean root, looking at it (+z towards the camera), 1000 px focal length, 1000 x 1000 px image."""
+    """The motion's canonical pose joints (pelvis and the 20 pose joints) seen by a camera that follows the
+    walker, 4 m in front of the pelvis (+z towards the camera), 1000 px focal length, 1000 x 1000 px image."""
     names = ("pelvis", *POSE_JOINTS)
     parts = []
     for a in range(0, motion.num_frames, block):
         pose, _ = to_pose(motion.frames(slice(a, a + block)))
         parts.append(pose.positions().double() * pose.unit / 1000.0)  # metres
     p = torch.cat(parts)
-    centre = p[:, 0].mean(0)
-    depth = 4.0 + (centre[2] - p[..., 2])  # the camera on the +z side of the mean root, looking along -z
+    centre = p[:, :1]  # each frame's pelvis: the camera keeps the walker in view
+    depth = 4.0 + (centre[..., 2] - p[..., 2])  # the camera on the +z side, looking along -z
     f, c = 1000.0, 500.0
-    pixels = torch.stack([c - f * (p[..., 0] - centre[0]) / depth, c - f * (p[..., 1] - centre[1]) / depth], dim=-1)
+    pixels = torch.stack([c - f * (p[..., 0] - centre[..., 0]) / depth, c - f * (p[..., 1] - centre[..., 1]) / depth], dim=-1)
     camera = np.array([[f, 0.0, c], [0.0, f, c], [0.0, 0.0, 1.0]])
     return Keypoints(pixels.numpy(), names, fps=motion.fps, camera=camera, confidence=np.ones(pixels.shape[:2]))
 
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> dict:
         "take": f"CMU 01_01.bvh without its first frame, repeated to {frames:,} frames at {motion.fps:g} fps, each copy walking on",
         "frames": frames,
         "input_bytes": sizes,
-        "lift_input": "its canonical pose joints projected by a pinhole camera 4 m in front (f 1000 px), every frame",
+        "lift_input": "its canonical pose joints projected by a pinhole camera following the walker 4 m in front (f 1000 px), every frame",
     }
     save("memory", {"commands": results}, subset=subset, quick=args.quick or args.only is not None)
     return results
