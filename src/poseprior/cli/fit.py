@@ -285,24 +285,27 @@ def fit3d(
     parts = []
     for sl in _chunks(kp.num_frames, "fitting"):
         parts.append(fit_keypoints_3d(values[sl].float(), visible[sl], sk, pose_prior, unit_mm=unit_mm, layout=layout, init=model, config=config, generator=generator))
-    cat = {k: torch.cat([getattr(p, k) for p in parts]) for k in ("rotations", "root_rotation", "root_translation", "objective")}
-    rotations = torch.cat([cat["root_rotation"][:, None], cat["rotations"]], dim=1).double()
-    motion = Motion(sk, nearest_rotation(rotations), cat["root_translation"].double(), kp.fps, unit_mm, metadata={"source": "poseprior fit3d"}).with_unit(kp.unit)
-    if rig is not None:  # back on the rig, in its world (the fit is in the keypoints' world already)
-        template = original if is_motion and skeleton is None else None
-        motion = from_canonical(motion, rig, up="+y", scale=1.0, template=template)
-    extra = {"objective": cat["objective"]}
+    fitted = torch.cat([p.positions for p in parts]).double()  # the fit's own forward kinematics
+    error = _keypoint_error_mm(fitted, values, visible, sk, layout) * unit_mm
+    extra = {"objective": torch.cat([p.objective for p in parts])}
     if hypotheses > 1:
         extra["hypotheses"] = torch.cat([p.hypotheses for p in parts])
         extra["hypotheses_objective"] = torch.cat([p.hypotheses_objective for p in parts])
+    rotations = torch.cat([torch.cat([p.root_rotation[:, None], p.rotations], dim=1) for p in parts]).double()
+    root = torch.cat([p.root_translation for p in parts]).double()
+    frames, fps, kp_unit = kp.num_frames, kp.fps, kp.unit
+    del parts, fitted, values, visible, kp  # a long take's copies, before the motion goes back onto the rig
+    motion = Motion(sk, nearest_rotation(rotations), root, fps, unit_mm, metadata={"source": "poseprior fit3d"}).with_unit(kp_unit)
+    del rotations, root
+    if rig is not None:  # back on the rig, in its world (the fit is in the keypoints' world already)
+        template = original if is_motion and skeleton is None else None
+        motion = from_canonical(motion, rig, up="+y", scale=1.0, template=template)
     _write(motion, out, extra)
-    fitted = torch.cat([p.positions for p in parts]).double()  # the fit's own forward kinematics
-    error = _keypoint_error_mm(fitted, values, visible, sk, layout) * unit_mm
     console = Console(highlight=False, soft_wrap=True)
     if rig is not None:
         console.print(f"{skeleton or file}: {rig.describe()}; fitted on the canonical body, written on its rig", markup=False)
     console.print(
-        f"{file} -> {out}: {kp.num_frames} frames fitted with prior {prior} (init {init}); mean distance to the "
+        f"{file} -> {out}: {frames} frames fitted with prior {prior} (init {init}); mean distance to the "
         f"visible keypoints {error:.1f} mm",
         markup=False,
     )

@@ -576,6 +576,12 @@ def _check_name(name: str) -> str:
 
 def format_bvh(motion: Motion, *, rotation_order: str | None = None, precision: int = 6) -> str:
     """The BVH text of ``motion``; see :func:`write_bvh`."""
+    return "".join(_bvh_text(motion, rotation_order, precision))
+
+
+def _bvh_text(motion: Motion, rotation_order: str | None, precision: int) -> Iterator[str]:
+    """The BVH text of ``motion`` in pieces: the hierarchy, then a block of frames at a time (a long take is
+    never held as one string)."""
     if isinstance(precision, bool) or not isinstance(precision, int) or not 0 <= precision <= 17:
         raise ValidationError(f"precision: expected an integer number of decimals from 0 to 17, got {precision!r}")
     if rotation_order is not None:
@@ -586,13 +592,6 @@ def format_bvh(motion: Motion, *, rotation_order: str | None = None, precision: 
     layout = _layout(motion, rotation_order)
     children = _children(sk)
     order = _depth_first(children)
-
-    def values(frames: slice) -> np.ndarray:  # a block of frames at a time: bounded Euler temporaries
-        per_joint = _channel_values(motion.frames(frames), layout)
-        return torch.cat([per_joint[j] for j in order], dim=-1).numpy()
-
-    blocks = [slice(a, a + _BLOCK_FRAMES) for a in range(0, motion.num_frames, _BLOCK_FRAMES)] or [slice(0, 0)]
-    data = np.concatenate([values(b) for b in blocks])
     angle = np.array([c.endswith("rotation") for j in order for c in layout[j]], dtype=bool)
 
     def rounded(x: np.ndarray) -> np.ndarray:
@@ -601,11 +600,14 @@ def format_bvh(motion: Motion, *, rotation_order: str | None = None, precision: 
         small = np.abs(x) < 1e15
         return np.where(small, np.round(np.where(small, x, 0.0), precision), x) + 0.0
 
-    data = rounded(data)
-    # Angles at the +-180 branch cut print as 180, whichever side the decomposition landed on.
-    data[:, angle] = np.where(data[:, angle] <= -180.0, data[:, angle] + 360.0, data[:, angle])
-    num = f"%.{precision}f"
+    def values(frames: slice) -> np.ndarray:  # a block of frames at a time: bounded Euler temporaries
+        per_joint = _channel_values(motion.frames(frames), layout)
+        data = rounded(torch.cat([per_joint[j] for j in order], dim=-1).numpy())
+        # Angles at the +-180 branch cut print as 180, whichever side the decomposition landed on.
+        data[:, angle] = np.where(data[:, angle] <= -180.0, data[:, angle] + 360.0, data[:, angle])
+        return data
 
+    num = f"%.{precision}f"
     ends: list[list[int]] = [[] for _ in range(sk.num_joints)]
     for e, p in enumerate(sk.end_site_parents):
         ends[p].append(e)
@@ -628,10 +630,10 @@ def format_bvh(motion: Motion, *, rotation_order: str | None = None, precision: 
 
     emit(0, 0)
     lines += ["MOTION", f"Frames: {motion.num_frames}", f"Frame Time: {1.0 / motion.fps:.10g}"]
-    row = " ".join([num] * data.shape[1])
-    for a in range(0, data.shape[0], _BLOCK_FRAMES):  # Python floats for a block of frames at a time
-        lines.append("\n".join(row % tuple(r) for r in data[a : a + _BLOCK_FRAMES].tolist()))
-    return "\n".join(lines) + "\n"
+    yield "\n".join(lines) + "\n"
+    row = " ".join([num] * int(angle.size))
+    for a in range(0, motion.num_frames, _BLOCK_FRAMES):  # Python floats for a block of frames at a time
+        yield "".join(row % tuple(r) + "\n" for r in values(slice(a, a + _BLOCK_FRAMES)).tolist())
 
 
 def write_bvh(motion: Motion, path: str | Path, *, rotation_order: str | None = None, precision: int = 6) -> None:
@@ -659,6 +661,9 @@ def write_bvh(motion: Motion, path: str | Path, *, rotation_order: str | None = 
     Example:
         >>> write_bvh(motion, "out.bvh", rotation_order="ZXY", precision=6)  # doctest: +SKIP
     """
-    text = format_bvh(motion, rotation_order=rotation_order, precision=precision)
+    pieces = _bvh_text(motion, rotation_order, precision)
+    first = next(pieces)  # a bad argument is refused before the file is opened
     with atomic_open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
+        f.write(first)
+        for piece in pieces:
+            f.write(piece)

@@ -153,12 +153,17 @@ def retarget(
         up = motion_up(motion, source) if up is None else up
         if scale is None:
             scale = target.leg_length() * target.unit / (source.leg_length() * source.unit)
-        parts = [
-            retarget(motion.frames(sl), target, source, up=up, target_up=target_up, scale=scale, template=None if template is None else template.frames(sl))[0]
-            for sl in (slice(a, a + _BLOCK_FRAMES) for a in range(0, T, _BLOCK_FRAMES))
-        ]
-        tr = None if parts[0].translations is None else torch.cat([m.translations for m in parts])
-        out = replace(parts[0], rotations=torch.cat([m.rotations for m in parts]), root_translation=torch.cat([m.root_translation for m in parts]), translations=tr)
+        first = rotations = root = translations = None
+        for sl in (slice(a, a + _BLOCK_FRAMES) for a in range(0, T, _BLOCK_FRAMES)):  # filled in place: one copy
+            part = retarget(motion.frames(sl), target, source, up=up, target_up=target_up, scale=scale, template=None if template is None else template.frames(sl))[0]
+            if first is None:
+                first = part
+                rotations, root = part.rotations.new_empty(T, K, 3, 3), part.root_translation.new_empty(T, 3)
+                translations = None if part.translations is None else part.translations.new_empty(T, K, 3)
+            rotations[sl], root[sl] = part.rotations, part.root_translation
+            if translations is not None:
+                translations[sl] = part.translations
+        out = replace(first, rotations=rotations, root_translation=root, translations=translations)
         return out, RetargetReport(source.describe(), up, source.joint_map.missing)
     p, G = forward_kinematics(motion.skeleton, motion.rotations.double(), motion.root_translation.double(), _translations(motion))
     points = _points(motion, source, p, G)
