@@ -5,7 +5,7 @@ cannot model a correlation *inside* a joint. Which coordinates those are depends
 joint frames: a knee hinge a few degrees off the frame's x axis is, once each coordinate is standardised, a
 diagonal line. This script trains the shipped ``flow-bandai`` architecture twice from the same seed on
 bandai-v1 train, with the chart's axes along the canonical body's joint frames (``rig``) and along each
-joint's principal axes (``principal``, :meth:`poseprior.models.flow.SO3Chart.fit`, the default), for
+joint's principal axes (``principal``, :meth:`poseprior.models.flow.SO3Chart.fit`), for
 ``--steps`` steps (the learning-rate schedule ends there), and scores both on the whole val split, dataset 1
 (``dataset-1_*`` takes) and dataset 2 apart. Beside each: the largest absolute correlation between two
 standardised coordinates of one joint on val, over the 20 joints (what the flow cannot model), and the
@@ -65,7 +65,7 @@ def crosslab_poses(shared: Path, takes: int | None) -> dict[str, torch.Tensor]:
 
 
 def build(config: FlowConfig, rotations: torch.Tensor, variant: str) -> FlowPrior:
-    """``flow-bandai``'s initialisation (:meth:`FlowPrior.from_data`), with the chart's axes of ``variant``."""
+    """``flow-bandai``'s initialisation (:meth:`FlowPrior.from_data`: the rig's frames), with the chart's axes of ``variant``."""
     chart = SO3Chart.fit(rotations)
     if variant == "rig":
         chart = SO3Chart(chart.centers)

@@ -123,9 +123,17 @@ def main(argv: list[str] | None = None) -> dict:
 
 def render(results) -> dict[str, str]:
     r = results()
-    rows = [f"| `poseprior {name}` | {c['exit']} | {c['peak_rss_gb']:.2f} |" for name, c in r["results"]["commands"].items()]
-    head = f"A take of {r['subset']['frames']:,} frames (CMU 01_01 repeated, 120 fps, {r['subset']['input_bytes']['take.bvh'] / 1e6:,.0f} MB of BVH):\n\n"
-    return {"table": head + "| command | exit | peak memory (GB) |\n|---|---|---|\n" + "\n".join(rows)}
+    frames = r["subset"]["frames"]
+    rows = [
+        f"| `poseprior {name}` | {c['exit']} | {c['peak_rss_gb']:.2f} | {c['seconds']:,.0f} | {1000 * c['seconds'] / frames:.2f} |"
+        for name, c in r["results"]["commands"].items()
+    ]
+    head = (
+        f"A take of {frames:,} frames (CMU 01_01 repeated, 120 fps, {r['subset']['input_bytes']['take.bvh'] / 1e6:,.0f} MB of BVH), "
+        f"each command with its default settings, {r['meta']['threads']} thread(s):\n\n"
+    )
+    table = "| command | exit | peak memory (GB) | time (s) | ms per frame |\n|---|---|---|---|---|\n" + "\n".join(rows)
+    return {"table": head + table}
 
 
 if __name__ == "__main__":

@@ -11,13 +11,14 @@ their densities. For each joint ``j``:
    the ball), so a density ``p_v`` on the ball is ``p_v(v) / h(v)`` with respect to Haar.
 3. ``z = v / (1 - t^2/pi^2)``: a radial bijection of the open ball onto R^3 (identity to first order at 0,
    inverse in closed form), ``log|det dz/dv| = log(1 + a) - 4 log(1 - a)``, ``a = t^2/pi^2``.
-4. ``z' = P_j^T z``: coordinates along per-joint *axes* ``P_j`` (a rotation: Jacobian 1), by default the
-   principal axes of the joint's training rotations (:meth:`SO3Chart.fit`). A flow's coupling layers
-   transform the three coordinates of a joint together with elementwise splines, which cannot model a
-   correlation inside a joint: a knee hinge a few degrees off the rig's x axis becomes, once each coordinate
-   is standardised, a diagonal line the flow spreads out. With principal axes the flow no longer depends on
-   how a rig orients its joint frames (measured on bandai-v1 val by ``benchmarks/flow_design.py``; see
-   docs/benchmarks.md, "Chart axes").
+4. ``z' = P_j^T z``: coordinates along per-joint *axes* ``P_j`` (a rotation: Jacobian 1): the rig's joint
+   frames (identity) or the principal axes of the joint's training rotations (:meth:`SO3Chart.fit`). A
+   flow's coupling layers transform the three coordinates of a joint together with elementwise splines,
+   which cannot model a correlation inside a joint: a knee hinge a few degrees off the rig's x axis becomes,
+   once each coordinate is standardised, a diagonal line the flow spreads out. Principal axes remove that
+   correlation and fit the training styles better, but the unconditional prior generalises worse with them
+   (held-out styles, other labs' motion: ``benchmarks/flow_design.py``, docs/benchmarks.md, "Chart axes"),
+   so it keeps the joint frames; the conditional flow takes each joint's bone as its first axis.
 
 Together they map SO(3)^K minus the measure-zero set {some angle = pi} onto R^{3K}, so a density on R^{3K}
 (the Euclidean flow's) defines an exact density on SO(3)^K with respect to the normalized Haar measure.

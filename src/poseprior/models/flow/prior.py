@@ -186,11 +186,16 @@ class FlowPrior(ConfiguredJoints, nn.Module):
 
     @classmethod
     def from_data(cls, config: FlowConfig, rotations: torch.Tensor) -> FlowPrior:
-        """A prior whose chart (:meth:`SO3Chart.fit`: centres and principal axes) and standardisation (mean and
-        standard deviation of the chart coordinates) are fitted to training ``rotations (N, K, 3, 3)``."""
+        """A prior whose chart (centres at each joint's mean rotation, :meth:`SO3Chart.fit`) and
+        standardisation (mean and standard deviation of the chart coordinates) are fitted to training
+        ``rotations (N, K, 3, 3)``.
+
+        The chart's axes are the rig's joint frames, not the principal axes :meth:`SO3Chart.fit` finds:
+        principal axes fit the training styles better but generalise worse, both to held-out styles and to
+        other labs' motion (``benchmarks/flow_design.py``; docs/benchmarks.md, "Chart axes")."""
         if rotations.ndim != 4 or rotations.shape[1:] != (config.num_joints, 3, 3):
             raise ValidationError(f"rotations: expected shape (N, {config.num_joints}, 3, 3), got {tuple(rotations.shape)}")
-        chart = SO3Chart.fit(rotations)
+        chart = SO3Chart(SO3Chart.fit(rotations).centers)
         z, _ = chart.to_euclidean(rotations.float())
         return cls(config, chart.centers, z.mean(0), z.std(0).clamp_min(1e-6), chart.axes)
 
