@@ -171,3 +171,23 @@ def test_exported_weights_reproduce_the_recorded_fixed_subset_log_likelihood(exp
     with torch.no_grad():
         measured = prior.log_prob(bandai_first_test_poses).double().mean().item()
     assert abs(measured - recorded) < 2e-3, (measured, recorded)
+
+
+def test_the_spline_is_zukos_spline():
+    """``_RQSpline`` rewrites the body of zuko's ``MonotonicRQSTransform.__init__`` (a faster softmax) and
+    relies on its attribute names: it must stay the same transform as the pinned zuko's, or this fails."""
+    from zuko.transforms import MonotonicRQSTransform
+
+    from poseprior.models.flow.prior import _RQSpline
+
+    g = torch.Generator().manual_seed(0)
+    # float64: the two softmaxes round differently in float32, which steep bins amplify to 1e-4
+    widths, heights = torch.randn(2, 500, 6, generator=g, dtype=torch.float64) * 3
+    derivatives = torch.randn(500, 5, generator=g, dtype=torch.float64) * 3
+    x = torch.randn(500, generator=g, dtype=torch.float64) * 3  # inside and outside the bound
+    ours, theirs = _RQSpline(widths, heights, derivatives, bound=5.0), MonotonicRQSTransform(widths, heights, derivatives, bound=5.0)
+    y, ladj = ours.call_and_ladj(x)
+    y_ref, ladj_ref = theirs.call_and_ladj(x)
+    torch.testing.assert_close(y, y_ref)
+    torch.testing.assert_close(ladj, ladj_ref)
+    torch.testing.assert_close(ours.inv(y), theirs.inv(y_ref))

@@ -89,7 +89,9 @@ def _softmax(x: torch.Tensor) -> torch.Tensor:
 class _RQSpline(MonotonicRQSTransform):
     """zuko's monotonic rational-quadratic spline, with the softmax over bins written out: torch's softmax
     over a last dimension of a few bins is about 3x slower on CPU than exp and sum (measured: 1.9 vs 0.56 ms
-    for 1000 x 30 x 6), and it took a third of ``log_prob``'s time. Same parameterisation as zuko's."""
+    for 1000 x 30 x 6), and it took a third of ``log_prob``'s time. Same parameterisation as zuko's: its
+    ``__init__`` body is rewritten here (zuko's own is skipped), so pyproject pins zuko's minor version and
+    ``test_the_spline_is_zukos_spline`` fails if the two part."""
 
     def __init__(self, widths: torch.Tensor, heights: torch.Tensor, derivatives: torch.Tensor, bound: float = 5.0, slope: float = 1e-3):
         super(MonotonicRQSTransform, self).__init__()
