@@ -18,6 +18,7 @@ from poseprior.geometry import (
     euler_to_matrix,
     geodesic_distance,
     is_rotation,
+    log_haar_density_rotvec,
     matrix_to_euler,
     matrix_to_quat,
     matrix_to_rotvec,
@@ -268,3 +269,12 @@ def test_random_rotations_are_rotations_and_reproducible():
     # The angle of a Haar rotation has density (1 - cos t) / pi, so its mean is pi/2 + 2/pi.
     mean_angle = roma.rotmat_to_rotvec(R).norm(dim=-1).mean()
     assert float(mean_angle) == pytest.approx(PI / 2 + 2 / PI, abs=0.06)
+
+
+def test_haar_density_of_rotation_vectors_integrates_to_one():
+    # Radial integral of h over the ball of radius pi: 4 pi t^2 h(t) dt, by the trapezoid rule.
+    t = torch.linspace(0, math.pi, 200001, dtype=torch.float64)
+    h = log_haar_density_rotvec(t[:, None] * torch.tensor([1.0, 0, 0], dtype=torch.float64)).exp()
+    assert abs(torch.trapezoid(4 * math.pi * t**2 * h, t).item() - 1) < 1e-9
+    # At the identity h = 1 / (8 pi^2): the volume of SO(3) in the measure of rotation vectors.
+    torch.testing.assert_close(h[0], torch.tensor(1 / (8 * math.pi**2), dtype=torch.float64))

@@ -42,12 +42,27 @@ __all__ = [
     "random_rotations",
     "nearest_rotation",
     "LOG_HAAR_VOLUME",
+    "log_haar_density_rotvec",
 ]
 
 #: log of the volume of SO(3) under the measure ``dR`` induced by rotation vectors near identity
 #: (``8 pi^2``). A density ``p`` w.r.t. that measure becomes ``p * 8 pi^2`` w.r.t. the normalized Haar
 #: measure, under which the uniform distribution has density 1 (log-density 0).
 LOG_HAAR_VOLUME = math.log(8 * math.pi**2)
+
+
+def log_haar_density_rotvec(v: torch.Tensor) -> torch.Tensor:
+    """Log-density ``(...)`` of the normalized Haar measure at rotation vectors ``v (..., 3)``, ``|v| < pi``,
+    with respect to Lebesgue measure on the ball: ``h(v) = (1 - cos t) / (4 pi^2 t^2) = sinc(t / 2)^2 /
+    (8 pi^2)``, ``t = |v|`` (unnormalized sinc, stable at 0). A density ``p_v`` of rotation vectors is
+    ``p_v(v) / h(v)`` with respect to Haar.
+
+    Example:
+        >>> round(float(log_haar_density_rotvec(torch.zeros(3))), 4)  # -log(8 pi^2) at the identity
+        -4.3689
+    """
+    t = v.norm(dim=-1)
+    return 2 * torch.log(torch.sinc(t / (2 * math.pi))) - LOG_HAAR_VOLUME
 
 
 def _check_order(order: str) -> None:

@@ -8,7 +8,7 @@ product of balls** and normalised there, so its density with respect to the norm
     log p(R) = log N(v; mu, Sigma) - log P_ball - sum_j log h(v_j)
 
 with ``h(v) = (1 - cos |v|) / (4 pi^2 |v|^2)`` the Haar density in exponential coordinates
-(:func:`~poseprior.models.flow.chart.log_haar_density_expcoords`) and ``P_ball`` the Gaussian's mass inside the
+(:func:`~poseprior.geometry.log_haar_density_rotvec`) and ``P_ball`` the Gaussian's mass inside the
 balls. ``P_ball`` has no closed form for an anisotropic Gaussian: :meth:`TangentGaussianPrior.fit` estimates it
 once from ``2^20`` seeded draws (stored as ``log_mass``; its standard error, ``sqrt((1 - P) / (P M))`` nats, is
 about 1e-5 nats on bandai-v1, where ``1 - P`` is about 1e-4). Sampling is exact: Gaussian draws with any
@@ -40,8 +40,7 @@ import torch
 from torch import nn
 
 from poseprior.errors import ValidationError
-from poseprior.geometry import check_rotations, random_rotations
-from poseprior.models.flow.chart import log_haar_density_expcoords
+from poseprior.geometry import check_rotations, log_haar_density_rotvec, random_rotations
 from poseprior.models.prior import ConfiguredJoints, PoseJoints, default_joint_names
 from poseprior.models.projection import map_projection
 
@@ -173,7 +172,7 @@ class TangentGaussianPrior(ConfiguredJoints, nn.Module):
         v = roma.rotmat_to_rotvec(self.centers.transpose(-1, -2) @ R.to(self.loc.dtype))
         x = torch.linalg.solve_triangular(self.scale_tril, (v.flatten(-2) - self.loc).unsqueeze(-1), upper=False).squeeze(-1)
         log_gauss = -0.5 * x.square().sum(-1) - self.scale_tril.diagonal().log().sum() - 1.5 * K * _LOG_2PI
-        return log_gauss - self.log_mass - log_haar_density_expcoords(v).sum(-1)
+        return log_gauss - self.log_mass - log_haar_density_rotvec(v).sum(-1)
 
     def energy(self, R: torch.Tensor) -> torch.Tensor:
         """``-log_prob(R)`` ``(...)`` in nats; differentiable."""

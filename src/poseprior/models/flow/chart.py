@@ -34,19 +34,9 @@ import roma
 import torch
 from torch import nn
 
-__all__ = ["SO3Chart", "log_haar_density_expcoords", "axes_with_first"]
+from poseprior.geometry import log_haar_density_rotvec
 
-_LOG_4PI2 = math.log(4 * math.pi**2)
-
-
-def log_haar_density_expcoords(v: torch.Tensor) -> torch.Tensor:
-    """Log-density ``(...)`` of the normalized Haar measure at rotation vectors ``v (..., 3)``, ``|v| < pi``.
-
-    ``h(v) = (1 - cos t) / (4 pi^2 t^2) = sinc(t / 2)^2 / (8 pi^2)`` with the unnormalized sinc, stable at 0.
-    """
-    t = v.norm(dim=-1)
-    return 2 * torch.log(torch.sinc(t / (2 * math.pi))) - math.log(2.0) - _LOG_4PI2
-
+__all__ = ["SO3Chart", "axes_with_first"]
 
 def axes_with_first(first: torch.Tensor) -> torch.Tensor:
     """Rotations ``(..., 3, 3)`` whose first column is the unit vector along ``first (..., 3)`` (the identity
@@ -134,7 +124,7 @@ class SO3Chart(nn.Module):
         v = roma.rotmat_to_rotvec(C.transpose(-1, -2) @ R)
         a = (v.square().sum(-1) / math.pi**2).clamp(max=1 - 1e-6)
         z = (v / (1 - a).unsqueeze(-1)).unsqueeze(-2) @ self.axes.to(R.dtype)  # P^T z, as row vectors
-        ladj = torch.log1p(a) - 4 * torch.log1p(-a) - log_haar_density_expcoords(v)
+        ladj = torch.log1p(a) - 4 * torch.log1p(-a) - log_haar_density_rotvec(v)
         return z.squeeze(-2).flatten(-2), ladj.sum(-1)
 
     def to_rotations(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,6 +135,6 @@ class SO3Chart(nn.Module):
         scale = 2 / (1 + torch.sqrt(1 + 4 * rho.square() / math.pi**2))
         v = z * scale
         a = v.square().sum(-1) / math.pi**2
-        ladj = torch.log1p(a) - 4 * torch.log1p(-a) - log_haar_density_expcoords(v)
+        ladj = torch.log1p(a) - 4 * torch.log1p(-a) - log_haar_density_rotvec(v)
         R = self.centers.to(z.dtype) @ roma.rotvec_to_rotmat(v)
         return R, -ladj.sum(-1)
