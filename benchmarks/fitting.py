@@ -58,16 +58,17 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from record import load_optional, save
 
 import poseprior.zoo as zoo
 from poseprior.data import load_prepared
+from poseprior.geometry import level_camera_rotations
 from poseprior.metrics import best_of_n, geodesic_error, mpjpe, pa_mpjpe
 from poseprior.models.baseline import UniformPrior
-from poseprior.models.flow.condition import camera_rotations, pelvis_keypoints, perspective_pixels
+from poseprior.models.flow.condition import pelvis_keypoints, perspective_pixels
 from poseprior.skeleton import forward_kinematics
 from poseprior.tasks import Fit2DConfig, FitConfig, fit_keypoints_2d, fit_keypoints_3d
 from poseprior.tasks.pose_variables import default_prior_weight, uses_latent
-from record import load_optional, save
 
 PRIORS = ("flow-bandai", "vae-bandai", "ndf-bandai")
 #: Prior weights tried by ``--sweep`` (each prior's default weight is added).
@@ -258,7 +259,7 @@ def run_2d(R: torch.Tensor, root_rotation: torch.Tensor, ik, priors: dict, datas
     defaults = default_weights(priors, Fit2DConfig().parametrisation)
     # Root-relative joints in the body frame of the truth, and the rotation from each camera to the world.
     true_cam = truth @ root_rotation.transpose(-1, -2)
-    R_cw, _ = camera_rotations(torch.tensor([0.0, 1.0, 0.0]), yaw, pitch)
+    R_cw, _ = level_camera_rotations(torch.tensor([0.0, 1.0, 0.0]), yaw, pitch)
     to_world = R_cw.transpose(-1, -2)
     rows: dict[str, Any] = {}
     runs = [("none_rest", "none (rest)", UniformPrior(20), None), ("none_ik", "none (IK init)", UniformPrior(20), ik)] + [(n, n, p, ik) for n, p in priors.items()]

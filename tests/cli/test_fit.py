@@ -17,6 +17,7 @@ import poseprior
 import poseprior.zoo
 from poseprior.cli.fit import fit2d, fit3d
 from poseprior.errors import ValidationError
+from poseprior.geometry import default_camera
 from poseprior.io import (
     Keypoints,
     Motion,
@@ -27,7 +28,6 @@ from poseprior.io import (
 from poseprior.models.flow.condition import pelvis_keypoints, perspective_pixels
 from poseprior.skeleton import forward_kinematics
 from poseprior.skeleton.layouts import get_layout, keypoints_from_positions
-from poseprior.tasks import default_camera
 
 app = typer.Typer()
 app.command("fit3d")(fit3d)

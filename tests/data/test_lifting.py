@@ -12,16 +12,15 @@ from poseprior import zoo
 from poseprior.data.lifting import (
     LiftingConfig,
     h36m_lifting_splits,
-    intrinsics,
     keypoint_training_data,
     layout_keypoints,
     normalise_2d,
-    project,
     random_views,
     reproject,
     root_translation,
 )
 from poseprior.errors import ValidationError
+from poseprior.geometry import project_points
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +44,7 @@ def test_projection_consistency(skeleton, poses, layout):
     keypoints, views = _views(skeleton, poses, layout=layout)
     P = 21 if layout is None else 17
     assert keypoints.shape == (200, P, 3) and views["pixels"].shape == (200, P, 2)
-    pixels = project(views["points_camera"] + views["root_camera"].unsqueeze(-2), views["camera"])
+    pixels = project_points(views["points_camera"] + views["root_camera"].unsqueeze(-2), views["camera"])
     torch.testing.assert_close(pixels, views["pixels"])
     # The camera frame is a rotation of the world: root-relative distances are the pelvis frame's, in mm.
     root = views["points_camera"][..., list(LiftingConfig(layout=layout).root), :].mean(-2)
@@ -90,7 +89,7 @@ def test_dropped_keypoints_have_zero_confidence(skeleton, poses):
     assert (confidence[:, [11, 12]] == 1).all()  # COCO's root, the hips, stays visible
     rate = 1 - confidence[:, [p for p in range(17) if p not in (11, 12)]].mean()
     assert 0.25 < rate < 0.35
-    clean = project(views["points_camera"] + views["root_camera"].unsqueeze(-2), views["camera"])
+    clean = project_points(views["points_camera"] + views["root_camera"].unsqueeze(-2), views["camera"])
     noise = views["pixels"] - clean
     assert 1.8 < float(noise.std()) < 2.2
     # Normalisation ignores dropped keypoints whatever they hold.
@@ -119,11 +118,11 @@ def test_normalisation_invariances(skeleton, poses):
     torch.testing.assert_close(zoomed, base)
     # Camera distance: a camera 3x farther (same direction) sees nearly the same normalised view.
     points, root = views["points_camera"], views["root_camera"]
-    far = normalise_2d(project(points + 3 * root.unsqueeze(-2), camera), camera, confidence)
-    near = normalise_2d(project(points + root.unsqueeze(-2), camera), camera, confidence)
+    far = normalise_2d(project_points(points + 3 * root.unsqueeze(-2), camera), camera, confidence)
+    near = normalise_2d(project_points(points + root.unsqueeze(-2), camera), camera, confidence)
     change = (far - near).abs()
     assert change.mean() < 0.03 and change.max() > 1e-3  # perspective effects only, shrinking with distance
-    farther = normalise_2d(project(points + 30 * root.unsqueeze(-2), camera), camera, confidence)
+    farther = normalise_2d(project_points(points + 30 * root.unsqueeze(-2), camera), camera, confidence)
     assert (farther - far).abs().mean() < 0.5 * change.mean()
 
 
@@ -149,7 +148,6 @@ def test_layouts_and_bad_input(skeleton, poses):
         layout_keypoints(skeleton, poses[0][:, :19])
     with pytest.raises(ValidationError, match="root_rotation"):
         random_views(torch.zeros(5, 17, 3), torch.eye(3), LiftingConfig(), 10.0)
-    assert intrinsics(torch.tensor([900.0]), (640, 480))[0, :2, 2].tolist() == [320.0, 240.0]
     rest = torch.eye(3, dtype=torch.float64).expand(2, 20, 3, 3)
     assert layout_keypoints(skeleton, rest, "coco17").shape == (2, 17, 3)
     # Rotating the root rotation about the world up axis is the same as turning the camera's yaw.

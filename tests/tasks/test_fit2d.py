@@ -9,12 +9,11 @@ import torch
 
 import poseprior.zoo
 from poseprior.errors import ValidationError
-from poseprior.geometry import is_rotation
+from poseprior.geometry import default_camera, is_rotation, project_points
 from poseprior.models.baseline import UniformPrior
 from poseprior.models.flow.condition import pelvis_keypoints, perspective_pixels
 from poseprior.skeleton.layouts import keypoints_from_positions
-from poseprior.tasks import Fit2DConfig, default_camera, fit_keypoints_2d
-from poseprior.tasks.fit2d import project_points
+from poseprior.tasks import Fit2DConfig, fit_keypoints_2d
 
 FRAMES = slice(0, 300, 30)  # 10 varied poses of the test split
 NOISE_PX = 3.0
@@ -97,8 +96,6 @@ def test_bad_input(scene):
         fit_keypoints_2d(px, None, CAMERA, sk, UniformPrior(5), unit_mm=unit)
     with pytest.raises(ValidationError, match="camera"):
         fit_keypoints_2d(px, None, torch.eye(4), sk, None, unit_mm=unit)
-    with pytest.raises(ValidationError, match="image_size"):
-        default_camera((0, 100))
     with pytest.raises(ValidationError, match="hypotheses"):
         Fit2DConfig(hypotheses=0)
     assert Fit2DConfig.from_dict(Fit2DConfig(steps=7).to_dict()) == Fit2DConfig(steps=7)

@@ -79,12 +79,12 @@ def fit_skeleton(prior: PosePrior, skeleton_file: Path | None, mapping: Path | N
 
 
 def camera_for(kp: Keypoints, source: Path, image_size: tuple[int, int] | None, focal: float | None) -> torch.Tensor:
-    """``(3, 3)`` intrinsics: the file's own, else :func:`~poseprior.tasks.default_camera` of ``--image-size``
+    """``(3, 3)`` intrinsics: the file's own, else :func:`~poseprior.geometry.default_camera` of ``--image-size``
     (and ``--focal``); a clear error naming ``source`` when there are neither."""
     import torch
 
     from poseprior.errors import ValidationError
-    from poseprior.tasks import default_camera
+    from poseprior.geometry import default_camera
 
     if kp.camera is not None:
         return torch.from_numpy(kp.camera).float()

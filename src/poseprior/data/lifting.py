@@ -37,7 +37,7 @@ from pathlib import Path
 import torch
 
 from poseprior.errors import ValidationError
-from poseprior.geometry.camera import level_camera_rotations
+from poseprior.geometry.camera import intrinsics, level_camera_rotations, project_points
 from poseprior.io.keypoints import Keypoints
 from poseprior.skeleton import Skeleton, forward_kinematics
 from poseprior.skeleton.layouts import get_layout, layout_map_for
@@ -46,9 +46,6 @@ __all__ = [
     "LiftingConfig",
     "root_indices",
     "layout_keypoints",
-    "intrinsics",
-    "project",
-    "level_camera_rotations",
     "random_views",
     "normalise_2d",
     "root_translation",
@@ -151,20 +148,6 @@ def layout_keypoints(skeleton: Skeleton, rotations: torch.Tensor, layout: str | 
     return W.to(joints) @ joints
 
 
-def intrinsics(focal_px: torch.Tensor, image_size: tuple[int, int]) -> torch.Tensor:
-    """Intrinsics ``(..., 3, 3)`` of square-pixel cameras with focal lengths ``(...)`` pixels, centred principal point."""
-    K = torch.zeros(*focal_px.shape, 3, 3, dtype=focal_px.dtype, device=focal_px.device)
-    K[..., 0, 0] = K[..., 1, 1] = focal_px
-    K[..., 0, 2], K[..., 1, 2], K[..., 2, 2] = image_size[0] / 2, image_size[1] / 2, 1.0
-    return K
-
-
-def project(points: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
-    """Pixels ``(..., P, 2)`` of camera-frame points ``(..., P, 3)`` (z > 0) through intrinsics ``(..., 3, 3)``."""
-    image = points @ camera.to(points).transpose(-1, -2)
-    return image[..., :2] / image[..., 2:]
-
-
 def _uniform(generator: torch.Generator | None, shape, lo: float, hi: float, like: torch.Tensor) -> torch.Tensor:
     device = generator.device if generator is not None else like.device
     u = torch.rand(tuple(shape), generator=generator, device=device, dtype=like.dtype).to(like.device)
@@ -194,7 +177,7 @@ def random_views(
         ``pixels (..., P, 2)`` (with ``config.pixel_noise_px`` noise; dropped keypoints keep their value: read
         ``confidence``), ``camera (..., 3, 3)`` intrinsics, ``R_cw (..., 3, 3)`` world-to-camera rotation,
         ``points_camera (..., P, 3)`` root-relative camera-frame keypoints in mm, ``root_camera (..., 3)`` the
-        root's camera-frame position in mm (``project(points_camera + root_camera)`` are the noise-free
+        root's camera-frame position in mm (``project_points(points_camera + root_camera)`` are the noise-free
         pixels), ``confidence (..., P)``: 1, or 0 for dropped keypoints (the root's are never dropped).
     """
     if keypoints_pelvis.ndim < 2 or keypoints_pelvis.shape[-1] != 3:
@@ -217,7 +200,7 @@ def random_views(
     cam = (world - eye.unsqueeze(-2)) @ R_cw.transpose(-1, -2)
     root_camera = cam[..., root, :].mean(-2)
     camera = intrinsics(focal, config.image_size)
-    pixels = project(cam, camera)
+    pixels = project_points(cam, camera)
     if config.pixel_noise_px > 0:
         device = generator.device if generator is not None else x.device
         noise = torch.randn(pixels.shape, generator=generator, device=device, dtype=x.dtype).to(x.device)
@@ -284,7 +267,7 @@ def reproject(
     """Pixels ``(..., P, 2)`` of root-relative camera-frame ``points (..., P, 3)`` placed at their best root
     (:func:`root_translation` for ``pixels``, ``camera``, ``confidence``): how well a 3D estimate explains 2D."""
     t = root_translation(points, pixels, camera, confidence)
-    return project(points + t.unsqueeze(-2), camera)
+    return project_points(points + t.unsqueeze(-2), camera)
 
 
 #: Human3.6M's world up axis (``z``), for :attr:`LiftingConfig.up` of lifters trained on its 3D joints.

@@ -2,12 +2,7 @@
 keypoints, motion denoising, interpolation."""
 
 from poseprior.tasks.denoise import DenoiseConfig, denoise_motion
-from poseprior.tasks.fit2d import (
-    Fit2DConfig,
-    Fit2DResult,
-    default_camera,
-    fit_keypoints_2d,
-)
+from poseprior.tasks.fit2d import Fit2DConfig, Fit2DResult, fit_keypoints_2d
 from poseprior.tasks.fit3d import FitConfig, FitResult, fit_keypoints_3d
 from poseprior.tasks.ik import IKResult, solve_ik
 from poseprior.tasks.interpolate import interpolate
@@ -19,7 +14,6 @@ __all__ = [
     "FitConfig",
     "FitResult",
     "IKResult",
-    "default_camera",
     "denoise_motion",
     "fit_keypoints_2d",
     "fit_keypoints_3d",

@@ -32,6 +32,7 @@ import roma
 import torch
 
 from poseprior.errors import ValidationError
+from poseprior.geometry.camera import project_points
 from poseprior.models.flow.conditional import ConditionalFlowPrior
 from poseprior.models.prior import PosePrior
 from poseprior.skeleton import Skeleton, forward_kinematics
@@ -49,7 +50,7 @@ from poseprior.tasks.pose_variables import (
 )
 from poseprior.tasks.targets import joint_targets, keypoint_matrix
 
-__all__ = ["Fit2DConfig", "Fit2DResult", "default_camera", "fit_keypoints_2d", "project_points"]
+__all__ = ["Fit2DConfig", "Fit2DResult", "fit_keypoints_2d"]
 
 
 @dataclass(frozen=True)
@@ -135,32 +136,6 @@ class Fit2DResult:
 _SHIFT = 0.1
 
 
-def default_camera(image_size: tuple[int, int], focal_px: float | None = None) -> torch.Tensor:
-    """Intrinsics ``(3, 3)`` of a ``(width, height)`` image: principal point at the centre, focal length
-    ``focal_px`` or, by default, the image's larger side (a field of view of about 53 degrees).
-
-    Example:
-        >>> default_camera((1000, 800))
-        tensor([[1000.,    0.,  500.],
-                [   0., 1000.,  400.],
-                [   0.,    0.,    1.]])
-    """
-    w, h = image_size
-    if not (w > 0 and h > 0):
-        raise ValidationError(f"image_size: expected a positive (width, height), got {image_size!r}")
-    f = float(max(w, h)) if focal_px is None else float(focal_px)
-    if not f > 0:
-        raise ValidationError(f"focal_px: expected a positive focal length in pixels, got {focal_px!r}")
-    return torch.tensor([[f, 0.0, w / 2], [0.0, f, h / 2], [0.0, 0.0, 1.0]])
-
-
-def project_points(points: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
-    """Pixels ``(..., P, 2)`` of camera-frame points ``(..., P, 3)`` (z forward) through intrinsics
-    ``(..., 3, 3)``; the depth is clamped at a small positive value so points behind the camera stay finite."""
-    image = points @ camera.transpose(-1, -2)
-    return image[..., :2] / image[..., 2:].clamp_min(1e-3)
-
-
 def _cube_rotations(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """The 24 rotations ``(24, 3, 3)`` of the cube: signed permutation matrices of determinant +1."""
     mats = []
@@ -204,7 +179,7 @@ def fit_keypoints_2d(
             ``P`` keypoints of ``layout``. Unseen ones may be NaN (confidence 0).
         confidence: ``(T, P)`` weights in ``[0, inf)`` (detector scores; 0 = occluded or missing), or None
             for all 1.
-        camera: ``(3, 3)`` or ``(T, 3, 3)`` intrinsics (:func:`default_camera` when unknown).
+        camera: ``(3, 3)`` or ``(T, 3, 3)`` intrinsics (:func:`~poseprior.geometry.default_camera` when unknown).
         skeleton: the ``J = K + 1`` joints with the subject's bone lengths (usually ``prior.joints.skeleton``).
         prior: a :class:`PosePrior` over the ``K`` joints, or None for no prior.
         unit_mm: millimetres per length unit of ``skeleton``.

@@ -11,11 +11,10 @@ import roma
 import torch
 
 from poseprior.errors import ValidationError
-from poseprior.geometry import is_rotation, random_rotations
+from poseprior.geometry import is_rotation, level_camera_rotations, random_rotations
 from poseprior.models.flow import FlowConfig, FlowPrior
 from poseprior.models.flow.condition import (
     ConditionConfig,
-    camera_rotations,
     observe_perspective,
     perspective_pixels,
     perspective_view,
@@ -223,15 +222,15 @@ def test_perspective_view_removes_intrinsics_and_matches_training():
     b = observe_perspective(perspective_pixels(kp, roots, other, yaw, pitch, dist), other, mask).image
     assert torch.allclose(a, b, atol=1e-4)
     # The training observation (camera coordinates, no pixels) is the same canonical view.
-    R_cw, _ = camera_rotations(torch.tensor([0.0, 1.0, 0.0]), yaw, pitch)
+    R_cw, _ = level_camera_rotations(torch.tensor([0.0, 1.0, 0.0]), yaw, pitch)
     cam = kp @ (R_cw @ roots).transpose(-1, -2) + torch.stack([0 * dist, 0 * dist, dist], -1).unsqueeze(-2)
     assert torch.allclose(a, perspective_view(cam, mask), atol=1e-4)
     # A level camera aimed off the pelvis: the pan-tilt turn brings back a level camera aimed at it.
     aim = torch.randn(8, 3, generator=g) * 3
     c = observe_perspective(perspective_pixels(kp, roots, CAMERA, yaw, torch.zeros(8), dist, aim=aim), CAMERA, mask).image
-    eye = aim + dist.unsqueeze(-1) * camera_rotations(torch.tensor([0.0, 1.0, 0.0]), yaw, torch.zeros(8))[1]
+    eye = aim + dist.unsqueeze(-1) * level_camera_rotations(torch.tensor([0.0, 1.0, 0.0]), yaw, torch.zeros(8))[1]
     d = eye.norm(dim=-1)
-    new_yaw = torch.atan2(eye[:, 0], eye[:, 2])  # camera_rotations' horizontal axes for Y-up: h1 = z, h2 = x
+    new_yaw = torch.atan2(eye[:, 0], eye[:, 2])  # level_camera_rotations' horizontal axes for Y-up: h1 = z, h2 = x
     new_pitch = torch.asin(eye[:, 1] / d)
     expected = observe_perspective(perspective_pixels(kp, roots, CAMERA, new_yaw, new_pitch, d), CAMERA, mask).image
     assert torch.allclose(c, expected, atol=1e-4)

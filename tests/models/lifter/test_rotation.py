@@ -10,9 +10,9 @@ import pytest
 import roma
 import torch
 
-from poseprior.data.lifting import LiftingConfig, project, root_translation
+from poseprior.data.lifting import LiftingConfig, root_translation
 from poseprior.errors import ValidationError
-from poseprior.geometry import is_rotation
+from poseprior.geometry import is_rotation, project_points
 from poseprior.models.lifter.rotation import (
     RotationLifter,
     RotationLifterConfig,
@@ -174,7 +174,7 @@ def test_one_camera_per_window(data):
     # the camera-frame joints of the true camera-frame root rotations, placed by frame 0, give every frame's pixels
     points = model.positions(v["root_rotation"], windows["window_rotations"])
     t = root_translation(points[:, 0], v["pixels"][:, 0], v["camera"])
-    torch.testing.assert_close(project(points + t[:, None, None], v["camera"].unsqueeze(1)), v["pixels"], atol=1e-2, rtol=1e-4)
+    torch.testing.assert_close(project_points(points + t[:, None, None], v["camera"].unsqueeze(1)), v["pixels"], atol=1e-2, rtol=1e-4)
 
 
 def test_layouts_with_the_bandai_skeleton():

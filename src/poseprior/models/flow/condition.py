@@ -44,7 +44,7 @@ import torch
 from torch import nn
 
 from poseprior.errors import ValidationError
-from poseprior.geometry.camera import level_camera_rotations as camera_rotations
+from poseprior.geometry.camera import level_camera_rotations, project_points
 from poseprior.skeleton import Skeleton, forward_kinematics
 
 __all__ = [
@@ -56,7 +56,6 @@ __all__ = [
     "perspective_view",
     "observe_perspective",
     "random_observation",
-    "camera_rotations",
     "perspective_pixels",
     "BoneAlignment",
 ]
@@ -264,15 +263,14 @@ def perspective_pixels(
     (intrinsics ``camera (3, 3)`` or ``(..., 3, 3)``) is at ``distance (...)`` (keypoint unit) from the point
     it aims at, the origin plus ``aim (..., 3)`` (world offset, default 0: the pelvis in the image centre),
     in the direction given by ``yaw`` and ``pitch`` radians ``(...)`` about the world ``up`` axis
-    (:func:`camera_rotations`). This is the camera of :func:`random_observation`, in pixels.
+    (:func:`~poseprior.geometry.level_camera_rotations`). This is the camera of :func:`random_observation`, in pixels.
     """
-    R_cw, direction = camera_rotations(torch.tensor(up, dtype=keypoints.dtype, device=keypoints.device), yaw, pitch)
+    R_cw, direction = level_camera_rotations(torch.tensor(up, dtype=keypoints.dtype, device=keypoints.device), yaw, pitch)
     target = torch.zeros_like(direction) if aim is None else aim
     eye = target + distance.unsqueeze(-1) * direction
     world = keypoints @ root_rotation.transpose(-1, -2)
     cam = (world - eye.unsqueeze(-2)) @ R_cw.transpose(-1, -2)
-    image = cam @ camera.to(cam.dtype).transpose(-1, -2)
-    return image[..., :2] / image[..., 2:]
+    return project_points(cam, camera)
 
 
 def random_observation(
@@ -326,7 +324,7 @@ def random_observation(
         lo, hi = (math.radians(a) for a in config.pitch_deg)
         pitch = lo + (hi - lo) * rand(n)
         distance = (config.distance_mm[0] + (config.distance_mm[1] - config.distance_mm[0]) * rand(n)) / unit_mm
-        R_cw, _ = camera_rotations(torch.tensor(config.up, dtype=dtype, device=device), yaw, pitch)
+        R_cw, _ = level_camera_rotations(torch.tensor(config.up, dtype=dtype, device=device), yaw, pitch)
         R = R_cw @ root_rotation[persp].to(dtype)
         cam = keypoints[persp] @ R.transpose(-1, -2)
         cam = cam + torch.stack([torch.zeros_like(distance), torch.zeros_like(distance), distance], -1).unsqueeze(-2)
