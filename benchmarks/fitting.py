@@ -65,8 +65,8 @@ from poseprior.data import load_prepared
 from poseprior.geometry import level_camera_rotations
 from poseprior.metrics import best_of_n, geodesic_error, mpjpe, pa_mpjpe
 from poseprior.models.baseline import UniformPrior
-from poseprior.models.flow.condition import pelvis_keypoints, perspective_pixels
-from poseprior.skeleton import forward_kinematics
+from poseprior.models.flow.condition import perspective_pixels
+from poseprior.skeleton import forward_kinematics, pelvis_keypoints
 from poseprior.tasks import Fit2DConfig, FitConfig, fit_keypoints_2d, fit_keypoints_3d
 from poseprior.tasks.pose_variables import default_prior_weight, uses_latent
 

@@ -46,16 +46,16 @@ import time
 from collections.abc import Callable
 
 import torch
+from record import save
 
 from poseprior.data import load_prepared
 from poseprior.geometry import nearest_poses
 from poseprior.metrics import mpjae, mpjpe
 from poseprior.models.baseline import TangentGaussianPrior, UniformPrior
-from poseprior.models.flow.condition import pelvis_keypoints
 from poseprior.models.ndf_data import perturb
 from poseprior.models.prior import PoseJoints, PosePrior
+from poseprior.skeleton import pelvis_keypoints
 from poseprior.zoo import load
-from record import save
 
 SAMPLES = 5000
 DENOISE_POSES = 1000

@@ -25,8 +25,8 @@ from poseprior.io import (
     write_keypoints_npz,
     write_motion,
 )
-from poseprior.models.flow.condition import pelvis_keypoints, perspective_pixels
-from poseprior.skeleton import forward_kinematics
+from poseprior.models.flow.condition import perspective_pixels
+from poseprior.skeleton import forward_kinematics, pelvis_keypoints
 from poseprior.skeleton.layouts import get_layout, keypoints_from_positions
 
 app = typer.Typer()

@@ -11,7 +11,8 @@ import poseprior.zoo
 from poseprior.errors import ValidationError
 from poseprior.geometry import default_camera, is_rotation, project_points
 from poseprior.models.baseline import UniformPrior
-from poseprior.models.flow.condition import pelvis_keypoints, perspective_pixels
+from poseprior.models.flow.condition import perspective_pixels
+from poseprior.skeleton import pelvis_keypoints
 from poseprior.skeleton.layouts import keypoints_from_positions
 from poseprior.tasks import Fit2DConfig, fit_keypoints_2d
 

@@ -11,8 +11,7 @@ import poseprior.zoo
 from poseprior.errors import ValidationError
 from poseprior.geometry import is_rotation, random_rotations
 from poseprior.models.baseline import UniformPrior
-from poseprior.models.flow.condition import pelvis_keypoints
-from poseprior.skeleton import Skeleton, forward_kinematics
+from poseprior.skeleton import Skeleton, forward_kinematics, pelvis_keypoints
 from poseprior.tasks import FitConfig, fit_keypoints_3d, solve_ik
 from poseprior.tasks.fit3d import place_root
 

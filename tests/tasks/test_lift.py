@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import poseprior.zoo as zoo
-from poseprior.tasks import default_camera
+from poseprior.geometry import default_camera
 from poseprior.tasks.lift import lift_hypotheses, lift_rotations
 
 # COCO-17 keypoints of a person about 250 px tall in a 640 x 480 image.

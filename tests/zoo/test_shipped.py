@@ -121,7 +121,7 @@ def test_vae_reconstructs_test_poses(bandai_first_test_poses):
 def test_one_fitting_loop_takes_any_prior(name, bandai_first_test_poses):
     """The same few lines fit poses to noisy 3D keypoints with any prior, or none: only the name changes."""
     from poseprior.models.baseline import UniformPrior
-    from poseprior.models.flow.condition import pelvis_keypoints
+    from poseprior.skeleton import pelvis_keypoints
 
     prior = UniformPrior(20) if name == "none" else zoo.load(name)
     skeleton = zoo.load("flow-bandai").joints.skeleton

@@ -184,8 +184,7 @@ def priors_section(out: Path, samples: int = 8, seed: int = 0) -> ReportSection:
     """
     import torch
 
-    from poseprior.models.flow.condition import pelvis_keypoints
-    from poseprior.skeleton import upright_rotation
+    from poseprior.skeleton import pelvis_keypoints, upright_rotation
     from poseprior.viz import plot_sample_grid, save_figure, side_colors
     from poseprior.zoo import load
 
@@ -218,8 +217,7 @@ def ik_section(clip: Motion, out: Path, hypotheses: int = 10, seed: int = 0) -> 
     import torch
 
     from poseprior.metrics import mpjpe
-    from poseprior.models.flow.condition import pelvis_keypoints
-    from poseprior.skeleton import upright_rotation
+    from poseprior.skeleton import pelvis_keypoints, upright_rotation
     from poseprior.tasks.ik import solve_ik
     from poseprior.viz import plot_hypotheses, save_figure
     from poseprior.zoo import load
@@ -358,11 +356,12 @@ def fitting_section(frames: int = 8, seed: int = 0) -> ReportSection:
 
     import torch
 
+    from poseprior.geometry import default_camera
     from poseprior.metrics import mpjpe, pa_mpjpe
     from poseprior.models.baseline import UniformPrior
-    from poseprior.models.flow.condition import pelvis_keypoints, perspective_pixels
-    from poseprior.skeleton import upright_rotation
-    from poseprior.tasks import default_camera, fit_keypoints_2d, fit_keypoints_3d
+    from poseprior.models.flow.condition import perspective_pixels
+    from poseprior.skeleton import pelvis_keypoints, upright_rotation
+    from poseprior.tasks import fit_keypoints_2d, fit_keypoints_3d
     from poseprior.zoo import load
 
     vae, ik_model = load("vae-bandai"), load("flow-ik-bandai")

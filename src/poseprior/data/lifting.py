@@ -39,7 +39,7 @@ import torch
 from poseprior.errors import ValidationError
 from poseprior.geometry.camera import intrinsics, level_camera_rotations, project_points
 from poseprior.io.keypoints import Keypoints
-from poseprior.skeleton import Skeleton, forward_kinematics
+from poseprior.skeleton import Skeleton, pelvis_keypoints
 from poseprior.skeleton.layouts import get_layout, layout_map_for
 
 __all__ = [
@@ -140,8 +140,7 @@ def layout_keypoints(skeleton: Skeleton, rotations: torch.Tensor, layout: str | 
     J = skeleton.num_joints
     if rotations.ndim < 3 or rotations.shape[-3:] != (J - 1, 3, 3):
         raise ValidationError(f"rotations: expected shape (..., {J - 1}, 3, 3) for this {J}-joint skeleton, got {tuple(rotations.shape)}")
-    eye = torch.eye(3, dtype=rotations.dtype, device=rotations.device).expand(*rotations.shape[:-3], 1, 3, 3)
-    joints = forward_kinematics(skeleton, torch.cat([eye, rotations], dim=-3), rotations.new_zeros(*rotations.shape[:-3], 3))[0]
+    joints = pelvis_keypoints(skeleton, rotations)
     if layout is None:
         return joints
     W = layout_map_for(skeleton, layout).matrix(skeleton)[:, :J]

@@ -78,7 +78,7 @@ from poseprior.errors import ValidationError
 from poseprior.geometry import check_rotations, matrix_to_sixd
 from poseprior.metrics import mpjpe
 from poseprior.models.prior import ConfiguredJoints, PoseJoints
-from poseprior.skeleton import forward_kinematics
+from poseprior.skeleton import posed_joints
 
 __all__ = ["VAEConfig", "VAEPrior", "ARCHITECTURES", "INPUTS"]
 
@@ -400,8 +400,7 @@ class VAEPrior(ConfiguredJoints, nn.Module):
 
     def _positions_mm(self, R: torch.Tensor) -> torch.Tensor:
         """Positions ``(..., K, 3)`` in mm of the pose joints, the root (identity rotation) at its rest offset."""
-        root = torch.eye(3, dtype=R.dtype, device=R.device).expand(*R.shape[:-3], 1, 3, 3)
-        p, _ = forward_kinematics(self._skeleton, torch.cat([root, R], dim=-3))
+        p, _ = posed_joints(self._skeleton, R, root_translation=self._skeleton.offsets[0].to(R))
         return p[..., 1:, :] * self.config.joints.unit_mm
 
     def _kl_weight(self, warm: bool) -> float:

@@ -4,6 +4,8 @@ from poseprior.skeleton.kinematics import (
     change_rest_pose,
     end_site_positions,
     forward_kinematics,
+    pelvis_keypoints,
+    posed_joints,
 )
 from poseprior.skeleton.layouts import (
     COCO17,
@@ -25,6 +27,8 @@ from poseprior.skeleton.upright import upright_rotation
 __all__ = [
     "Skeleton",
     "forward_kinematics",
+    "posed_joints",
+    "pelvis_keypoints",
     "end_site_positions",
     "change_rest_pose",
     "KeypointLayout",

@@ -13,7 +13,7 @@ import torch
 from poseprior.errors import ValidationError
 from poseprior.skeleton.skeleton import Skeleton
 
-__all__ = ["forward_kinematics", "end_site_positions", "change_rest_pose"]
+__all__ = ["forward_kinematics", "posed_joints", "pelvis_keypoints", "end_site_positions", "change_rest_pose"]
 
 
 def _levels(skeleton: Skeleton) -> list[list[int]]:
@@ -97,6 +97,42 @@ def forward_kinematics(
     global_R = torch.cat(level_R, dim=-3).index_select(-3, inverse)
     positions = torch.cat(level_p, dim=-2).index_select(-2, inverse)
     return positions, global_R
+
+
+def posed_joints(
+    skeleton: Skeleton,
+    pose: torch.Tensor,
+    root_rotation: torch.Tensor | None = None,
+    root_translation: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`forward_kinematics` of a pose given apart from its root: the models' pose is the local rotations
+    ``pose (..., K - 1, 3, 3)`` of joints ``1 .. K - 1``, the root (joint 0) is placed by ``root_rotation
+    (..., 3, 3)`` (default identity: the pelvis frame) and ``root_translation (..., 3)`` (default the origin).
+
+    Returns:
+        ``positions (..., K, 3)`` (skeleton unit) and ``global_rotations (..., K, 3, 3)``.
+
+    Example:
+        >>> from poseprior.skeleton import Skeleton
+        >>> sk = Skeleton(("a", "b"), (-1, 0), torch.tensor([[5., 0, 0], [1, 0, 0]]))
+        >>> posed_joints(sk, torch.eye(3).expand(1, 1, 3, 3))[0].tolist()  # the root at the origin
+        [[[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]]
+    """
+    batch = pose.shape[:-3]
+    if root_rotation is None:
+        root = torch.eye(3, dtype=pose.dtype, device=pose.device).expand(*batch, 1, 3, 3)
+    else:
+        batch = torch.broadcast_shapes(batch, root_rotation.shape[:-2])
+        root = root_rotation.to(pose).unsqueeze(-3).expand(*batch, 1, 3, 3)
+    rotations = torch.cat([root, pose.expand(*batch, *pose.shape[-3:])], dim=-3)
+    translation = pose.new_zeros(*batch, 3) if root_translation is None else root_translation
+    return forward_kinematics(skeleton, rotations, translation)
+
+
+def pelvis_keypoints(skeleton: Skeleton, pose: torch.Tensor) -> torch.Tensor:
+    """Pelvis-frame joint positions ``(..., K, 3)`` of ``pose (..., K - 1, 3, 3)``: :func:`posed_joints` with the
+    root unrotated at the origin."""
+    return posed_joints(skeleton, pose)[0]
 
 
 def end_site_positions(skeleton: Skeleton, positions: torch.Tensor, global_rotations: torch.Tensor) -> torch.Tensor:

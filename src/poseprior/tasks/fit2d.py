@@ -35,7 +35,7 @@ from poseprior.errors import ValidationError
 from poseprior.geometry.camera import project_points
 from poseprior.models.flow.conditional import ConditionalFlowPrior
 from poseprior.models.prior import PosePrior
-from poseprior.skeleton import Skeleton, forward_kinematics
+from poseprior.skeleton import Skeleton, pelvis_keypoints, posed_joints
 from poseprior.skeleton.layouts import KeypointLayout
 from poseprior.tasks.fit3d import geman_mcclure
 from poseprior.tasks.ik import solve_ik
@@ -228,7 +228,6 @@ def fit_keypoints_2d(
     weight = confidence.to(device=device, dtype=dtype)
     camera = camera.to(device=device, dtype=dtype).expand(T, 3, 3)
     A = A.to(device=device, dtype=dtype)
-    eye = torch.eye(3, device=device, dtype=dtype)
 
     # (1) Starting poses.
     ik = None
@@ -250,7 +249,7 @@ def fit_keypoints_2d(
 
     # (2) Orientation and depth per hypothesis, the pose held: 24 starts, the best kept.
     with torch.no_grad():
-        body = forward_kinematics(skeleton, torch.cat([eye.expand(H, T, 1, 3, 3), R0], dim=-3), torch.zeros(H, T, 3, device=device, dtype=dtype))[0]
+        body = pelvis_keypoints(skeleton, R0)
         body = A @ body  # (H, T, P, 3) pelvis-frame keypoints
         starts = _cube_rotations(dtype, device)  # (S, 3, 3)
         S = starts.shape[0]
@@ -293,7 +292,7 @@ def fit_keypoints_2d(
         R = pose_vars.rotations()
         root = root0 @ roma.rotvec_to_rotmat(root_delta)
         translation = base + shift * base[..., 2:].abs() * _SHIFT
-        positions = forward_kinematics(skeleton, torch.cat([root[..., None, :, :], R], dim=-3), translation)[0]
+        positions = posed_joints(skeleton, R, root, translation)[0]
         return R, root, translation, positions
 
     def objective() -> torch.Tensor:

@@ -24,7 +24,7 @@ bandai-v1 validation L-BFGS's line search stalls or diverges on the flow's and t
 (``benchmarks/fitting.py --optimizer lbfgs``).
 
 Example:
-    >>> from poseprior.models.flow.condition import pelvis_keypoints
+    >>> from poseprior.skeleton import pelvis_keypoints
     >>> ik = poseprior.load("flow-ik-bandai")  # doctest: +SKIP
     >>> vae = poseprior.load("vae-bandai")  # doctest: +SKIP
     >>> keypoints = pelvis_keypoints(ik.skeleton, vae.sample(200))  # (200, 21, 3), cm  # doctest: +SKIP
@@ -45,7 +45,7 @@ from poseprior.errors import ValidationError
 from poseprior.geometry.alignment import procrustes
 from poseprior.models.flow.conditional import ConditionalFlowPrior
 from poseprior.models.prior import PosePrior
-from poseprior.skeleton import Skeleton, forward_kinematics
+from poseprior.skeleton import Skeleton, posed_joints
 from poseprior.skeleton.layouts import KeypointLayout
 from poseprior.tasks.ik import solve_ik
 from poseprior.tasks.pose_variables import (
@@ -249,13 +249,6 @@ def place_root(
     return eye, ((target - body) * w[..., None]).sum(-2) / w.sum(-1, keepdim=True)
 
 
-def _posed(skeleton: Skeleton, root: torch.Tensor, pose: torch.Tensor, translation: torch.Tensor) -> torch.Tensor:
-    """Joint positions ``(..., J, 3)`` of local rotations ``pose (..., K, 3, 3)`` under the root's rotation
-    ``root (..., 3, 3)``, the root at ``translation (..., 3)``."""
-    root = root.expand(*pose.shape[:-3], 3, 3)
-    return forward_kinematics(skeleton, torch.cat([root[..., None, :, :], pose], dim=-3), translation)[0]
-
-
 def _placement_weights(A: torch.Tensor, skeleton: Skeleton, unit_mm: float, sigma_mm: float) -> torch.Tensor:
     """``(P,)`` inverse variances (mm^-2) of the keypoints for placing the root on a starting pose:
     ``1 / (sigma^2 + (k d)^2)``, the keypoint noise ``sigma`` plus the start's own error, which grows with ``d``,
@@ -299,10 +292,10 @@ def _search_root(
     eye = torch.eye(3, dtype=target.dtype, device=target.device)
 
     def place(poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return place_root(A @ _posed(skeleton, eye, poses, target.new_zeros(3)), target, w, rotation, translation)
+        return place_root(A @ posed_joints(skeleton, poses, eye, target.new_zeros(3))[0], target, w, rotation, translation)
 
     def residual(poses: torch.Tensor, R: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return (((A @ _posed(skeleton, R, poses, t) - target) ** 2).sum(-1) * w).sum(-1)
+        return (((A @ posed_joints(skeleton, poses, R, t)[0] - target) ** 2).sum(-1) * w).sum(-1)
 
     R, t = place(pose)
     if repose is None:
@@ -437,7 +430,7 @@ def fit_keypoints_3d(
         R = pose_vars.rotations()
         root = root0 @ roma.rotvec_to_rotmat(root_delta)
         translation = translation0 + shift * (_TRANSLATION_STEP_MM / unit_mm)
-        return R, root, translation, _posed(skeleton, root, R, translation)
+        return R, root, translation, posed_joints(skeleton, R, root, translation)[0]
 
     def objective() -> torch.Tensor:  # (H, T)
         R, _, _, positions = pose()

@@ -44,7 +44,7 @@ from poseprior.io import Motion, read_keypoints_npz, read_motion
 from poseprior.io.archive import split_member
 from poseprior.io.npz import is_motion_npz, read_npz_arrays
 from poseprior.io.poses import POSES_FORMAT, read_poses_npz
-from poseprior.skeleton import Skeleton, forward_kinematics, upright_rotation
+from poseprior.skeleton import Skeleton, forward_kinematics, posed_joints, upright_rotation
 from poseprior.skeleton.layouts import LAYOUTS, KeypointLayout, get_layout
 from poseprior.viz.viewer_scene import UP_AXES, MotionScene, SceneMotion, to_z_up
 
@@ -264,8 +264,7 @@ def _motion_hypotheses(path: Path, motion: Motion, arrays: dict[str, np.ndarray]
     else:
         root_R = motion.rotations[:, None, 0].double().expand(T, H, 3, 3)
         root_t = motion.root_translation[:, None].double().expand(T, H, 3)
-    R = torch.cat([root_R[:, :, None], R], dim=2)
-    return forward_kinematics(motion.skeleton, R, root_t)[0].numpy()
+    return posed_joints(motion.skeleton, R, root_R, root_t)[0].numpy()
 
 
 def _shaped(path: Path, arrays: dict[str, np.ndarray], key: str, shape: tuple[int, ...]) -> np.ndarray:

@@ -5,7 +5,7 @@ whose local rotations the flow models. An observation mixes two kinds of measure
 
 1. **Pelvis-frame 3D coordinates, masked per coordinate.** The keypoints ``(..., J, 3)`` are the joint
    positions that forward kinematics gives with the root's rotation set to identity and the root at the
-   origin (:func:`pelvis_keypoints`), in the skeleton's length unit; the mask is ``(..., J, 3)``. Full 3D
+   origin (:func:`~poseprior.skeleton.pelvis_keypoints`), in the skeleton's length unit; the mask is ``(..., J, 3)``. Full 3D
    keypoints (all visible), partial 3D keypoints (a ``(..., J)`` joint mask, broadcast over x, y, z) and
    **orthographic 2D keypoints** as in HuProSO3 (Dünkel et al., CVPR 2024: the pelvis-frame x, y with z
    hidden) are all this one kind, so one model serves them all. Coordinates are divided by the model's
@@ -45,13 +45,12 @@ from torch import nn
 
 from poseprior.errors import ValidationError
 from poseprior.geometry.camera import level_camera_rotations, project_points
-from poseprior.skeleton import Skeleton, forward_kinematics
+from poseprior.skeleton import Skeleton
 
 __all__ = [
     "ConditionConfig",
     "Observation",
     "ObservationEncoder",
-    "pelvis_keypoints",
     "observe_3d",
     "perspective_view",
     "observe_perspective",
@@ -188,17 +187,6 @@ class ObservationEncoder(nn.Module):
         visible = observation.image_mask.unsqueeze(-1)
         image = torch.where(visible, (observation.image - self.image_loc) / self.image_scale, 0.0)
         return self.net(observation._replace(points=points, image=image).features())
-
-
-def pelvis_keypoints(skeleton: Skeleton, rotations: torch.Tensor) -> torch.Tensor:
-    """Pelvis-frame keypoints ``(..., J, 3)`` of poses ``rotations (..., J - 1, 3, 3)``, in the skeleton's unit.
-
-    Forward kinematics of the skeleton with the root's rotation set to identity and the root at the origin;
-    the pose joints are the skeleton's joints ``1 .. J - 1``.
-    """
-    eye = torch.eye(3, dtype=rotations.dtype, device=rotations.device).expand(*rotations.shape[:-3], 1, 3, 3)
-    root = rotations.new_zeros(*rotations.shape[:-3], 3)
-    return forward_kinematics(skeleton, torch.cat([eye, rotations], dim=-3), root)[0]
 
 
 def observe_3d(keypoints: torch.Tensor, mask: torch.Tensor, length_scale: float) -> Observation:

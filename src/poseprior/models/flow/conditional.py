@@ -59,12 +59,11 @@ from poseprior.models.flow.condition import (
     ObservationEncoder,
     observe_3d,
     observe_perspective,
-    pelvis_keypoints,
     random_observation,
 )
 from poseprior.models.flow.prior import FlowConfig, FlowPrior
 from poseprior.models.prior import PoseJoints
-from poseprior.skeleton import Skeleton, forward_kinematics
+from poseprior.skeleton import Skeleton, forward_kinematics, pelvis_keypoints, posed_joints
 
 __all__ = ["ConditionalFlowConfig", "ConditionalFlowPrior", "Condition", "unobserved_gap"]
 
@@ -361,11 +360,11 @@ class ConditionalFlowPrior(nn.Module):
     def _to_flow(self, R: torch.Tensor, condition: Condition) -> torch.Tensor:
         """The flow's rotations ``D_j = C_j A_j^T G_j`` (step 1 of the module docstring), from the pelvis-frame
         global rotations ``G`` and the bone alignment ``A_j`` with reference ``G_parent C_j``."""
-        eye = torch.eye(3, dtype=R.dtype, device=R.device).expand(*R.shape[:-3], 1, 3, 3)
-        G = forward_kinematics(self._skeleton, torch.cat([eye, R], dim=-3), R.new_zeros(*R.shape[:-3], 3))[1][..., 1:, :, :]
+        G = posed_joints(self._skeleton, R)[1]  # the root unrotated
         parents = [p + 1 for p in self.config.joints.parents]
         C = self.flow.chart.centers.to(R.dtype)
-        A = self.align.solve(condition.bones, torch.cat([eye, G], dim=-3)[..., parents, :, :] @ C)
+        A = self.align.solve(condition.bones, G[..., parents, :, :] @ C)
+        G = G[..., 1:, :, :]
         return C @ A.transpose(-1, -2) @ G
 
     def _from_flow(self, D: torch.Tensor, condition: Condition) -> torch.Tensor:

@@ -47,7 +47,7 @@ from poseprior.data.lifting import (
 from poseprior.errors import ValidationError
 from poseprior.metrics import mpjae, mpjpe
 from poseprior.models.prior import PoseJoints
-from poseprior.skeleton import Skeleton, forward_kinematics
+from poseprior.skeleton import Skeleton, posed_joints
 
 __all__ = ["RotationLifterConfig", "RotationLifter", "sequence_windows", "window_indices"]
 
@@ -271,9 +271,7 @@ class RotationLifter(nn.Module):
 
     def positions(self, root_rotation: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor:
         """Root-relative joints ``(..., J, 3)`` in mm of root rotations ``(..., 3, 3)`` and local ``(..., K, 3, 3)``."""
-        R = torch.cat([root_rotation.unsqueeze(-3), rotations], dim=-3)
-        origin = rotations.new_zeros(*rotations.shape[:-3], 3)
-        return forward_kinematics(self._skeleton, R, origin)[0] * self.unit_mm
+        return posed_joints(self._skeleton, rotations, root_rotation)[0] * self.unit_mm
 
     def _check_input(self, pixels, camera, confidence):
         P = self.num_keypoints
