@@ -44,6 +44,10 @@ app.command("lift")(lift.lift)
 app.command("view")(view.view)
 
 
+#: What the ``[viz]`` extra installs: a command that needs one without it says so.
+VIZ_MODULES = ("matplotlib", "imageio", "imageio_ffmpeg", "viser")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one rule at the edge for everything that goes wrong (exit status in brackets).
 
@@ -108,6 +112,8 @@ def _describe(e: BaseException, command: str) -> tuple[str, int | None]:
         return e.format_message(), 2
     if isinstance(e, MemoryError):
         return f"{command}: out of memory; try a shorter input or a smaller count", 1
+    if isinstance(e, ModuleNotFoundError) and (e.name or "").split(".")[0] in VIZ_MODULES:
+        return f"{command} draws with {e.name}, which is not installed: pip install 'poseprior[viz]'", 1
     if isinstance(e, OSError):
         what = {errno.ENOSPC: "the disk is full", errno.EACCES: "permission denied", errno.EROFS: "read-only file system"}.get(e.errno, e.strerror or str(e))
         where = e.filename if e.filename is not None else command

@@ -41,18 +41,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import torch
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from torch import nn
 
 from poseprior._atomic import atomic_open
@@ -119,6 +110,57 @@ class TrainResult:
         return d
 
 
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class _PlainConsole:
+    """Where the loop prints when rich (the ``[cli]`` extra) is not installed: stdout, no bar."""
+
+    def print(self, text: str, **_: Any) -> None:
+        print(text, flush=True)
+
+
+class _NoProgress:
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        return None
+
+    def add_task(self, *_: Any, **__: Any) -> int:
+        return 0
+
+    def update(self, *_: Any, **__: Any) -> None:
+        return None
+
+
+def _default_console() -> Console | _PlainConsole:
+    try:
+        from rich.console import Console
+    except ImportError:
+        return _PlainConsole()
+    return Console()
+
+
+def _progress_bar(console: Console | _PlainConsole, show: bool):
+    """rich's progress bar on ``console`` when asked for and rich is there, else one that shows nothing."""
+    if not show or isinstance(console, _PlainConsole):
+        return _NoProgress()
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    return Progress(*columns, console=console)
+
+
 def train(
     model: nn.Module,
     train_data: dict[str, torch.Tensor],
@@ -126,7 +168,7 @@ def train(
     config: TrainConfig,
     *,
     resume: bool = False,
-    console: Console | None = None,
+    console: Console | _PlainConsole | None = None,
 ) -> TrainResult:
     """Train ``model`` (a :class:`Trainable`) in place with AdamW, warm-up + cosine schedule and gradient clipping.
 
@@ -151,7 +193,7 @@ def train(
         raise ValidationError("model: expected an nn.Module with config, loss(batch, generator) and validation_metrics(batch)")
     ctx = init_distributed(config.device)
     try:
-        return _Trainer(model, train_data, val_data, config, ctx, console or Console()).run(resume)
+        return _Trainer(model, train_data, val_data, config, ctx, console or _default_console()).run(resume)
     finally:
         if ctx.owns_group:
             torch.distributed.destroy_process_group()
@@ -169,7 +211,7 @@ class _LossModule(nn.Module):
 
 
 class _Trainer:
-    def __init__(self, model, train_data, val_data, cfg: TrainConfig, ctx: DistContext, console: Console):
+    def __init__(self, model, train_data, val_data, cfg: TrainConfig, ctx: DistContext, console: Console | _PlainConsole):
         if cfg.threads is not None:
             torch.set_num_threads(cfg.threads)
         self.cfg, self.ctx, self.console = cfg, ctx, console
@@ -385,16 +427,7 @@ class _Trainer:
         self.t0, self.start = time.perf_counter(), self.step
         self.last_norm, self.last_lr = math.nan, self.opt.param_groups[0]["lr"]
         stopped, checkpoint, evaluated_at, saved_at = False, None, -1, -1
-        progress = Progress(
-            TextColumn("[bold]train"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[stats]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=self.console,
-            disable=not (cfg.progress and self.ctx.is_main),
-        )
+        progress = _progress_bar(self.console, cfg.progress and self.ctx.is_main)
         with progress:
             task = progress.add_task("train", total=cfg.steps, completed=self.step, stats="")
             while self.step < cfg.steps:
