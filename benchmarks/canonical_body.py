@@ -81,13 +81,20 @@ def tree_choice(prepared: Path) -> dict:
     trees = {
         "pose20": ("20 pose joints (spine2 left out)", train, val),
         "identity21": ("21 joints, spine2 = identity", with_spine2(train, False), with_spine2(val, False)),
-        "split21": ("21 joints, spine1 split evenly into spine1 and spine2", with_spine2(train, True), with_spine2(val, True)),
+        "split21": (
+            "21 joints, spine1 split evenly into spine1 and spine2",
+            with_spine2(train, True),
+            with_spine2(val, True),
+        ),
     }
     return {
         "split": "val (fit on train)",
         "poses": {"train": len(train), "val": len(val)},
         "unit": "nats per pose (Gaussian term only)",
-        "rows": {key: {"label": label, **{f"ridge_{r:.0e}_nats": gaussian_log_likelihood(a, b, r) for r in RIDGES}} for key, (label, a, b) in trees.items()},
+        "rows": {
+            key: {"label": label, **{f"ridge_{r:.0e}_nats": gaussian_log_likelihood(a, b, r) for r in RIDGES}}
+            for key, (label, a, b) in trees.items()
+        },
     }
 
 
@@ -144,7 +151,9 @@ def template_cost(seed: int = 0) -> dict:
         "body_pose_rotation_difference_deg": 0.0,
         "composed_spine1_difference_deg_mean": float(angle[:, spine1].mean()),
         "composed_spine1_difference_deg_max": float(angle[:, spine1].max()),
-        "pose_joints_other_difference_deg_max": float(angle[:, [k for k in range(angle.shape[1]) if k != spine1]].max()),
+        "pose_joints_other_difference_deg_max": float(
+            angle[:, [k for k in range(angle.shape[1]) if k != spine1]].max()
+        ),
         "joint_position_error_mm_mean": float(position.mean()),
     }
 
@@ -153,7 +162,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--prepared", type=Path, default=Path("prepared/bandai-v1"))
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="written under record.quick_dir() (the run is small already)")
+    parser.add_argument(
+        "--quick", action="store_true", help="written under record.quick_dir() (the run is small already)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     result = {"tree_choice": tree_choice(args.prepared), "smpl_cost": smpl_cost(), "template_cost": template_cost()}
@@ -173,7 +184,10 @@ def render(results) -> dict[str, str]:
     r = results()["results"]
     t = r["tree_choice"]
     lines = ["| tree | " + " | ".join(f"ridge {r:g}" for r in RIDGES) + " |", "|---|" + "---|" * len(RIDGES)]
-    lines += [f"| {row['label']} | " + " | ".join(f"{row[f'ridge_{r:.0e}_nats']:.1f}" for r in RIDGES) + " |" for row in t["rows"].values()]
+    lines += [
+        f"| {row['label']} | " + " | ".join(f"{row[f'ridge_{r:.0e}_nats']:.1f}" for r in RIDGES) + " |"
+        for row in t["rows"].values()
+    ]
     tree = "\n".join(lines)
     lines = [
         "| take | frames | spine2 bend (deg) | body joints moved, mean / max (mm) | other joints, max (mm) | spine rotations changed (deg) |",

@@ -107,7 +107,6 @@ from typing import Any
 
 import roma
 import torch
-from record import save, settle_arguments
 
 import poseprior.zoo as zoo
 from poseprior.data import BANDAI_V1, extract_poses, load_prepared
@@ -124,6 +123,7 @@ from poseprior.retarget.transfer import up_rotation
 from poseprior.skeleton.smpl import BODY_JOINTS, BODY_PARENTS, POSE_JOINTS
 from poseprior.tasks import FitConfig, fit_keypoints_3d
 from poseprior.tasks.denoise import DenoiseConfig, add_rotation_noise, denoise_motion
+from record import save, settle_arguments
 
 REPO = Path(__file__).resolve().parents[1]
 CROSSLAB = ("cmu-cc3", "cmu-max", "reactidle", "cmu-bvh", "cmu-asf")
@@ -168,10 +168,20 @@ def source_list(shared: Path, takes: int | None, bandai_takes: int) -> list[Sour
         Source("cmu-cc3", "reallusion (Reallusion CC: CC_Base_L_Thigh, CC_Base_L_Upperarm)", folder("cmu-cc3")),
         Source("cmu-max", "3dsmax (3ds Max: LeftHip, LeftElbow)", folder("cmu-max")),
         Source("reactidle", "blender (Rigify: thigh.L, upper_arm.L)", folder("reactidle")),
-        Source("cmu-bvh", "motionbuilder (LeftUpLeg, LeftForeArm)", (str(shared / "cmu" / "01_01.bvh"),), drop_first=True),
-        Source("cmu-asf", "asf (CMU ASF/AMC: lfemur, lhumerus)", tuple(str(shared / "cmu" / n) for n in ("01_01.amc", "11_01.amc"))),
+        Source(
+            "cmu-bvh", "motionbuilder (LeftUpLeg, LeftForeArm)", (str(shared / "cmu" / "01_01.bvh"),), drop_first=True
+        ),
+        Source(
+            "cmu-asf",
+            "asf (CMU ASF/AMC: lfemur, lhumerus)",
+            tuple(str(shared / "cmu" / n) for n in ("01_01.amc", "11_01.amc")),
+        ),
     ]
-    bandai = Source(REFERENCE, "bandai (Bandai Namco: UpperLeg_L, LowerArm_L)", bandai_test_paths(shared / "bandai-namco", bandai_takes))
+    bandai = Source(
+        REFERENCE,
+        "bandai (Bandai Namco: UpperLeg_L, LowerArm_L)",
+        bandai_test_paths(shared / "bandai-namco", bandai_takes),
+    )
     return [replace(s, paths=tuple(evenly(s.paths, takes))) for s in sources] + [bandai]
 
 
@@ -239,7 +249,9 @@ def load_take(source: Source, path: str, clip_seconds: float | None) -> Take:
     clip = None
     if clip_seconds is not None:
         start = max(0, (motion.num_frames - round(clip_seconds * motion.fps)) // 2)
-        clip = on_pose_skeleton(motion.frames(slice(start, start + round(clip_seconds * motion.fps))).resample(DENOISE_FPS), rig)
+        clip = on_pose_skeleton(
+            motion.frames(slice(start, start + round(clip_seconds * motion.fps))).resample(DENOISE_FPS), rig
+        )
     return Take(
         source=source.name,
         name=PurePosixPath(path.split(":")[-1]).name,
@@ -294,8 +306,13 @@ def mean_rows(values: dict[str, dict[str, torch.Tensor]], count: str) -> dict[st
     """Rows of means: ``values[metric][source]`` holds one value per pose (or frame, or view); each source's row
     and the pooled one get every metric's mean and, under ``count``, how many values it has."""
     first = next(iter(values.values()))
-    rows = {s: {count: int(first[s].numel()), **{k: float(v[s].double().mean()) for k, v in values.items()}} for s in first}
-    pool = {count: sum(int(first[s].numel()) for s in CROSSLAB if s in first), **{k: pooled(v) for k, v in values.items()}}
+    rows = {
+        s: {count: int(first[s].numel()), **{k: float(v[s].double().mean()) for k, v in values.items()}} for s in first
+    }
+    pool = {
+        count: sum(int(first[s].numel()) for s in CROSSLAB if s in first),
+        **{k: pooled(v) for k, v in values.items()},
+    }
     return rows_with_pool(rows, pool)
 
 
@@ -372,7 +389,11 @@ def calibration_offsets(source: Source, bandai_dir: Path) -> dict:
         ours, theirs = (extract_poses(motion, BANDAI_V1, rig)["rotations"].double() for rig in (own, reference))
         per_joint = geodesic_error(ours, theirs).mean(0)
         worst = int(per_joint.argmax())
-        out[PurePosixPath(path).name] = {"mean_deg": float(per_joint.mean()), "worst_joint": POSE_JOINTS[worst], "worst_joint_deg": float(per_joint[worst])}
+        out[PurePosixPath(path).name] = {
+            "mean_deg": float(per_joint.mean()),
+            "worst_joint": POSE_JOINTS[worst],
+            "worst_joint_deg": float(per_joint[worst]),
+        }
     return out
 
 
@@ -386,8 +407,15 @@ def retargeting_table(section: dict) -> str:
     table = markdown(["source", "naming", "unit", "up", "missing joints", "takes", "bone angle deg (mean / max over takes)",
                       "round trip mm (mean / max)", "round trip with template, largest error mm (mean / max)"], rows)  # fmt: skip
     offsets = section["bandai_per_take_vs_reference_rig"]
-    lines = [f"- {take}: {o['mean_deg']:.1f} deg per joint, worst {o['worst_joint']} {o['worst_joint_deg']:.1f} deg" for take, o in offsets.items()]
-    return table + "\n\nbandai takes, each calibrated on itself against bandai-v1's training rig (mean angle between the two poses):\n" + "\n".join(lines)
+    lines = [
+        f"- {take}: {o['mean_deg']:.1f} deg per joint, worst {o['worst_joint']} {o['worst_joint_deg']:.1f} deg"
+        for take, o in offsets.items()
+    ]
+    return (
+        table
+        + "\n\nbandai takes, each calibrated on itself against bandai-v1's training rig (mean angle between the two poses):\n"
+        + "\n".join(lines)
+    )
 
 
 # ------------------------------------------------------------------------------------------------ 2. twist
@@ -427,7 +455,9 @@ def twist_section(takes: dict[str, list[Take]]) -> dict:
     widest = {}
     for j in HINGES:
         ok = [s for s in rows if rows[s][j]["measurable"]]
-        pairs = [(angle_deg(rows[a][j]["axis"], rows[b][j]["axis"]), a, b) for i, a in enumerate(ok) for b in ok[i + 1 :]]
+        pairs = [
+            (angle_deg(rows[a][j]["axis"], rows[b][j]["axis"]), a, b) for i, a in enumerate(ok) for b in ok[i + 1 :]
+        ]
         angle, a, b = max(pairs) if pairs else (0.0, "-", "-")
         widest[j] = {"angle_deg": angle, "between": [a, b], "sources_compared": ok}
     out = rows_with_pool(rows, row([t for s in CROSSLAB for t in takes.get(s, [])]))
@@ -447,8 +477,16 @@ def twist_table(section: dict) -> str:
 
     rows = [[s, r["frames"], *(cell(r[j]) for j in HINGES)] for s, r in section["rows"].items()]
     widest = section["largest_between_sources"]
-    rows.append(["largest between sources that bend", "-", *(f"{widest[j]['angle_deg']:.1f} ({' / '.join(widest[j]['between'])})" for j in HINGES)])
-    return markdown(["source", "frames (10 fps)", *(f"{j}: axis to canonical (worst take); off-axis, deg" for j in HINGES)], rows)
+    rows.append(
+        [
+            "largest between sources that bend",
+            "-",
+            *(f"{widest[j]['angle_deg']:.1f} ({' / '.join(widest[j]['between'])})" for j in HINGES),
+        ]
+    )
+    return markdown(
+        ["source", "frames (10 fps)", *(f"{j}: axis to canonical (worst take); off-axis, deg" for j in HINGES)], rows
+    )
 
 
 # ------------------------------------------------------------------------------------------------ 3. log-likelihood
@@ -520,7 +558,12 @@ def placement_section(takes: dict[str, list[Take]], train: torch.Tensor) -> dict
         offsets = {}
         for j, name in enumerate(POSE_JOINTS):
             swing, twist = swing_twist_deg(reference[j].T @ centre[j], bone_axis(name))
-            offsets[name] = {"swing_deg": swing, "twist_deg": twist, "spread_deg": float(own[j]), "in_bandai_spreads": math.hypot(swing, twist) / float(spread[j])}
+            offsets[name] = {
+                "swing_deg": swing,
+                "twist_deg": twist,
+                "spread_deg": float(own[j]),
+                "in_bandai_spreads": math.hypot(swing, twist) / float(spread[j]),
+            }
         rows[source] = {"poses": int(R.shape[0]), "joints": offsets, "shin_foot_median_deg": shin_foot_angle(ts)}
     return {"rows": rows, "bandai_train_spread_deg": {n: float(spread[j]) for j, n in enumerate(POSE_JOINTS)}}
 
@@ -545,10 +588,23 @@ def shin_foot_angle(ts: list[Take]) -> dict[str, float | None]:
 def placement_table(section: dict) -> str:
     sources = list(section["rows"])
     spread = section["bandai_train_spread_deg"]
-    rows = [[name, f"{spread[name]:.1f}", *(_offset_cell(section["rows"][s]["joints"][name]) for s in sources)] for name in POSE_JOINTS]
-    feet = [f"{s}: left {_deg(r['shin_foot_median_deg']['left'])}, right {_deg(r['shin_foot_median_deg']['right'])}" for s, r in section["rows"].items()]
-    table = markdown(["joint", "bandai-v1 train spread deg", *(f"{s}: swing / twist deg (own spread)" for s in sources)], rows)
-    return table + "\n\nMedian angle between shin and foot, from each source's own joint positions: " + "; ".join(feet) + "."
+    rows = [
+        [name, f"{spread[name]:.1f}", *(_offset_cell(section["rows"][s]["joints"][name]) for s in sources)]
+        for name in POSE_JOINTS
+    ]
+    feet = [
+        f"{s}: left {_deg(r['shin_foot_median_deg']['left'])}, right {_deg(r['shin_foot_median_deg']['right'])}"
+        for s, r in section["rows"].items()
+    ]
+    table = markdown(
+        ["joint", "bandai-v1 train spread deg", *(f"{s}: swing / twist deg (own spread)" for s in sources)], rows
+    )
+    return (
+        table
+        + "\n\nMedian angle between shin and foot, from each source's own joint positions: "
+        + "; ".join(feet)
+        + "."
+    )
 
 
 def _offset_cell(o: dict) -> str:
@@ -574,7 +630,10 @@ def same_take_section(takes: dict[str, list[Take]]) -> dict:
     for take in others:
         n = min(take.pose.num_frames, reference.pose.num_frames)
         a, b = take.pose.rotations[:n, 1:].double(), reference.pose.rotations[:n, 1:].double()
-        rows[take.source] = {"poses": n, "joints_deg": dict(zip(POSE_JOINTS, geodesic_error(a, b).mean(0).tolist()))}
+        rows[take.source] = {
+            "poses": n,
+            "joints_deg": dict(zip(POSE_JOINTS, geodesic_error(a, b).mean(0).tolist(), strict=False)),
+        }
     return {"reference": reference.source, "rows": rows}
 
 
@@ -626,7 +685,9 @@ def corrupt(truth: torch.Tensor, unit_mm: float, generator: torch.Generator) -> 
     return noisy, torch.ones(N, J, dtype=torch.bool).scatter(1, hidden, False)
 
 
-def fit_section(takes: dict[str, list[Take]], picks: dict[str, Subset], ik, priors: dict, steps: int, seed: int) -> dict:
+def fit_section(
+    takes: dict[str, list[Take]], picks: dict[str, Subset], ik, priors: dict, steps: int, seed: int
+) -> dict:
     """World-frame fitting MPJPE per source, method (no prior and each prior, IK init) and pooled."""
     unit = ik.unit_mm
     config = FitConfig(steps=steps, fit_root_rotation=True, fit_root_translation=True)
@@ -643,7 +704,16 @@ def fit_section(takes: dict[str, list[Take]], picks: dict[str, Subset], ik, prio
         for label, prior in methods.items():
             start, per_pose = time.perf_counter(), []
             for skeleton, truth, keypoints, mask, present in cases:
-                fit = fit_keypoints_3d(keypoints, mask, skeleton, prior, unit_mm=unit, init=ik, config=config, generator=torch.Generator().manual_seed(seed))
+                fit = fit_keypoints_3d(
+                    keypoints,
+                    mask,
+                    skeleton,
+                    prior,
+                    unit_mm=unit,
+                    init=ik,
+                    config=config,
+                    generator=torch.Generator().manual_seed(seed),
+                )
                 per_pose.append(mpjpe(fit.positions * unit, truth * unit, mask=present, reduction="none"))
             errors[label][source] = torch.cat(per_pose)
             seconds[label] += time.perf_counter() - start
@@ -660,7 +730,15 @@ def fit_table(section: dict) -> str:
     methods = [k.removesuffix("_mpjpe_mm") for k in next(iter(section["rows"].values())) if k.endswith("_mpjpe_mm")]
     rows = [[s, r["poses"], *(f"{r[f'{m}_mpjpe_mm']:.1f}" for m in methods), f"{r['best_prior_over_none']:.3f} ({r['best_prior']})"]
             for s, r in section["rows"].items()]  # fmt: skip
-    return markdown(["source", "poses", *(f"{m} MPJPE mm" if m != "none" else "no prior MPJPE mm" for m in methods), "best prior / no prior"], rows)
+    return markdown(
+        [
+            "source",
+            "poses",
+            *(f"{m} MPJPE mm" if m != "none" else "no prior MPJPE mm" for m in methods),
+            "best prior / no prior",
+        ],
+        rows,
+    )
 
 
 # ------------------------------------------------------------------------------------------------ 5. denoise
@@ -703,7 +781,17 @@ def pose_error(motion: Motion, take: Take, joints: list[int]) -> torch.Tensor:
 def denoise_table(section: dict) -> str:
     rows = [[s, r["clips"], r["frames"], f"{r['noisy_mpjpe_mm']:.1f}", f"{r['none_mpjpe_mm']:.1f} ({r['none_removed']:.0%})",
              f"{r['ndf-bandai_mpjpe_mm']:.1f} ({r['ndf-bandai_removed']:.0%})"] for s, r in section["rows"].items()]  # fmt: skip
-    return markdown(["source", "clips", "frames (30 fps)", "noisy MPJPE mm", "no prior: MPJPE mm (removed)", "ndf-bandai: MPJPE mm (removed)"], rows)
+    return markdown(
+        [
+            "source",
+            "clips",
+            "frames (30 fps)",
+            "noisy MPJPE mm",
+            "no prior: MPJPE mm (removed)",
+            "ndf-bandai: MPJPE mm (removed)",
+        ],
+        rows,
+    )
 
 
 # ------------------------------------------------------------------------------------------------ 6. lifting
@@ -715,7 +803,9 @@ def windows(take: Take, frames: torch.Tensor, width: int) -> tuple[torch.Tensor,
     return R[:, :, 1:], R[:, :, 0]
 
 
-def camera_views(skeleton, unit_mm: float, window_R: torch.Tensor, window_root: torch.Tensor, generator: torch.Generator) -> dict:
+def camera_views(
+    skeleton, unit_mm: float, window_R: torch.Tensor, window_root: torch.Tensor, generator: torch.Generator
+) -> dict:
     """One random camera per window (``LiftingConfig()``): pixels ``(B, W, J, 2)`` of the skeleton's joints, the
     camera ``(B, 3, 3)``, and the centre frame's root-relative camera-frame joints ``truth (B, J, 3)`` mm."""
     B, W = window_R.shape[:2]
@@ -724,29 +814,49 @@ def camera_views(skeleton, unit_mm: float, window_R: torch.Tensor, window_root: 
     v = random_views(world, torch.eye(3).expand(B, 3, 3), LiftingConfig(), unit_mm, generator)
     c = W // 2
     centre = (keypoints[:, c] @ window_root[:, c].transpose(-1, -2)) @ v["R_cw"].transpose(-1, -2) * unit_mm
-    return {"pixels": v["pixels"].unflatten(1, (W, keypoints.shape[2])), "camera": v["camera"], "truth": centre - centre[:, :1]}
+    return {
+        "pixels": v["pixels"].unflatten(1, (W, keypoints.shape[2])),
+        "camera": v["camera"],
+        "truth": centre - centre[:, :1],
+    }
 
 
 def lifting_section(takes: dict[str, list[Take]], picks: dict[str, Subset], rot, flow, samples: int, seed: int) -> dict:
     """Per source: the rotation lifter's MPJPE and MPJAE, the flow lifter's mode and best-of-N MPJPE."""
-    if rot.skeleton.joint_names != flow.skeleton.joint_names or not torch.allclose(rot.skeleton.offsets, flow.skeleton.offsets):
+    if rot.skeleton.joint_names != flow.skeleton.joint_names or not torch.allclose(
+        rot.skeleton.offsets, flow.skeleton.offsets
+    ):
         raise SystemExit("lifter-rot-bandai and lifter-flow-bandai must share a skeleton (one set of views)")
     width, c = rot.config.window, rot.config.window // 2
-    per_view: dict[str, dict[str, torch.Tensor]] = {k: {} for k in ("rot_mpjpe_mm", "rot_mpjae_deg", "flow_mode_mpjpe_mm", "flow_best_mpjpe_mm")}
+    per_view: dict[str, dict[str, torch.Tensor]] = {
+        k: {} for k in ("rot_mpjpe_mm", "rot_mpjae_deg", "flow_mode_mpjpe_mm", "flow_best_mpjpe_mm")
+    }
     for s_index, (source, ts) in enumerate(takes.items()):
         parts = [(*windows(ts[k], f, width), ts[k].present.expand(len(f), -1)) for k, f in picks[source].frames.items()]
-        window_R, window_root, present = (torch.cat(x) for x in zip(*parts))
-        v = camera_views(rot.skeleton, rot.unit_mm, window_R, window_root, torch.Generator().manual_seed(seed + s_index))
+        window_R, window_root, present = (torch.cat(x) for x in zip(*parts, strict=False))
+        v = camera_views(
+            rot.skeleton, rot.unit_mm, window_R, window_root, torch.Generator().manual_seed(seed + s_index)
+        )
         with torch.no_grad():
             out = rot(v["pixels"], v["camera"][:, None].expand(-1, width, 3, 3))
             pixels = v["pixels"][:, c]
             mode = flow.mode(pixels, v["camera"])
             g = torch.Generator().manual_seed(seed + s_index)
-            hyp = torch.cat([flow.sample(samples, pixels[i : i + 50], v["camera"][i : i + 50], generator=g) for i in range(0, len(pixels), 50)], dim=1)
+            hyp = torch.cat(
+                [
+                    flow.sample(samples, pixels[i : i + 50], v["camera"][i : i + 50], generator=g)
+                    for i in range(0, len(pixels), 50)
+                ],
+                dim=1,
+            )
         per_view["rot_mpjpe_mm"][source] = mpjpe(out["positions"][:, c], v["truth"], mask=present, reduction="none")
-        per_view["rot_mpjae_deg"][source] = mpjae(out["rotations"][:, c], window_R[:, c], mask=present[:, 1:], reduction="none")
+        per_view["rot_mpjae_deg"][source] = mpjae(
+            out["rotations"][:, c], window_R[:, c], mask=present[:, 1:], reduction="none"
+        )
         per_view["flow_mode_mpjpe_mm"][source] = mpjpe(mode, v["truth"], mask=present, reduction="none")
-        per_view["flow_best_mpjpe_mm"][source] = best_of_n(hyp.transpose(0, 1), v["truth"], mask=present, reduction="none")
+        per_view["flow_best_mpjpe_mm"][source] = best_of_n(
+            hyp.transpose(0, 1), v["truth"], mask=present, reduction="none"
+        )
         print(f"lifting {source}: done", file=sys.stderr, flush=True)
     return {"rows": mean_rows(per_view, "views"), "samples": samples}
 
@@ -772,28 +882,51 @@ def model_records() -> dict:
     for name in (*PRIORS, "flow-ik-bandai", "lifter-rot-bandai", "lifter-flow-bandai"):
         card = zoo.info(name)
         weights = card.path.with_suffix(".safetensors")
-        models[name] = {"class": card.model_class, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(), "training": card.training}
+        models[name] = {
+            "class": card.model_class,
+            "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+            "training": card.training,
+        }
     return models
 
 
 # ------------------------------------------------------------------------------------------------ main
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a tiny subset (about a minute; numbers not for publication)")
-    parser.add_argument("--shared", default=str(Path(os.environ.get("POSEPRIOR_SHARED", REPO.parent / "shared")) / "data"), help="the shared data folder")
+    parser.add_argument(
+        "--quick", action="store_true", help="a tiny subset (about a minute; numbers not for publication)"
+    )
+    parser.add_argument(
+        "--shared",
+        default=str(Path(os.environ.get("POSEPRIOR_SHARED", REPO.parent / "shared")) / "data"),
+        help="the shared data folder",
+    )
     parser.add_argument("--prepared", default=str(REPO / "prepared" / "bandai-v1"))
-    parser.add_argument("--out", help="another folder for the results file (default benchmarks/results, with --quick record.quick_dir())")
+    parser.add_argument(
+        "--out",
+        help="another folder for the results file (default benchmarks/results, with --quick record.quick_dir())",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--takes", type=int, help="at most this many takes per source, evenly spaced (default all)")
     parser.add_argument("--limit", type=int, help=f"poses per source for fit3d and lifting (default {FULL['limit']})")
     parser.add_argument("--steps", type=int, help=f"fit3d Adam steps (default {FULL['steps']})")
     parser.add_argument("--samples", type=int, help=f"flow lifter hypotheses per view (default {FULL['samples']})")
-    parser.add_argument("--denoise-takes", type=int, help=f"denoised takes per source (default {FULL['denoise_takes']})")
-    parser.add_argument("--denoise-seconds", type=float, help=f"length of each denoised clip (default {FULL['denoise_seconds']:g})")
-    parser.add_argument("--denoise-steps", type=int, help=f"denoising L-BFGS evaluations (default {FULL['denoise_steps']})")
-    parser.add_argument("--bandai-takes", type=int, help=f"bandai-v1 test takes of the reference row (default {FULL['bandai_takes']})")
-    parser.add_argument("--train-every", type=int, help="fit the baseline on every N-th bandai-v1 train pose (default 1)")
+    parser.add_argument(
+        "--denoise-takes", type=int, help=f"denoised takes per source (default {FULL['denoise_takes']})"
+    )
+    parser.add_argument(
+        "--denoise-seconds", type=float, help=f"length of each denoised clip (default {FULL['denoise_seconds']:g})"
+    )
+    parser.add_argument(
+        "--denoise-steps", type=int, help=f"denoising L-BFGS evaluations (default {FULL['denoise_steps']})"
+    )
+    parser.add_argument(
+        "--bandai-takes", type=int, help=f"bandai-v1 test takes of the reference row (default {FULL['bandai_takes']})"
+    )
+    parser.add_argument(
+        "--train-every", type=int, help="fit the baseline on every N-th bandai-v1 train pose (default 1)"
+    )
     return settle_arguments(parser, parser.parse_args(argv), FULL, QUICK)
 
 
@@ -816,7 +949,10 @@ def main(argv: list[str] | None = None) -> dict:
     takes = timed("read_and_retarget", lambda: load_sources(sources, args.denoise_takes, args.denoise_seconds))
     prepared = load_prepared(args.prepared, ["train", "test"])
     joints = PoseJoints.from_skeleton(prepared.skeleton, prepared.unit)
-    baseline = timed("baseline_fit", lambda: TangentGaussianPrior.fit(prepared["train"].rotations[:: args.train_every], "joint", joints))
+    baseline = timed(
+        "baseline_fit",
+        lambda: TangentGaussianPrior.fit(prepared["train"].rotations[:: args.train_every], "joint", joints),
+    )
     priors = {name: zoo.load(name).eval() for name in PRIORS}
     ik, rot, flow = (zoo.load(name).eval() for name in ("flow-ik-bandai", "lifter-rot-bandai", "lifter-flow-bandai"))
     picks = subsets(takes, args.limit)
@@ -825,22 +961,30 @@ def main(argv: list[str] | None = None) -> dict:
     result["retargeting"] = timed("retargeting", lambda: {**retargeting_section(takes),
                                   "bandai_per_take_vs_reference_rig": calibration_offsets(sources[-1], shared / "bandai-namco")})  # fmt: skip
     result["twist"] = timed("twist", lambda: twist_section(takes))
-    result["log_likelihood"] = timed("log_likelihood", lambda: likelihood_section(takes, priors["flow-bandai"], baseline, prepared["test"]))
+    result["log_likelihood"] = timed(
+        "log_likelihood", lambda: likelihood_section(takes, priors["flow-bandai"], baseline, prepared["test"])
+    )
     result["fit3d"] = timed("fit3d", lambda: fit_section(takes, picks, ik, priors, args.steps, args.seed))
-    result["denoise"] = timed("denoise", lambda: denoise_section(takes, priors["ndf-bandai"], args.denoise_steps, args.seed))
+    result["denoise"] = timed(
+        "denoise", lambda: denoise_section(takes, priors["ndf-bandai"], args.denoise_steps, args.seed)
+    )
     result["lifting"] = timed("lifting", lambda: lifting_section(takes, picks, rot, flow, args.samples, args.seed))
-    result["placement"] = timed("placement", lambda: placement_section(takes, prepared["train"].rotations[:: args.train_every]))
+    result["placement"] = timed(
+        "placement", lambda: placement_section(takes, prepared["train"].rotations[:: args.train_every])
+    )
     result["same_take"] = timed("same_take", lambda: same_take_section(takes))
     timings["total"] = time.perf_counter() - started
     result["seconds"] = timings
     subset = subset_description(args, sources, takes, picks, len(prepared["train"]))
     save("crosslab", result, subset=subset, quick=args.quick, out=None if args.out is None else Path(args.out))
-    for title, table in zip(TITLES, render(lambda setting="": {"results": result}).values()):
+    for title, table in zip(TITLES, render(lambda setting="": {"results": result}).values(), strict=False):
         print(f"\n{title}\n\n{table}")
     return {"subset": subset, "results": result}
 
 
-def subset_description(args: argparse.Namespace, sources: list[Source], takes: dict[str, list[Take]], picks: dict[str, Subset], train: int) -> dict:
+def subset_description(
+    args: argparse.Namespace, sources: list[Source], takes: dict[str, list[Take]], picks: dict[str, Subset], train: int
+) -> dict:
     """Which takes, poses and clips each section used, how they were chosen, seeds and frame rates."""
     return {
         "quick": args.quick,
@@ -848,9 +992,15 @@ def subset_description(args: argparse.Namespace, sources: list[Source], takes: d
         "filled_joints": "joints a rig lacks get the identity rotation: scored so by the log-likelihood, left out of every other metric",
         "resampling": "each take resampled to 10 fps (slerp) before retargeting; rig calibrated on the whole take at its own rate",
         "sources": {
-            s.name: {"naming": s.naming, "takes": [t.name for t in takes[s.name]], "poses": sum(t.pose.num_frames for t in takes[s.name]),
-                     "chosen": "all takes" if args.takes is None or s.name == REFERENCE else f"at most {args.takes}, evenly spaced in name order",
-                     "dropped_first_frame": s.drop_first}  # fmt: skip
+            s.name: {
+                "naming": s.naming,
+                "takes": [t.name for t in takes[s.name]],
+                "poses": sum(t.pose.num_frames for t in takes[s.name]),
+                "chosen": "all takes"
+                if args.takes is None or s.name == REFERENCE
+                else f"at most {args.takes}, evenly spaced in name order",
+                "dropped_first_frame": s.drop_first,
+            }  # fmt: skip
             for s in sources
         },
         "bandai_reference": f"{args.bandai_takes} bandai-v1 test takes evenly spaced over splits.json's test list, read from the zips; never pooled",
@@ -860,13 +1010,30 @@ def subset_description(args: argparse.Namespace, sources: list[Source], takes: d
             "seed": args.seed,
             "per_source": {s: picks[s].describe(takes[s]) for s in takes},
         },
-        "fit3d": {"steps": args.steps, "noise_mm_per_coordinate": NOISE_MM, "hidden_fraction_of_non_root_joints": HIDDEN,
-                  "noise_seed": f"{args.seed} + source index", "ik_init": "flow-ik-bandai", "unit": "flow-ik-bandai's"},  # fmt: skip
-        "denoise": {"fps": DENOISE_FPS, "takes_per_source": args.denoise_takes, "clip_seconds": args.denoise_seconds, "clip": "the middle of the take",
-                    "steps": args.denoise_steps, "noise": f"{NOISE_DEG:g} deg RMS angle per joint ({NOISE_DEG / math.sqrt(3):.2f} deg per axis), the 20 pose joints",
-                    "noise_seed": f"{args.seed} + 1000 + clip index within its source"},  # fmt: skip
-        "lifting": {"camera": "LiftingConfig() defaults, one random camera per window", "camera_seed": f"{args.seed} + source index",
-                    "samples": args.samples, "window_fps": POSE_FPS, "skeleton": "the lifters' own (bandai-v1)"},  # fmt: skip
+        "fit3d": {
+            "steps": args.steps,
+            "noise_mm_per_coordinate": NOISE_MM,
+            "hidden_fraction_of_non_root_joints": HIDDEN,
+            "noise_seed": f"{args.seed} + source index",
+            "ik_init": "flow-ik-bandai",
+            "unit": "flow-ik-bandai's",
+        },  # fmt: skip
+        "denoise": {
+            "fps": DENOISE_FPS,
+            "takes_per_source": args.denoise_takes,
+            "clip_seconds": args.denoise_seconds,
+            "clip": "the middle of the take",
+            "steps": args.denoise_steps,
+            "noise": f"{NOISE_DEG:g} deg RMS angle per joint ({NOISE_DEG / math.sqrt(3):.2f} deg per axis), the 20 pose joints",
+            "noise_seed": f"{args.seed} + 1000 + clip index within its source",
+        },  # fmt: skip
+        "lifting": {
+            "camera": "LiftingConfig() defaults, one random camera per window",
+            "camera_seed": f"{args.seed} + source index",
+            "samples": args.samples,
+            "window_fps": POSE_FPS,
+            "skeleton": "the lifters' own (bandai-v1)",
+        },  # fmt: skip
     }
 
 

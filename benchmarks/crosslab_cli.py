@@ -28,9 +28,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from record import RESULTS, save
-
 from poseprior.io import list_members, read_motion, write_motion
+from record import RESULTS, save
 
 #: Finished takes of a run in progress (``--resume`` reads it).
 PARTIAL = RESULTS / ".partial" / "crosslab_cli.json"
@@ -44,7 +43,9 @@ def takes(quick: bool) -> list[str]:
     """Every take's path (``zip:member`` inside the cross-lab zip), or one of each rig for ``quick``."""
     archive = SHARED / "crosslab" / "crosslab-dev.zip"
     inside = sorted(m for m in list_members(archive, ".bvh"))
-    paths = [f"{archive}:{m}" for m in inside] + [str(SHARED / "cmu" / n) for n in ("01_01.bvh", "01_01.amc", "11_01.amc")]
+    paths = [f"{archive}:{m}" for m in inside] + [
+        str(SHARED / "cmu" / n) for n in ("01_01.bvh", "01_01.amc", "11_01.amc")
+    ]
     if quick:
         seen: set[str] = set()
         paths = [p for p in paths if not (_rig(p) in seen or seen.add(_rig(p)))]
@@ -58,9 +59,19 @@ def _rig(path: str) -> str:
 def run(command: str, path: str, folder: Path) -> dict:
     out = [] if command == "score" else ["-o", str(folder / f"{command}.bvh")]
     start = time.perf_counter()
-    done = subprocess.run([str(Path(sys.executable).with_name("poseprior")), command, path, *out], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("poseprior")), command, path, *out],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     lines = (done.stdout + done.stderr).strip().splitlines()
-    return {"exit": done.returncode, "seconds_s": round(time.perf_counter() - start, 1), "last_line": lines[-1] if lines else "", "retargeted": any("joint names" in line for line in lines)}
+    return {
+        "exit": done.returncode,
+        "seconds_s": round(time.perf_counter() - start, 1),
+        "last_line": lines[-1] if lines else "",
+        "retargeted": any("joint names" in line for line in lines),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -69,7 +80,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--jobs", type=int, default=1, help="takes run at once")
     parser.add_argument("--resume", action="store_true", help=f"skip the takes already in {PARTIAL.relative_to(REPO)}")
     args = parser.parse_args(argv)
-    rows: dict[str, dict] = json.loads(PARTIAL.read_text()) if args.resume and PARTIAL.is_file() and not args.quick else {}
+    rows: dict[str, dict] = (
+        json.loads(PARTIAL.read_text()) if args.resume and PARTIAL.is_file() and not args.quick else {}
+    )
     paths = takes(args.quick)
     saving = threading.Lock()
 
@@ -98,7 +111,11 @@ def main(argv: list[str] | None = None) -> dict:
     rows = dict(sorted(rows.items(), key=lambda kv: order.get(kv[0], len(order))))
     summary = {c: {"ok": sum(r[c]["exit"] == 0 for r in rows.values()), "takes": len(rows)} for c in COMMANDS}
     result = {"summary": summary, "takes": rows}
-    subset = {"takes": len(rows), "chosen": "one take of each rig, its first 40 frames" if args.quick else "every take, whole", "settings": "each command's defaults"}
+    subset = {
+        "takes": len(rows),
+        "chosen": "one take of each rig, its first 40 frames" if args.quick else "every take, whole",
+        "settings": "each command's defaults",
+    }
     save("crosslab_cli", result, subset=subset, quick=args.quick)
     PARTIAL.unlink(missing_ok=True)
     print(render(lambda setting="": {"results": result})["summary"])
@@ -122,14 +139,19 @@ def reported(command: str, line: str) -> float | None:
 def render(results: Callable[..., dict]) -> dict[str, str]:
     """The docs' block (``benchmarks/report.py``)."""
     r = results()["results"]
-    lines = ["| command | takes that finish | of | slowest take (s) | what it reports | median over takes | worst take |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| command | takes that finish | of | slowest take (s) | what it reports | median over takes | worst take |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for c, s in r["summary"].items():
         slowest = max(t[c]["seconds_s"] for t in r["takes"].values())
         values = [v for v in (reported(c, t[c]["last_line"]) for t in r["takes"].values()) if v is not None]
         what, lower_is_worse = REPORTS[c][1], REPORTS[c][2]
         median = statistics.median(values) if values else float("nan")
         worst = (min if lower_is_worse else max)(values) if values else float("nan")
-        lines.append(f"| `poseprior {c}` | {s['ok']} | {s['takes']} | {slowest:.0f} | {what} | {median:.1f} | {worst:.1f} |")
+        lines.append(
+            f"| `poseprior {c}` | {s['ok']} | {s['takes']} | {slowest:.0f} | {what} | {median:.1f} | {worst:.1f} |"
+        )
     return {"summary": "\n".join(lines)}
 
 

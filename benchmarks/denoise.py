@@ -125,7 +125,9 @@ def take_key(name: str) -> str:
     return name.removesuffix(".bvh")
 
 
-def denoise_takes(prior: PosePrior, config: DenoiseConfig, takes: list[tuple[str, Motion]], seeds: dict[str, int], noise_deg: float) -> dict[str, dict]:
+def denoise_takes(
+    prior: PosePrior, config: DenoiseConfig, takes: list[tuple[str, Motion]], seeds: dict[str, int], noise_deg: float
+) -> dict[str, dict]:
     """Per take (keyed by :func:`take_key`): its metrics (module docstring) with ``prior``."""
     out = {}
     for name, clean in takes:
@@ -156,7 +158,15 @@ def aggregate(per_take: dict[str, dict], dataset: int | None = None) -> dict[str
         return None
     frames = sum(r["frames"] for r in rows)
     out: dict[str, Any] = {"takes": len(rows), "frames": frames}
-    for key in ("mpjpe_noisy_mm", "mpjpe_denoised_mm", "geodesic_noisy_deg", "geodesic_denoised_deg", "jitter_clean_mm_per_s2", "jitter_noisy_mm_per_s2", "jitter_denoised_mm_per_s2"):
+    for key in (
+        "mpjpe_noisy_mm",
+        "mpjpe_denoised_mm",
+        "geodesic_noisy_deg",
+        "geodesic_denoised_deg",
+        "jitter_clean_mm_per_s2",
+        "jitter_noisy_mm_per_s2",
+        "jitter_denoised_mm_per_s2",
+    ):
         out[key] = sum(r["frames"] * r[key] for r in rows) / frames
     out["removed"] = 1 - out["mpjpe_denoised_mm"] / out["mpjpe_noisy_mm"]
     out["removed_min"] = min(r["removed"] for r in rows)
@@ -166,10 +176,17 @@ def aggregate(per_take: dict[str, dict], dataset: int | None = None) -> dict[str
     return out
 
 
-def evaluate(prior: PosePrior, config: DenoiseConfig, takes: list[tuple[str, Motion]], seeds: dict[str, int], noise_deg: float) -> dict[str, Any]:
+def evaluate(
+    prior: PosePrior, config: DenoiseConfig, takes: list[tuple[str, Motion]], seeds: dict[str, int], noise_deg: float
+) -> dict[str, Any]:
     """``pooled``, ``dataset1``, ``dataset2`` (:func:`aggregate`) and ``takes`` (per take) of one setting."""
     per_take = denoise_takes(prior, config, takes, seeds, noise_deg)
-    return {"pooled": aggregate(per_take), "dataset1": aggregate(per_take, 1), "dataset2": aggregate(per_take, 2), "takes": per_take}
+    return {
+        "pooled": aggregate(per_take),
+        "dataset1": aggregate(per_take, 1),
+        "dataset2": aggregate(per_take, 2),
+        "takes": per_take,
+    }
 
 
 def parse_value(key: str, text: str) -> object:
@@ -197,7 +214,7 @@ def parse_sweep(items: list[str], prior: str, quick: bool = False) -> list[dict[
         values.append([parse_value(key, v) for v in vals.split(",")])
     if not items and prior in SWEEP:
         keys, values = ["prior_weight"], [[SWEEP[prior][0], SWEEP[prior][-1]] if quick else list(SWEEP[prior])]
-    return [dict(zip(keys, combo)) for combo in itertools.product(*values)] or [{}]
+    return [dict(zip(keys, combo, strict=False)) for combo in itertools.product(*values)] or [{}]
 
 
 def _fmt(v: object) -> str:
@@ -212,7 +229,14 @@ def effective(config: DenoiseConfig, prior: PosePrior) -> dict[str, Any]:
     return d
 
 
-def sweep_prior(name: str, prior: PosePrior, grid: list[dict], run: Callable[[DenoiseConfig], dict], reference: dict | None, base: dict) -> dict[str, Any]:
+def sweep_prior(
+    name: str,
+    prior: PosePrior,
+    grid: list[dict],
+    run: Callable[[DenoiseConfig], dict],
+    reference: dict | None,
+    base: dict,
+) -> dict[str, Any]:
     """Every setting of ``grid`` (and the defaults), scored against ``reference`` (no prior's pooled metrics);
     ``base``: overrides under every setting (``--quick``'s steps)."""
     default = effective(DenoiseConfig(**base), prior)
@@ -223,7 +247,12 @@ def sweep_prior(name: str, prior: PosePrior, grid: list[dict], run: Callable[[De
         config = DenoiseConfig(**{**base, **overrides})
         r = run(config)
         r.pop("takes")
-        entry = {"config": overrides, "prior_weight": config.weight_for(prior), "default": effective(config, prior) == default, **r}
+        entry = {
+            "config": overrides,
+            "prior_weight": config.weight_for(prior),
+            "default": effective(config, prior) == default,
+            **r,
+        }
         if reference is None:  # no prior itself: the reference is its own default run
             reference = r["pooled"] if entry["default"] else reference
         runs.append(entry)
@@ -231,9 +260,17 @@ def sweep_prior(name: str, prior: PosePrior, grid: list[dict], run: Callable[[De
         print(f"  {name} {label}: MPJPE {r['pooled']['mpjpe_denoised_mm']:.1f} mm", file=sys.stderr, flush=True)
     for entry in runs:
         p = entry["pooled"]
-        entry["score"] = p["mpjpe_denoised_mm"] / reference["mpjpe_denoised_mm"] + p["geodesic_denoised_deg"] / reference["geodesic_denoised_deg"]
+        entry["score"] = (
+            p["mpjpe_denoised_mm"] / reference["mpjpe_denoised_mm"]
+            + p["geodesic_denoised_deg"] / reference["geodesic_denoised_deg"]
+        )
     best = min(runs, key=lambda e: e["score"])
-    return {"default_prior_weight": default["prior_weight"], "runs": runs, "best": best, "default": next(e for e in runs if e["default"])}
+    return {
+        "default_prior_weight": default["prior_weight"],
+        "runs": runs,
+        "best": best,
+        "default": next(e for e in runs if e["default"]),
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -241,7 +278,11 @@ def sweep_prior(name: str, prior: PosePrior, grid: list[dict], run: Callable[[De
 
 
 def _group(g: str, subset: dict) -> str:
-    return {"pooled": f"all {subset['takes']}", "dataset1": f"dataset 1 ({subset['dataset1_takes']})", "dataset2": f"dataset 2 ({subset['dataset2_takes']})"}[g]
+    return {
+        "pooled": f"all {subset['takes']}",
+        "dataset1": f"dataset 1 ({subset['dataset1_takes']})",
+        "dataset2": f"dataset 2 ({subset['dataset2_takes']})",
+    }[g]
 
 
 def _bold(text: str, best: bool) -> str:
@@ -291,7 +332,11 @@ def _table(payload: dict) -> str:
         low_geo = min(r["geodesic_denoised_deg"] for r in rows.values())
         for name, r in rows.items():
             cells = [_group(g, s), name, f"{priors[name]['prior_weight']:g}"]
-            lines.append(_row(cells + _metric_cells(r, r["mpjpe_denoised_mm"] == low_mpjpe, r["geodesic_denoised_deg"] == low_geo)))
+            lines.append(
+                _row(
+                    cells + _metric_cells(r, r["mpjpe_denoised_mm"] == low_mpjpe, r["geodesic_denoised_deg"] == low_geo)
+                )
+            )
     return "\n".join(lines)
 
 
@@ -301,12 +346,23 @@ def _takes_table(payload: dict) -> str:
     names = list(priors)
     first = priors[names[0]]["takes"]
     lines = [
-        "| take | dataset | frames | clean jitter (mm/s^2) | noisy MPJPE (mm) | " + " | ".join(f"{n}: denoised MPJPE (mm, removed)" for n in names) + " |",
+        "| take | dataset | frames | clean jitter (mm/s^2) | noisy MPJPE (mm) | "
+        + " | ".join(f"{n}: denoised MPJPE (mm, removed)" for n in names)
+        + " |",
         "|---|---|---|---|---|" + "---|" * len(names),
     ]
     for take, t in first.items():
-        cells = [take, str(t["dataset"]), f"{t['frames']:,}", f"{t['jitter_clean_mm_per_s2']:,.0f}", f"{t['mpjpe_noisy_mm']:.1f}"]
-        cells += [f"{priors[n]['takes'][take]['mpjpe_denoised_mm']:.1f} ({priors[n]['takes'][take]['removed']:.0%})" for n in names]
+        cells = [
+            take,
+            str(t["dataset"]),
+            f"{t['frames']:,}",
+            f"{t['jitter_clean_mm_per_s2']:,.0f}",
+            f"{t['mpjpe_noisy_mm']:.1f}",
+        ]
+        cells += [
+            f"{priors[n]['takes'][take]['mpjpe_denoised_mm']:.1f} ({priors[n]['takes'][take]['removed']:.0%})"
+            for n in names
+        ]
         lines.append(_row(cells))
     return "\n".join(lines)
 
@@ -361,22 +417,44 @@ def render(results: Callable[..., dict]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", default="../shared/data/bandai-namco", help="folder of the Bandai zips + splits.json")
+    parser.add_argument(
+        "--source", default="../shared/data/bandai-namco", help="folder of the Bandai zips + splits.json"
+    )
     parser.add_argument("--split", default="test", choices=("val", "test"))
     parser.add_argument("--takes", type=int, default=10, help="how many takes of the split (half from each dataset)")
-    parser.add_argument("--select", default="spread", choices=("spread", "first"), help="spread over both datasets (default), or the first N of splits.json")
-    parser.add_argument("--max-frames", type=int, default=None, help="only the first N frames of each take (default: whole)")
-    parser.add_argument("--prior", action="append", default=[], help=f"zoo name or none (repeatable; default {', '.join(PRIORS)})")
-    parser.add_argument("--noise-deg", type=float, default=20.0, help="RMS rotation angle of the noise per joint, degrees (per axis: this / sqrt(3))")
+    parser.add_argument(
+        "--select",
+        default="spread",
+        choices=("spread", "first"),
+        help="spread over both datasets (default), or the first N of splits.json",
+    )
+    parser.add_argument(
+        "--max-frames", type=int, default=None, help="only the first N frames of each take (default: whole)"
+    )
+    parser.add_argument(
+        "--prior", action="append", default=[], help=f"zoo name or none (repeatable; default {', '.join(PRIORS)})"
+    )
+    parser.add_argument(
+        "--noise-deg",
+        type=float,
+        default=20.0,
+        help="RMS rotation angle of the noise per joint, degrees (per axis: this / sqrt(3))",
+    )
     parser.add_argument("--sweep", action="append", nargs="?", const="", default=None,
                         help="vary DenoiseConfig fields (val only): bare, each prior's weights; KEY=V1,V2 or PRIOR:KEY=V1,V2 (repeatable)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--setting", help="name of the results file's setting (default: the split, then -sweep)")
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_TAKES} takes, first {QUICK_FRAMES} frames, written under record.quick_dir() (not published)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_TAKES} takes, first {QUICK_FRAMES} frames, written under record.quick_dir() (not published)",
+    )
     args = parser.parse_args(argv)
     sweeping = args.sweep is not None
     if sweeping and args.split != "val":
-        parser.error("--sweep chooses settings, which is done on the validation split only: add --split val (test numbers are never tuned on)")
+        parser.error(
+            "--sweep chooses settings, which is done on the validation split only: add --split val (test numbers are never tuned on)"
+        )
     priors = list(dict.fromkeys(args.prior or PRIORS))
     if sweeping and "none" not in priors:
         priors.insert(0, "none")  # the reference of the score
@@ -430,8 +508,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "quick": args.quick,
     }
     if sweeping:
-        subset["sweep"] = {"items": items or ["each prior's weights"], "weights": {k: list(v) for k, v in SWEEP.items()}, "criterion": CRITERION}
-    print(f"bandai {args.split}: {len(takes)} takes ({d1} from dataset 1), {frames} frames at {fps:g} fps; noise {args.noise_deg:g} deg RMS per joint; {args.threads} thread(s)", file=sys.stderr)
+        subset["sweep"] = {
+            "items": items or ["each prior's weights"],
+            "weights": {k: list(v) for k, v in SWEEP.items()},
+            "criterion": CRITERION,
+        }
+    print(
+        f"bandai {args.split}: {len(takes)} takes ({d1} from dataset 1), {frames} frames at {fps:g} fps; noise {args.noise_deg:g} deg RMS per joint; {args.threads} thread(s)",
+        file=sys.stderr,
+    )
 
     results: dict[str, Any] = {"priors": {}}
     reference = None
@@ -439,14 +524,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         prior = load_prior(name)
         if sweeping:
             grid = parse_sweep(items, name, args.quick)
-            out = sweep_prior(name, prior, grid, lambda c, p=prior: evaluate(p, c, takes, seeds, args.noise_deg), reference, base)
+            out = sweep_prior(
+                name, prior, grid, lambda c, p=prior: evaluate(p, c, takes, seeds, args.noise_deg), reference, base
+            )
             if name == "none":
                 reference = out["default"]["pooled"]
             results["priors"][name] = out
         else:
             config = DenoiseConfig(**base)
-            results["priors"][name] = {"prior_weight": config.weight_for(prior), **evaluate(prior, config, takes, seeds, args.noise_deg)}
-            print(f"  {name}: MPJPE {results['priors'][name]['pooled']['mpjpe_denoised_mm']:.1f} mm", file=sys.stderr, flush=True)
+            results["priors"][name] = {
+                "prior_weight": config.weight_for(prior),
+                **evaluate(prior, config, takes, seeds, args.noise_deg),
+            }
+            print(
+                f"  {name}: MPJPE {results['priors'][name]['pooled']['mpjpe_denoised_mm']:.1f} mm",
+                file=sys.stderr,
+                flush=True,
+            )
     if sweeping:
         results["criterion"] = CRITERION
         results["best_prior_weights"] = {
@@ -464,7 +558,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     setting = args.setting or (f"{args.split}-sweep" if sweeping else args.split)
     save("denoise", results, subset=subset, setting=setting, quick=args.quick)
     payload = {"quick": args.quick, "subset": subset, "results": results}
-    print(_conditions(payload) + (_sweep_table(payload) if sweeping else _table(payload) + "\n\n" + _takes_table(payload)))
+    print(
+        _conditions(payload) + (_sweep_table(payload) if sweeping else _table(payload) + "\n\n" + _takes_table(payload))
+    )
     return {"setting": setting, "subset": subset, "results": results}
 
 

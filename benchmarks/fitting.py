@@ -58,7 +58,6 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from record import load_optional, save
 
 import poseprior.zoo as zoo
 from poseprior.data import load_prepared
@@ -69,6 +68,7 @@ from poseprior.models.flow.condition import perspective_pixels
 from poseprior.skeleton import forward_kinematics, pelvis_keypoints
 from poseprior.tasks import Fit2DConfig, FitConfig, fit_keypoints_2d, fit_keypoints_3d
 from poseprior.tasks.pose_variables import default_prior_weight, uses_latent
+from record import load_optional, save
 
 PRIORS = ("flow-bandai", "vae-bandai", "ndf-bandai")
 #: Prior weights tried by ``--sweep`` (each prior's default weight is added).
@@ -83,12 +83,18 @@ DROPPED = 2
 QUICK_LIMIT, QUICK_STEPS, QUICK_STEPS_2D = 6, 10, 10
 #: Case keys and their labels.
 CASES_3D = {"noise": "20 mm noise", "missing": "30% missing", "both": "both"}
-CASES_WORLD = {"missing": "world, 30% missing", "missing_sigma_1mm": "world, 30% missing, sigma 1 mm", "both": "world, both"}
+CASES_WORLD = {
+    "missing": "world, 30% missing",
+    "missing_sigma_1mm": "world, 30% missing, sigma 1 mm",
+    "both": "world, both",
+}
 #: The case the best sweep weight is chosen on (as ``default_prior_weight`` was).
 CRITERION_CASE = "both"
 
 
-def cases_3d(keypoints: torch.Tensor, unit_mm: float, seed: int = 0) -> dict[str, tuple[torch.Tensor, torch.Tensor | None]]:
+def cases_3d(
+    keypoints: torch.Tensor, unit_mm: float, seed: int = 0
+) -> dict[str, tuple[torch.Tensor, torch.Tensor | None]]:
     """``{case: (keypoints (N, J, 3), mask (N, J) or None)}`` of exact pelvis-frame keypoints (keys of :data:`CASES_3D`)."""
     g = torch.Generator().manual_seed(seed)
     N, J, _ = keypoints.shape
@@ -99,7 +105,9 @@ def cases_3d(keypoints: torch.Tensor, unit_mm: float, seed: int = 0) -> dict[str
     return {"noise": (noisy, None), "missing": (keypoints, mask), "both": (noisy, mask)}
 
 
-def cases_world(keypoints: torch.Tensor, unit_mm: float, seed: int = 0) -> dict[str, tuple[torch.Tensor, torch.Tensor, float]]:
+def cases_world(
+    keypoints: torch.Tensor, unit_mm: float, seed: int = 0
+) -> dict[str, tuple[torch.Tensor, torch.Tensor, float]]:
     """``{case: (keypoints (N, J, 3), mask (N, J), keypoint_sigma_mm)}`` from exact world-frame keypoints: 30% of
     the non-root joints hidden; exact, fitted at the default noise level (as the pelvis-frame rows) or declared
     exact (1 mm), or with 20 mm noise per coordinate on every joint (the root is measured like the others)."""
@@ -109,7 +117,11 @@ def cases_world(keypoints: torch.Tensor, unit_mm: float, seed: int = 0) -> dict[
     hidden = torch.rand(N, J - 1, generator=g).argsort(-1)[:, : round(MISSING * (J - 1))] + 1
     mask = torch.ones(N, J, dtype=torch.bool).scatter(1, hidden, False)
     default = FitConfig().keypoint_sigma_mm
-    return {"missing": (keypoints, mask, default), "missing_sigma_1mm": (keypoints, mask, 1.0), "both": (noisy, mask, default)}
+    return {
+        "missing": (keypoints, mask, default),
+        "missing_sigma_1mm": (keypoints, mask, 1.0),
+        "both": (noisy, mask, default),
+    }
 
 
 def default_weights(priors: dict, parametrisation: str) -> dict[str, float]:
@@ -132,7 +144,16 @@ def split_errors(per_pose: torch.Tensor, datasets: dict[str, torch.Tensor]) -> d
     return {f"{d}_mpjpe_mm": float(per_pose[rows].mean()) if bool(rows.any()) else None for d, rows in datasets.items()}
 
 
-def collect(rows: dict[str, Any], key: str, label: str, prior, weight: float | None, defaults: dict[str, float], metrics: dict[str, Any], sweep: bool) -> None:
+def collect(
+    rows: dict[str, Any],
+    key: str,
+    label: str,
+    prior,
+    weight: float | None,
+    defaults: dict[str, float],
+    metrics: dict[str, Any],
+    sweep: bool,
+) -> None:
     """File one fit's ``metrics`` under its method ``key`` (a list of weights with ``sweep``; see :func:`summarise`)."""
     used = 0.0 if prior is None else (defaults[key] if weight is None else weight)
     entry = {"prior_weight": used, **metrics}
@@ -184,7 +205,9 @@ def headline(cases: dict[str, dict]) -> dict[str, Any]:
     }
 
 
-def run_3d(R: torch.Tensor, ik, priors: dict, datasets: dict, steps: int, sweep: bool, optimizer: str = "adam") -> dict[str, Any]:
+def run_3d(
+    R: torch.Tensor, ik, priors: dict, datasets: dict, steps: int, sweep: bool, optimizer: str = "adam"
+) -> dict[str, Any]:
     skeleton, unit = ik.skeleton, ik.unit_mm
     truth = pelvis_keypoints(skeleton, R)
     defaults = default_weights(priors, FitConfig().parametrisation)
@@ -195,7 +218,16 @@ def run_3d(R: torch.Tensor, ik, priors: dict, datasets: dict, steps: int, sweep:
             lr = {"adam": FitConfig().lr, "lbfgs": 1.0}[optimizer]
             config = FitConfig(steps=steps, prior_weight=weight, optimizer=optimizer, lr=lr)
             start = time.perf_counter()
-            fit = fit_keypoints_3d(keypoints, mask, skeleton, prior, unit_mm=unit, init=init, config=config, generator=torch.Generator().manual_seed(0))
+            fit = fit_keypoints_3d(
+                keypoints,
+                mask,
+                skeleton,
+                prior,
+                unit_mm=unit,
+                init=init,
+                config=config,
+                generator=torch.Generator().manual_seed(0),
+            )
             ms = 1000 * (time.perf_counter() - start) / R.shape[0]
             per_pose = mpjpe(fit.positions * unit, truth * unit, reduction="none")
             metrics = {
@@ -206,7 +238,11 @@ def run_3d(R: torch.Tensor, ik, priors: dict, datasets: dict, steps: int, sweep:
                 "ms_per_frame": ms,
             }
             collect(rows, key, label, prior, weight, defaults, metrics, sweep)
-            print(f"  3d {CASES_3D[case]}, {label}, weight {weight if weight is not None else 'default'}: MPJPE {metrics['mpjpe_mm']:.1f} mm", file=sys.stderr, flush=True)
+            print(
+                f"  3d {CASES_3D[case]}, {label}, weight {weight if weight is not None else 'default'}: MPJPE {metrics['mpjpe_mm']:.1f} mm",
+                file=sys.stderr,
+                flush=True,
+            )
         cases[case] = {"label": CASES_3D[case], "methods": rows}
     out: dict[str, Any] = {"default_prior_weights": defaults, "cases": cases, **summarise(cases, sweep)}
     if not sweep:
@@ -214,7 +250,16 @@ def run_3d(R: torch.Tensor, ik, priors: dict, datasets: dict, steps: int, sweep:
     return out
 
 
-def run_world(R: torch.Tensor, root_rotation: torch.Tensor, root_position: torch.Tensor, ik, priors: dict, datasets: dict, steps: int, sweep: bool) -> dict[str, Any]:
+def run_world(
+    R: torch.Tensor,
+    root_rotation: torch.Tensor,
+    root_position: torch.Tensor,
+    ik,
+    priors: dict,
+    datasets: dict,
+    steps: int,
+    sweep: bool,
+) -> dict[str, Any]:
     """World-frame 3D fitting: ``root_position (N, 3)`` in the IK model's unit."""
     skeleton, unit = ik.skeleton, ik.unit_mm
     truth = forward_kinematics(skeleton, torch.cat([root_rotation[:, None], R], dim=1), root_position)[0]
@@ -223,9 +268,24 @@ def run_world(R: torch.Tensor, root_rotation: torch.Tensor, root_position: torch
     for case, (keypoints, mask, sigma) in cases_world(truth, unit).items():
         rows: dict[str, Any] = {}
         for key, label, prior, init, weight in methods(ik, priors, sweep, defaults):
-            config = FitConfig(steps=steps, prior_weight=weight, keypoint_sigma_mm=sigma, fit_root_rotation=True, fit_root_translation=True)
+            config = FitConfig(
+                steps=steps,
+                prior_weight=weight,
+                keypoint_sigma_mm=sigma,
+                fit_root_rotation=True,
+                fit_root_translation=True,
+            )
             start = time.perf_counter()
-            fit = fit_keypoints_3d(keypoints, mask, skeleton, prior, unit_mm=unit, init=init, config=config, generator=torch.Generator().manual_seed(0))
+            fit = fit_keypoints_3d(
+                keypoints,
+                mask,
+                skeleton,
+                prior,
+                unit_mm=unit,
+                init=init,
+                config=config,
+                generator=torch.Generator().manual_seed(0),
+            )
             ms = 1000 * (time.perf_counter() - start) / R.shape[0]
             per_pose = mpjpe(fit.positions * unit, truth * unit, reduction="none")
             metrics = {
@@ -238,12 +298,18 @@ def run_world(R: torch.Tensor, root_rotation: torch.Tensor, root_position: torch
                 "ms_per_frame": ms,
             }
             collect(rows, key, label, prior, weight, defaults, metrics, sweep)
-            print(f"  world {CASES_WORLD[case]}, {label}, weight {weight if weight is not None else 'default'}: MPJPE {metrics['mpjpe_mm']:.1f} mm", file=sys.stderr, flush=True)
+            print(
+                f"  world {CASES_WORLD[case]}, {label}, weight {weight if weight is not None else 'default'}: MPJPE {metrics['mpjpe_mm']:.1f} mm",
+                file=sys.stderr,
+                flush=True,
+            )
         cases[case] = {"label": CASES_WORLD[case], "keypoint_sigma_mm": sigma, "methods": rows}
     return {"default_prior_weights": defaults, "cases": cases, **summarise(cases, sweep)}
 
 
-def run_2d(R: torch.Tensor, root_rotation: torch.Tensor, ik, priors: dict, datasets: dict, hypotheses: int, steps: int) -> dict[str, Any]:
+def run_2d(
+    R: torch.Tensor, root_rotation: torch.Tensor, ik, priors: dict, datasets: dict, hypotheses: int, steps: int
+) -> dict[str, Any]:
     skeleton, unit = ik.skeleton, ik.unit_mm
     N = R.shape[0]
     g = torch.Generator().manual_seed(1)
@@ -262,11 +328,24 @@ def run_2d(R: torch.Tensor, root_rotation: torch.Tensor, ik, priors: dict, datas
     R_cw, _ = level_camera_rotations(torch.tensor([0.0, 1.0, 0.0]), yaw, pitch)
     to_world = R_cw.transpose(-1, -2)
     rows: dict[str, Any] = {}
-    runs = [("none_rest", "none (rest)", UniformPrior(20), None), ("none_ik", "none (IK init)", UniformPrior(20), ik)] + [(n, n, p, ik) for n, p in priors.items()]
+    runs = [
+        ("none_rest", "none (rest)", UniformPrior(20), None),
+        ("none_ik", "none (IK init)", UniformPrior(20), ik),
+    ] + [(n, n, p, ik) for n, p in priors.items()]
     for key, label, prior, init in runs:
         config = Fit2DConfig(steps=steps, hypotheses=hypotheses)
         start = time.perf_counter()
-        fit = fit_keypoints_2d(pixels, confidence, CAMERA, skeleton, prior, unit_mm=unit, init=init, config=config, generator=torch.Generator().manual_seed(0))
+        fit = fit_keypoints_2d(
+            pixels,
+            confidence,
+            CAMERA,
+            skeleton,
+            prior,
+            unit_mm=unit,
+            init=init,
+            config=config,
+            generator=torch.Generator().manual_seed(0),
+        )
         ms = 1000 * (time.perf_counter() - start) / N
         fit_cam = fit.positions - fit.positions[:, :1]
         hyp_cam = fit.hypotheses_positions - fit.hypotheses_positions[:, :, :1]
@@ -288,7 +367,12 @@ def run_2d(R: torch.Tensor, root_rotation: torch.Tensor, ik, priors: dict, datas
         }
         print(f"  2d {label}: MPJPE {rows[key]['mpjpe_mm']:.1f} mm", file=sys.stderr, flush=True)
     noise = (pixels - clean).norm(dim=-1)[mask].mean()
-    return {"default_prior_weights": defaults, "hypotheses": hypotheses, "pixel_noise_mean_length_px": float(noise), "methods": rows}
+    return {
+        "default_prior_weights": defaults,
+        "hypotheses": hypotheses,
+        "pixel_noise_mean_length_px": float(noise),
+        "methods": rows,
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -318,7 +402,9 @@ def _conditions(payload: dict, part: str) -> str:
     s = payload["subset"]
     p = s[part]
     quick = " **Quick run: not a published number.**" if payload.get("quick") or s.get("quick") else ""
-    optimiser = f"{p['optimizer']} {p['steps']} steps" + (f", {p['hypotheses']} hypotheses" if "hypotheses" in p else "")
+    optimiser = f"{p['optimizer']} {p['steps']} steps" + (
+        f", {p['hypotheses']} hypotheses" if "hypotheses" in p else ""
+    )
     return f"{_poses(s)}; {optimiser}; {p['conditions']}.{quick}\n\n"
 
 
@@ -331,7 +417,10 @@ def _case_table(payload: dict, part: str) -> str:
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for case in r["cases"].values():
         rows = list(case["methods"].values())
-        low = {k: _lowest(rows, k) for k in ("mpjpe_mm", "dataset1_mpjpe_mm", "dataset2_mpjpe_mm", "pa_mpjpe_mm", "geodesic_deg")}
+        low = {
+            k: _lowest(rows, k)
+            for k in ("mpjpe_mm", "dataset1_mpjpe_mm", "dataset2_mpjpe_mm", "pa_mpjpe_mm", "geodesic_deg")
+        }
         for m in rows:
             cells = [case["label"], m["label"], "-" if m["prior"] is None else _w(m["prior_weight"])]
             cells += [_mm(m[k], m[k] is not None and m[k] == low[k]) for k in low]
@@ -346,7 +435,14 @@ def _table_2d(payload: dict) -> str:
     r = payload["results"]["2d"]
     n = r["hypotheses"]
     rows = list(r["methods"].values())
-    keys = ("mpjpe_mm", "dataset1_mpjpe_mm", "dataset2_mpjpe_mm", "pa_mpjpe_mm", "best_of_n_mpjpe_mm", "best_of_n_pa_mpjpe_mm")
+    keys = (
+        "mpjpe_mm",
+        "dataset1_mpjpe_mm",
+        "dataset2_mpjpe_mm",
+        "pa_mpjpe_mm",
+        "best_of_n_mpjpe_mm",
+        "best_of_n_pa_mpjpe_mm",
+    )
     low = {k: _lowest(rows, k) for k in keys}
     lines = [
         f"| method | weight | MPJPE (mm) | dataset 1 | dataset 2 | PA-MPJPE (mm) | best-of-{n} MPJPE (mm) | best-of-{n} PA-MPJPE (mm) | reprojection (px) | ms/frame |",
@@ -357,7 +453,9 @@ def _table_2d(payload: dict) -> str:
         cells += [_mm(m[k], m[k] is not None and m[k] == low[k]) for k in keys]
         cells += [f"{m['reprojection_px']:.1f}", f"{m['ms_per_frame']:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    lines.append(f"\nThe pixel noise's mean length over the visible keypoints: {r['pixel_noise_mean_length_px']:.2f} px.")
+    lines.append(
+        f"\nThe pixel noise's mean length over the visible keypoints: {r['pixel_noise_mean_length_px']:.2f} px."
+    )
     return "\n".join(lines)
 
 
@@ -365,7 +463,10 @@ def _sweep_table(payload: dict, part: str) -> str:
     """One row per prior and weight, one column per case (MPJPE, mm); the best weight per prior and case in bold."""
     r = payload["results"][part]
     labels = {k: c["label"] for k, c in r["cases"].items()}
-    lines = ["| prior | weight | " + " | ".join(f"{v} MPJPE (mm)" for v in labels.values()) + " |", "|---|---|" + "---|" * len(labels)]
+    lines = [
+        "| prior | weight | " + " | ".join(f"{v} MPJPE (mm)" for v in labels.values()) + " |",
+        "|---|---|" + "---|" * len(labels),
+    ]
     first = next(iter(r["cases"].values()))["methods"]
     for key, m in first.items():
         if "weights" not in m:
@@ -386,7 +487,9 @@ def _sweep_table(payload: dict, part: str) -> str:
         f"{'the same' if b['default_is_best'] else format(b['default_mpjpe_mm'], '.1f') + ' mm'})"
         for k, b in best["priors"].items()
     )
-    lines.append(f"\nBest weight on {payload['subset']['split']} by {best['criterion']} in the *{labels[best['case']]}* case: {picks}.")
+    lines.append(
+        f"\nBest weight on {payload['subset']['split']} by {best['criterion']} in the *{labels[best['case']]}* case: {picks}."
+    )
     return "\n".join(lines)
 
 
@@ -395,8 +498,16 @@ def _optimizer_table(lbfgs: dict, adam: dict | None) -> str:
     r = lbfgs["results"]["3d"]
     p = lbfgs["subset"]["3d"]
     labels = {k: c["label"] for k, c in r["cases"].items()}
-    same = adam is not None and "3d" in adam["results"] and adam["subset"]["poses"] == lbfgs["subset"]["poses"] and adam["subset"]["split"] == lbfgs["subset"]["split"]
-    lines = ["| method | " + " | ".join(f"{v}: L-BFGS" + (" / Adam" if same else "") for v in labels.values()) + " |", "|---|" + "---|" * len(labels)]
+    same = (
+        adam is not None
+        and "3d" in adam["results"]
+        and adam["subset"]["poses"] == lbfgs["subset"]["poses"]
+        and adam["subset"]["split"] == lbfgs["subset"]["split"]
+    )
+    lines = [
+        "| method | " + " | ".join(f"{v}: L-BFGS" + (" / Adam" if same else "") for v in labels.values()) + " |",
+        "|---|" + "---|" * len(labels),
+    ]
     for key, m in next(iter(r["cases"].values()))["methods"].items():
         cells = []
         for c in labels:
@@ -406,7 +517,9 @@ def _optimizer_table(lbfgs: dict, adam: dict | None) -> str:
                 x += f" / {(a['default'] if 'default' in a else a)['mpjpe_mm']:.1f}"
             cells.append(x)
         lines.append(f"| {m['label']} | " + " | ".join(cells) + " |")
-    adam_note = f" Adam: {adam['subset']['3d']['steps']} steps, the sweep's default-weight rows (same poses)." if same else ""
+    adam_note = (
+        f" Adam: {adam['subset']['3d']['steps']} steps, the sweep's default-weight rows (same poses)." if same else ""
+    )
     quick = " **Quick run: not a published number.**" if lbfgs.get("quick") else ""
     head = f"MPJPE (mm), {_poses(lbfgs['subset'])}; L-BFGS (strong Wolfe, lr 1) {p['steps']} iterations, each prior at its default weight.{adam_note}{quick}\n\n"
     return head + "\n".join(lines)
@@ -428,7 +541,9 @@ def render(results: Callable[..., dict]) -> dict[str, str]:
     sweep = load_optional(results, "val-sweep")
     for part in ("3d", "world"):
         # Both parts swept in one run (fitting-val-sweep), or each alone (fitting-val-3d-sweep, fitting-val-world-sweep).
-        source = sweep if sweep is not None and part in sweep["results"] else load_optional(results, f"val-{part}-sweep")
+        source = (
+            sweep if sweep is not None and part in sweep["results"] else load_optional(results, f"val-{part}-sweep")
+        )
         if source is not None and part in source["results"]:
             blocks[f"sweep_{part}"] = _conditions(source, part) + _sweep_table(source, part)
         if part == "3d" and source is not None and "3d" in source["results"]:
@@ -445,7 +560,9 @@ def render_run(payload: dict) -> str:
     for part in ("3d", "world", "2d"):
         if part not in payload["results"]:
             continue
-        if any("weights" in m for c in payload["results"][part].get("cases", {}).values() for m in c["methods"].values()):
+        if any(
+            "weights" in m for c in payload["results"][part].get("cases", {}).values() for m in c["methods"].values()
+        ):
             table = _sweep_table(payload, part)
         elif part == "2d":
             table = _table_2d(payload)
@@ -474,14 +591,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--prepared", default="prepared/bandai-v1")
     parser.add_argument("--split", default="test", choices=("val", "test"))
     parser.add_argument("--limit", type=int, default=1000, help="poses, evenly spaced over the split")
-    parser.add_argument("--part", action="append", choices=PARTS, help="default: all three (with --sweep: 3d and world; with lbfgs: 3d)")
-    parser.add_argument("--steps", type=int, default=None, help=f"3D and world optimiser steps (default {FitConfig().steps})")
+    parser.add_argument(
+        "--part", action="append", choices=PARTS, help="default: all three (with --sweep: 3d and world; with lbfgs: 3d)"
+    )
+    parser.add_argument(
+        "--steps", type=int, default=None, help=f"3D and world optimiser steps (default {FitConfig().steps})"
+    )
     parser.add_argument("--hypotheses", type=int, default=5)
     parser.add_argument("--sweep", action="store_true", help="try prior weights (validation split only; 3d and world)")
-    parser.add_argument("--optimizer", default="adam", choices=("adam", "lbfgs"), help="3D: Adam, or L-BFGS (lr 1, strong Wolfe)")
+    parser.add_argument(
+        "--optimizer", default="adam", choices=("adam", "lbfgs"), help="3D: Adam, or L-BFGS (lr 1, strong Wolfe)"
+    )
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--setting", help="name of the results file's setting (default: from split, parts, sweep, optimizer)")
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_LIMIT} poses, {QUICK_STEPS} steps (2D {QUICK_STEPS_2D}), written under record.quick_dir() (not published)")
+    parser.add_argument(
+        "--setting", help="name of the results file's setting (default: from split, parts, sweep, optimizer)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_LIMIT} poses, {QUICK_STEPS} steps (2D {QUICK_STEPS_2D}), written under record.quick_dir() (not published)",
+    )
     args = parser.parse_args(argv)
     if args.sweep and args.split != "val":
         parser.error("--sweep tunes weights: validation split only (--split val)")
@@ -522,7 +651,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "quick": args.quick,
     }
     fits = "the fit's IK-sampling generator seeded 0"
-    weights = "each prior at the weights " + ", ".join(f"{k} {'/'.join(f'{w:g}' for w in v)}" for k, v in SWEEP.items()) + " and at its default" if args.sweep else "each prior's default"
+    weights = (
+        "each prior at the weights "
+        + ", ".join(f"{k} {'/'.join(f'{w:g}' for w in v)}" for k, v in SWEEP.items())
+        + " and at its default"
+        if args.sweep
+        else "each prior's default"
+    )
     for part in parts:
         if part == "3d":
             results["3d"] = run_3d(R, ik, priors, datasets, steps, args.sweep, args.optimizer)
@@ -577,8 +712,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "steps": steps_2d,
                 "hypotheses": args.hypotheses,
                 "camera": {
-                    "focal_px": 1000.0, "principal_point_px": [500.0, 500.0], "image_px": [1000, 1000], "level": True,
-                    "yaw_deg": [0.0, 360.0], "pitch_deg": [-10.0, 30.0], "distance_m": [3.0, 6.0], "aimed_at": "pelvis",
+                    "focal_px": 1000.0,
+                    "principal_point_px": [500.0, 500.0],
+                    "image_px": [1000, 1000],
+                    "level": True,
+                    "yaw_deg": [0.0, 360.0],
+                    "pitch_deg": [-10.0, 30.0],
+                    "distance_m": [3.0, 6.0],
+                    "aimed_at": "pelvis",
                 },  # fmt: skip
                 "pixel_noise": f"Gaussian, standard deviation {PIXEL_NOISE_PX:g} px on each image axis",
                 "dropped": f"{DROPPED} of the 20 non-root joints per pose (10%), confidence 0",

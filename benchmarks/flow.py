@@ -77,18 +77,37 @@ def train_step_child(model: str, data: str, threads: int, steps: int) -> None:
         optimizer.step()
 
     steps_per_s = rate(step, 1, seconds=steps)
-    print(json.dumps({"steps_per_s": steps_per_s, "max_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+    print(
+        json.dumps(
+            {"steps_per_s": steps_per_s, "max_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+        )
+    )
 
 
 def train_step(model: str, data: str, threads: int, seconds: int) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, __file__, "--data", data, "--threads", str(threads), "--train-seconds", str(seconds), "--child", model],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            __file__,
+            "--data",
+            data,
+            "--threads",
+            str(threads),
+            "--train-seconds",
+            str(seconds),
+            "--child",
+            model,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(prior: ExactPosePrior, params: int, test: torch.Tensor, fixed: torch.Tensor, datasets: dict[str, torch.Tensor]) -> dict:
+def measure(
+    prior: ExactPosePrior, params: int, test: torch.Tensor, fixed: torch.Tensor, datasets: dict[str, torch.Tensor]
+) -> dict:
     """Log-likelihoods (all test poses, the fixed subset, each dataset) and speeds of one prior."""
     R = test[:BATCH]
     with torch.no_grad():
@@ -98,7 +117,10 @@ def measure(prior: ExactPosePrior, params: int, test: torch.Tensor, fixed: torch
         "parameters": params,
         "test_log_likelihood_nats": mean_log_likelihood(prior, test),
         "fixed_subset_log_likelihood_nats": mean_log_likelihood(prior, fixed),
-        **{f"{d}_log_likelihood_nats": mean_log_likelihood(prior, test[rows]) if len(rows) else None for d, rows in datasets.items()},
+        **{
+            f"{d}_log_likelihood_nats": mean_log_likelihood(prior, test[rows]) if len(rows) else None
+            for d, rows in datasets.items()
+        },
         "log_prob_per_s": lp,
         "sample_per_s": sp,
     }
@@ -130,8 +152,14 @@ def render(results: Callable[..., dict]) -> dict[str, str]:
         f"| sample (poses/s, batch {BATCH}) | training step, batch {TRAIN_BATCH} |"
     )
     lines = [head, "|---|---|---|---|---|---|---|---|---|"]
-    rows = [(f"{n} ({m['class']})", m, f"{m['train_steps_per_s']:.2f} steps/s, peak RSS {m['train_peak_rss_gb']:.2f} GB") for n, m in r["results"]["models"].items()]
-    rows += [(f"baseline: {LABELS[k]}", m, f"closed-form fit on train: {m['fit_s']:.1f} s") for k, m in r["results"].get("baselines", {}).items()]
+    rows = [
+        (f"{n} ({m['class']})", m, f"{m['train_steps_per_s']:.2f} steps/s, peak RSS {m['train_peak_rss_gb']:.2f} GB")
+        for n, m in r["results"]["models"].items()
+    ]
+    rows += [
+        (f"baseline: {LABELS[k]}", m, f"closed-form fit on train: {m['fit_s']:.1f} s")
+        for k, m in r["results"].get("baselines", {}).items()
+    ]
     for name, m, training in rows:
         lines.append(
             f"| {name} | {m['parameters']:,} | {m['test_log_likelihood_nats']:.2f} | {_nats(m['dataset1_log_likelihood_nats'])} "
@@ -171,7 +199,9 @@ def main() -> None:
     parser.add_argument("--train-seconds", type=int, default=10, help="time the training step over this long")
     parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--record", action="store_true", help="write the fixed-subset number into each model's json")
-    parser.add_argument("--quick", action="store_true", help="a small subset, written under record.quick_dir() (not published)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a small subset, written under record.quick_dir() (not published)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -196,7 +226,12 @@ def main() -> None:
             continue
         params = sum(p.numel() for p in prior.parameters() if p.requires_grad)
         t = train_step(name, args.data, args.threads, args.train_seconds)
-        models[name] = {"class": type(prior).__name__, **measure(prior, params, test, fixed, datasets), "train_steps_per_s": t["steps_per_s"], "train_peak_rss_gb": t["max_rss_gb"]}
+        models[name] = {
+            "class": type(prior).__name__,
+            **measure(prior, params, test, fixed, datasets),
+            "train_steps_per_s": t["steps_per_s"],
+            "train_peak_rss_gb": t["max_rss_gb"],
+        }
         models[name]["training"] = training_record(name)
         if args.record:
             record_fixed_subset(name, models[name]["fixed_subset_log_likelihood_nats"])
@@ -209,7 +244,11 @@ def main() -> None:
             start = time.perf_counter()
             prior = TangentGaussianPrior.fit(train, covariance, joints)
             fit_s = time.perf_counter() - start
-            out["baselines"][covariance] = {"class": "TangentGaussianPrior", **measure(prior, prior.num_parameters(), test, fixed, datasets), "fit_s": fit_s}
+            out["baselines"][covariance] = {
+                "class": "TangentGaussianPrior",
+                **measure(prior, prior.num_parameters(), test, fixed, datasets),
+                "fit_s": fit_s,
+            }
     subset = {
         "split": "test",
         "poses": int(test.shape[0]),

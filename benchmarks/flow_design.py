@@ -33,9 +33,9 @@ import time
 from pathlib import Path
 
 import torch
-from crosslab import CROSSLAB, POSE_FPS, on_pose_skeleton, source_list
 from rich.console import Console
 
+from crosslab import CROSSLAB, POSE_FPS, on_pose_skeleton, source_list
 from poseprior.data import load_prepared
 from poseprior.io import read_motion
 from poseprior.models.flow import FlowConfig, FlowPrior, SO3Chart
@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data", type=Path, default=Path("prepared/bandai-v1"))
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--shared", type=Path, default=Path(os.environ.get("POSEPRIOR_SHARED", REPO.parent / "shared")) / "data")
+    parser.add_argument(
+        "--shared", type=Path, default=Path(os.environ.get("POSEPRIOR_SHARED", REPO.parent / "shared")) / "data"
+    )
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -99,7 +101,9 @@ def main(argv: list[str] | None = None) -> dict:
         train_R, val_R, dataset1, steps = train_R[:5000], val_R[:2000], dataset1[:2000], 10
     # flow-bandai's shipped architecture and optimiser (zoo/weights/flow-bandai.json).
     joints = PoseJoints.from_skeleton(data.skeleton, data.unit)
-    config = FlowConfig(num_joints=len(joints.names), parents=joints.parents, joints=joints, layers=6, hidden=(256, 256), bins=6)
+    config = FlowConfig(
+        num_joints=len(joints.names), parents=joints.parents, joints=joints, layers=6, hidden=(256, 256), bins=6
+    )
     settings = {"steps": steps, "batch_size": 2000, "lr": 1e-3, "warmup_steps": min(200, steps // 2)}
     variants = {}
     for key in VARIANTS:
@@ -107,11 +111,22 @@ def main(argv: list[str] | None = None) -> dict:
         prior = build(config, train_R, key)
         with tempfile.TemporaryDirectory() as out:
             start = time.perf_counter()
-            train(FlowObjective(prior), {"rotations": train_R}, None, TrainConfig(Path(out), seed=0, threads=args.threads, progress=False, checkpoint_every=steps, **settings), console=Console(quiet=True))
+            train(
+                FlowObjective(prior),
+                {"rotations": train_R},
+                None,
+                TrainConfig(
+                    Path(out), seed=0, threads=args.threads, progress=False, checkpoint_every=steps, **settings
+                ),
+                console=Console(quiet=True),
+            )
             minutes = (time.perf_counter() - start) / 60
         with torch.no_grad():
             ll = torch.cat([prior.eval().log_prob(r, validate=False) for r in val_R.split(4096)]).double()
-            other = {k: float(torch.cat([prior.log_prob(r, validate=False) for r in R.split(4096)]).median()) for k, R in crosslab.items()}
+            other = {
+                k: float(torch.cat([prior.log_prob(r, validate=False) for r in R.split(4096)]).median())
+                for k, R in crosslab.items()
+            }
         variants[key] = {
             "log_likelihood_nats": float(ll.mean()),
             "dataset1_log_likelihood_nats": float(ll[dataset1].mean()),
@@ -120,12 +135,18 @@ def main(argv: list[str] | None = None) -> dict:
             "train_minutes": minutes,
             "crosslab_median_log_likelihood_nats": other,
         }
-        print(f"{VARIANTS[key]}: val {variants[key]['log_likelihood_nats']:.1f} nats/pose ({minutes:.1f} min)", flush=True)
-    result = {"conditions": {**settings, "layers": 6, "hidden": [256, 256], "bins": 6, "seed": 0, "threads": args.threads}, "variants": variants}
+        print(
+            f"{VARIANTS[key]}: val {variants[key]['log_likelihood_nats']:.1f} nats/pose ({minutes:.1f} min)", flush=True
+        )
+    result = {
+        "conditions": {**settings, "layers": 6, "hidden": [256, 256], "bins": 6, "seed": 0, "threads": args.threads},
+        "variants": variants,
+    }
     subset = {
         "train": f"bandai-v1 train, {len(train_R):,} poses",
         "val": f"bandai-v1 val, {len(val_R):,} poses ({int(dataset1.sum()):,} dataset 1)",
-        "crosslab": ", ".join(f"{k} {len(R):,}" for k, R in crosslab.items()) + f" poses at {POSE_FPS:g} fps ({'one take per source' if args.quick else 'every take'} of crosslab-dev.zip and ../shared/data/cmu)",
+        "crosslab": ", ".join(f"{k} {len(R):,}" for k, R in crosslab.items())
+        + f" poses at {POSE_FPS:g} fps ({'one take per source' if args.quick else 'every take'} of crosslab-dev.zip and ../shared/data/cmu)",
     }
     save("flow_design", result, subset=subset, quick=args.quick)
     print(render(lambda setting="": {"results": result, "subset": subset})["chart_axes"])
@@ -146,10 +167,13 @@ def render(results) -> dict[str, str]:
         v = r["results"]["variants"][key]
         lines.append(
             f"| {label} | {v['log_likelihood_nats']:.1f} / {v['dataset1_log_likelihood_nats']:.1f} / {v['dataset2_log_likelihood_nats']:.1f} "
-            f"| {v['max_joint_correlation']:.2f} | {v['train_minutes']:.0f} min |" + "".join(f" {v['crosslab_median_log_likelihood_nats'][k]:.0f} |" for k in sources)
+            f"| {v['max_joint_correlation']:.2f} | {v['train_minutes']:.0f} min |"
+            + "".join(f" {v['crosslab_median_log_likelihood_nats'][k]:.0f} |" for k in sources)
         )
     crosslab = f"; cross-lab: {r['subset']['crosslab']}" if "crosslab" in r["subset"] else ""
-    lines.append(f"\n{r['subset']['val']}; trained on {r['subset']['train']}, seed {c['seed']}, {c['threads']} threads{crosslab}.")
+    lines.append(
+        f"\n{r['subset']['val']}; trained on {r['subset']['train']}, seed {c['seed']}, {c['threads']} threads{crosslab}."
+    )
     return {"chart_axes": "\n".join(lines)}
 
 

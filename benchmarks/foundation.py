@@ -26,13 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from record import RESULTS, save
 
 from poseprior.data.bandai import prepare_bandai
 from poseprior.data.protocol import BANDAI_V1
 from poseprior.io import iter_bvh, read_asf_amc, read_bvh
 from poseprior.metrics import geodesic_error
 from poseprior.skeleton import forward_kinematics
+from record import RESULTS, save
 
 ZIPS = ("bandai-namco-motion-1.zip", "bandai-namco-motion-2.zip")
 FK_BATCH = 1000
@@ -68,7 +68,14 @@ def fk_speed(skeleton, seconds: float) -> dict:
         forward_kinematics(skeleton, R, t0)
         n += 1
     dt = (time.perf_counter() - t) / n
-    return {"joints": skeleton.num_joints, "batch": FK_BATCH, "dtype": str(R.dtype).removeprefix("torch."), "calls": n, "batch_ms": dt * 1e3, "poses_per_s": FK_BATCH / dt}
+    return {
+        "joints": skeleton.num_joints,
+        "batch": FK_BATCH,
+        "dtype": str(R.dtype).removeprefix("torch."),
+        "calls": n,
+        "batch_ms": dt * 1e3,
+        "poses_per_s": FK_BATCH / dt,
+    }
 
 
 def cmu_agreement(cmu: Path) -> dict:
@@ -99,7 +106,11 @@ def cmu_agreement(cmu: Path) -> dict:
     below = {}
     for c in sorted(collapsed):
         joints = [j for j in range(sk.num_joints) if collapsed_above(j) == c]
-        below[asf.joint_names[c]] = {"joints": len(joints), "mean_mm": float(moved[:, joints].mean()), "max_mm": float(moved[:, joints].max())}
+        below[asf.joint_names[c]] = {
+            "joints": len(joints),
+            "mean_mm": float(moved[:, joints].mean()),
+            "max_mm": float(moved[:, joints].max()),
+        }
     return {
         "frames": asf.num_frames,
         "unit_mm": float(asf.unit),
@@ -116,16 +127,30 @@ def prepare(source: Path, workers: int) -> dict:
         summary = prepare_bandai(source, Path(out) / "bandai-v1", progress=False, workers=workers)
         dt = time.perf_counter() - t
     splits = {split: {"takes": c.takes, "frames": c.frames, "poses": c.poses} for split, c in summary.splits.items()}
-    return {"workers": workers, "wall_s": dt, "poses": sum(c["poses"] for c in splits.values()), "source_fps": BANDAI_V1.source_fps, "splits": splits}
+    return {
+        "workers": workers,
+        "wall_s": dt,
+        "poses": sum(c["poses"] for c in splits.values()),
+        "source_fps": BANDAI_V1.source_fps,
+        "splits": splits,
+    }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(os.environ.get("POSEPRIOR_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data")
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=Path(os.environ.get("POSEPRIOR_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data",
+    )
     parser.add_argument("--skip-prepare", action="store_true", help="leave out the bandai-v1 preparation")
     parser.add_argument("--workers", type=int, default=2, help="prepare_bandai's worker processes")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="20 takes of zip 1, a short FK timing, no preparation (a smoke run; written under record.quick_dir(), not published)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="20 takes of zip 1, a short FK timing, no preparation (a smoke run; written under record.quick_dir(), not published)",
+    )
     parser.add_argument("--out", help="another folder for the results file")
     args = parser.parse_args(argv)
     for key, value in (QUICK if args.quick else FULL).items():
@@ -166,18 +191,28 @@ def render(results: Callable[..., dict]) -> dict[str, str]:
     rows = ["| what | measured | rate / second figure |", "|---|---|---|"]
     for name, r in res["bvh_reading"].items():
         takes = f"{r['takes']} takes" if r["all_takes"] else f"the first {r['takes']} takes"
-        rows.append(f"| BVH reading, {name} | {takes}, {r['frames']:,} frames in {r['wall_s']:.1f} s | {r['frames_per_s']:,.0f} frames/s |")
+        rows.append(
+            f"| BVH reading, {name} | {takes}, {r['frames']:,} frames in {r['wall_s']:.1f} s | {r['frames_per_s']:,.0f} frames/s |"
+        )
     fk = res["forward_kinematics"]
-    rows.append(f"| forward kinematics, {fk['joints']} joints, batch {fk['batch']}, {fk['dtype']} | {fk['batch_ms']:.2f} ms per batch | {fk['poses_per_s']:,.0f} poses/s |")
+    rows.append(
+        f"| forward kinematics, {fk['joints']} joints, batch {fk['batch']}, {fk['dtype']} | {fk['batch_ms']:.2f} ms per batch | {fk['poses_per_s']:,.0f} poses/s |"
+    )
     c = res["cmu_01_01"]
     for what, r in (("CMU 01_01 BVH vs ASF/AMC FK, {j} joints not below a collapsed bone", c["kept_joints"]),
                     ("CMU 01_01 BVH rotations on ASF offsets vs ASF/AMC FK, {j} joints", c["asf_offsets"])):  # fmt: skip
-        rows.append(f"| {what.format(j=r['joints'])}, {c['frames']} frames | max {r['max_mm']:.4f} mm | mean {r['mean_mm']:.4f} mm |")
+        rows.append(
+            f"| {what.format(j=r['joints'])}, {c['frames']} frames | max {r['max_mm']:.4f} mm | mean {r['mean_mm']:.4f} mm |"
+        )
     if "prepare_bandai" in res:
         p = res["prepare_bandai"]
-        rows.append(f"| `prepare_bandai` on both zips ({p['workers']} workers) | {p['wall_s']:.1f} s | {p['poses']:,} poses |")
+        rows.append(
+            f"| `prepare_bandai` on both zips ({p['workers']} workers) | {p['wall_s']:.1f} s | {p['poses']:,} poses |"
+        )
         for split, s in p["splits"].items():
-            rows.append(f"| bandai-v1 {split} | {s['takes']:,} takes, {s['frames']:,} frames at {p['source_fps']:g} fps | {s['poses']:,} poses |")
+            rows.append(
+                f"| bandai-v1 {split} | {s['takes']:,} takes, {s['frames']:,} frames at {p['source_fps']:g} fps | {s['poses']:,} poses |"
+            )
     below = c["below_collapsed_bone"]
     trunk = below.get("thorax")
     wrists = [v for k, v in below.items() if k != "thorax"]

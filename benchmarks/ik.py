@@ -72,7 +72,7 @@ from record import save
 INTRINSICS = torch.tensor([[1000.0, 0.0, 960.0], [0.0, 1000.0, 540.0], [0.0, 0.0, 1.0]])
 KINDS = ("3D", "3D, 30% hidden", "2D orthographic", "2D perspective")
 #: Results key of each kind.
-KIND_KEYS = dict(zip(KINDS, ("3d", "3d_masked30", "orthographic", "perspective")))
+KIND_KEYS = dict(zip(KINDS, ("3d", "3d_masked30", "orthographic", "perspective"), strict=False))
 #: The conditioning check's observations: results key -> label.
 CHECKS = {
     "visible": "every joint visible",
@@ -128,7 +128,9 @@ def _means(values: torch.Tensor, datasets: dict[str, torch.Tensor], key: str) ->
     return out
 
 
-def truth_log_likelihood(model: ConditionalFlowPrior, R: torch.Tensor, keypoints: torch.Tensor, mask, camera) -> torch.Tensor:
+def truth_log_likelihood(
+    model: ConditionalFlowPrior, R: torch.Tensor, keypoints: torch.Tensor, mask, camera
+) -> torch.Tensor:
     """``(N,)`` exact ``log p(R | observation)`` of the true poses, in chunks."""
     with torch.no_grad():
         return torch.cat([model.log_prob(r, k, m, camera) for r, k, m in _chunks(R, keypoints, mask)])
@@ -154,14 +156,18 @@ def evaluate(
         if kind not in kinds:
             continue
         t = time.perf_counter()
-        ik = solve_ik(model, keypoints, mask, hypotheses, candidates=candidates, camera=camera, temperature=temperature, seed=seed)
+        ik = solve_ik(
+            model, keypoints, mask, hypotheses, candidates=candidates, camera=camera, temperature=temperature, seed=seed
+        )
         seconds = time.perf_counter() - t
         mode_mm = ik.positions * model.unit_mm
         per_pose = {
             "mode_mpjpe_mm": mpjpe(mode_mm, truth_mm, align_root=0, reduction="none"),
             "pa_mpjpe_mm": pa_mpjpe(mode_mm, truth_mm, reduction="none"),
             "geodesic_deg": mpjae(ik.rotations, R, reduction="none"),
-            "best_of_n_mpjpe_mm": best_of_n(ik.hypotheses_positions * model.unit_mm, truth_mm, align_root=0, reduction="none"),
+            "best_of_n_mpjpe_mm": best_of_n(
+                ik.hypotheses_positions * model.unit_mm, truth_mm, align_root=0, reduction="none"
+            ),
             "truth_log_likelihood_nats": truth_log_likelihood(model, R, keypoints, mask, camera),
         }
         row: dict[str, float | None] = {}
@@ -173,7 +179,11 @@ def evaluate(
 
 
 def conditioning_check(
-    model: ConditionalFlowPrior, R: torch.Tensor, datasets: dict[str, torch.Tensor], seed: int = 0, samples: int = CHECK_SAMPLES
+    model: ConditionalFlowPrior,
+    R: torch.Tensor,
+    datasets: dict[str, torch.Tensor],
+    seed: int = 0,
+    samples: int = CHECK_SAMPLES,
 ) -> dict[str, dict[str, float | None]]:
     """The module docstring's conditioning check on ``R (N, K, 3, 3)`` (the 30% mask is the table's: same seed)."""
     N, K = R.shape[:2]
@@ -181,7 +191,9 @@ def conditioning_check(
     mask = masked30(N, K, torch.Generator().manual_seed(seed))
     # The training observations' noise (ConditionConfig.noise, in units of length_scale) on the non-root joints.
     sigma = model.config.condition.noise * model.config.length_scale
-    noise = sigma * torch.randn(keypoints.shape, generator=torch.Generator().manual_seed(seed + 1), dtype=keypoints.dtype)
+    noise = sigma * torch.randn(
+        keypoints.shape, generator=torch.Generator().manual_seed(seed + 1), dtype=keypoints.dtype
+    )
     noisy = keypoints + torch.cat([torch.zeros_like(noise[:, :1]), noise[:, 1:]], dim=1)
     hidden = torch.zeros(N, K + 1, dtype=torch.bool)
     cases = {
@@ -197,7 +209,7 @@ def conditioning_check(
         truth = truth_log_likelihood(model, R, k, m, None)
         sampled = []
         with torch.no_grad():
-            for r, kc, mc in _chunks(R, k, m, size=max(1, 2000 // samples)):
+            for _r, kc, mc in _chunks(R, k, m, size=max(1, 2000 // samples)):
                 state = torch.random.get_rng_state()
                 torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=g)))
                 try:
@@ -223,7 +235,9 @@ def conditioning_check(
     return out
 
 
-def unobserved_gap(model: ConditionalFlowPrior, prior, name: str, R: torch.Tensor, datasets: dict[str, torch.Tensor]) -> dict:
+def unobserved_gap(
+    model: ConditionalFlowPrior, prior, name: str, R: torch.Tensor, datasets: dict[str, torch.Tensor]
+) -> dict:
     """The conditional model with every joint hidden against an unconditional prior on the same poses."""
     with torch.no_grad():
         unobserved = torch.cat([model.log_prob_unobserved(r, validate=False) for r in R.split(2000)])
@@ -321,12 +335,14 @@ def _blocks(run: dict) -> dict[str, str]:
         if steps:
             lines += [
                 "",
-                f"| {spec}: non-root joints hidden at random | "
-                + " | ".join(f"{p}%" for p in steps) + " |",
+                f"| {spec}: non-root joints hidden at random | " + " | ".join(f"{p}%" for p in steps) + " |",
                 "|---" * (len(steps) + 1) + "|",
-                "| truth's log-lik (nats), exact keypoints | " + " | ".join(f"{v['truth_log_likelihood_nats']:.1f}" for v in steps.values()) + " |",
+                "| truth's log-lik (nats), exact keypoints | "
+                + " | ".join(f"{v['truth_log_likelihood_nats']:.1f}" for v in steps.values())
+                + " |",
                 f"| the same, training noise ({ch['noise_mm']:.1f} mm) | "
-                + " | ".join(f"{v['noisy_truth_log_likelihood_nats']:.1f}" for v in steps.values()) + " |",
+                + " | ".join(f"{v['noisy_truth_log_likelihood_nats']:.1f}" for v in steps.values())
+                + " |",
             ]
         checks.append("\n".join(lines))
     return {"table": "\n\n".join(tables), "gap": "\n\n".join(gaps), "conditioning": "\n\n".join(checks)}
@@ -342,10 +358,16 @@ def _temperature_table(main: dict, others: list[dict]) -> str:
     for run in [main, *others]:
         s = run["subset"]
         model = next(iter(run["results"]["models"].values()))
-        cells = [f"{run['results']['conditions']['temperature']:.1f}", f"{s['poses']:,} ({s['dataset1_poses']:,} / {s['dataset2_poses']:,})"]
+        cells = [
+            f"{run['results']['conditions']['temperature']:.1f}",
+            f"{s['poses']:,} ({s['dataset1_poses']:,} / {s['dataset2_poses']:,})",
+        ]
         for kind in TEMPERATURE_KINDS:
             k = model["kinds"][KIND_KEYS[kind]]
-            cells += [f"{_f(k[f'{p}mode_mpjpe_mm'])} / {_f(k[f'{p}best_of_n_mpjpe_mm'])}" for p in ("", "dataset1_", "dataset2_")]
+            cells += [
+                f"{_f(k[f'{p}mode_mpjpe_mm'])} / {_f(k[f'{p}best_of_n_mpjpe_mm'])}"
+                for p in ("", "dataset1_", "dataset2_")
+            ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -359,14 +381,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--prior", help="unconditional prior (name or file) for the all-hidden log-likelihood gap")
     parser.add_argument("--data", default="prepared/bandai-v1")
     parser.add_argument("--split", default="test")
-    parser.add_argument("--limit", type=int, default=2000, help="evaluate N poses evenly spaced over the split (0: all)")
+    parser.add_argument(
+        "--limit", type=int, default=2000, help="evaluate N poses evenly spaced over the split (0: all)"
+    )
     parser.add_argument("--hypotheses", type=int, default=10)
     parser.add_argument("--candidates", type=int, default=100)
     parser.add_argument("--temperature", type=float, default=1.0, help="base-noise scale of the samples (1: exact)")
-    parser.add_argument("--kind", action="append", choices=KINDS, help="observation kinds to run (repeatable; default all)")
+    parser.add_argument(
+        "--kind", action="append", choices=KINDS, help="observation kinds to run (repeatable; default all)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_POSES} poses, written under record.quick_dir() (not published)")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_POSES} poses, written under record.quick_dir() (not published)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.quick:
@@ -384,21 +412,29 @@ def main(argv: list[str] | None = None) -> dict:
     kinds = tuple(k for k in KINDS if k in args.kind) if args.kind else KINDS
     print(
         f"bandai-v1 {args.split}, {n} poses; {args.hypotheses} hypotheses (temperature {args.temperature:g}), mode among "
-        f"{args.candidates} candidates + the base mode, {args.threads} threads\n", file=sys.stderr,
+        f"{args.candidates} candidates + the base mode, {args.threads} threads\n",
+        file=sys.stderr,
     )
     models: dict[str, dict] = {}
     for spec in args.model:
         model = load_model(spec)
         entry: dict = {"parameters": sum(p.numel() for p in model.parameters())}
-        entry["kinds"] = evaluate(model, R, root, args.hypotheses, args.candidates, kinds, args.temperature, args.seed, datasets)
+        entry["kinds"] = evaluate(
+            model, R, root, args.hypotheses, args.candidates, kinds, args.temperature, args.seed, datasets
+        )
         entry["conditioning"] = conditioning_check(model, R, datasets, args.seed)
         if prior is not None:
             entry["unobserved_gap"] = unobserved_gap(model, prior, args.prior, R, datasets)
         models[spec] = entry
     out = {
         "conditions": {
-            "hypotheses": args.hypotheses, "candidates": args.candidates, "temperature": args.temperature, "seed": args.seed,
-            "threads": args.threads, "kinds": list(kinds), "check_samples": CHECK_SAMPLES,
+            "hypotheses": args.hypotheses,
+            "candidates": args.candidates,
+            "temperature": args.temperature,
+            "seed": args.seed,
+            "threads": args.threads,
+            "kinds": list(kinds),
+            "check_samples": CHECK_SAMPLES,
         },
         "models": models,
     }

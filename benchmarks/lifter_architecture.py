@@ -51,9 +51,15 @@ def best_rate(fn, frames: int, repeats: int = 5) -> float:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, help=f"frames of the timed sequence (default {FULL['frames']})")
-    parser.add_argument("--repeats", type=int, help=f"timed runs after a warm-up, the best kept (default {FULL['repeats']})")
+    parser.add_argument(
+        "--repeats", type=int, help=f"timed runs after a warm-up, the best kept (default {FULL['repeats']})"
+    )
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="a short sequence (a smoke run; written under record.quick_dir(), not published)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a short sequence (a smoke run; written under record.quick_dir(), not published)",
+    )
     parser.add_argument("--out", help="another folder for the results file")
     return settle_arguments(parser, parser.parse_args(argv), FULL, QUICK)
 
@@ -76,9 +82,11 @@ def main(argv: list[str] | None = None) -> dict:
         results["transformers"] = {}
         for width, layers in TRANSFORMERS:
             torch.manual_seed(SEED)
-            encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(width, HEADS, 2 * width, dropout=0.0, batch_first=True), layers).eval()
+            encoder = nn.TransformerEncoder(
+                nn.TransformerEncoderLayer(width, HEADS, 2 * width, dropout=0.0, batch_first=True), layers
+            ).eval()
             embed, head = nn.Linear(3 * P, width), nn.Linear(width, 6 * P)
-            rate = best_rate(lambda: head(encoder(embed(windows))[:, W // 2]), T, args.repeats)
+            rate = best_rate(lambda: head(encoder(embed(windows))[:, W // 2]), T, args.repeats)  # noqa: B023 (called here)
             params = sum(p.numel() for m in (encoder, embed, head) for p in m.parameters())
             results["transformers"][f"width{width}-layers{layers}"] = {"width": width, "layers": layers, "heads": HEADS, "feedforward": 2 * width,
                                                                        "timed": "network only", "parameters": params, "frames_per_s": rate}  # fmt: skip
@@ -86,7 +94,10 @@ def main(argv: list[str] | None = None) -> dict:
     # The transformer closest in size to the lifter, and how much slower it is.
     lifter_params = results["lifter"]["parameters"]
     closest = min(results["transformers"], key=lambda k: abs(results["transformers"][k]["parameters"] - lifter_params))
-    results["similar_size"] = {"transformer": closest, "lifter_speedup": results["lifter"]["frames_per_s"] / results["transformers"][closest]["frames_per_s"]}
+    results["similar_size"] = {
+        "transformer": closest,
+        "lifter_speedup": results["lifter"]["frames_per_s"] / results["transformers"][closest]["frames_per_s"],
+    }
     subset = {
         "quick": args.quick,
         "frames": T,
@@ -96,7 +107,13 @@ def main(argv: list[str] | None = None) -> dict:
         "models": f"{LIFTER} as shipped (eval mode); transformers untrained (seed {SEED}), eval mode, no dropout",
         "timing": f"best of {args.repeats} runs after one warm-up, torch.no_grad(), batch = the whole sequence",
     }  # fmt: skip
-    save("lifter_architecture", results, subset=subset, quick=args.quick, out=None if args.out is None else Path(args.out))
+    save(
+        "lifter_architecture",
+        results,
+        subset=subset,
+        quick=args.quick,
+        out=None if args.out is None else Path(args.out),
+    )
     print(render(lambda setting="": {"subset": subset, "results": results})["table"])
     return {"subset": subset, "results": results}
 
@@ -113,7 +130,9 @@ def render(results: Callable[..., dict]) -> dict[str, str]:
         f"| {lifter['name']} ({lifter['architecture']}, {lifter['timed']}) | {lifter['parameters'] / 1e6:.1f} M | {lifter['frames_per_s']:,.0f} |",
     ]
     for t in res["transformers"].values():
-        lines.append(f"| transformer over the {s['window']}-frame windows, width {t['width']}, {t['layers']} layers ({t['timed']}) | {t['parameters'] / 1e6:.1f} M | {t['frames_per_s']:,.0f} |")
+        lines.append(
+            f"| transformer over the {s['window']}-frame windows, width {t['width']}, {t['layers']} layers ({t['timed']}) | {t['parameters'] / 1e6:.1f} M | {t['frames_per_s']:,.0f} |"
+        )
     similar = res["transformers"][res["similar_size"]["transformer"]]
     lines += [
         "",

@@ -43,7 +43,9 @@ RUNS = {
 
 #: Option defaults of a full run and of ``--quick`` (an explicit option wins over both).
 FULL = dict(steps=1500, layers=None, passes=None)  # None: the trainer's default (5 autoregressive transforms)
-QUICK = dict(steps=5, layers=2, passes=2)  # coupling: its mode (the scoring) inverts in one pass, not one per coordinate
+QUICK = dict(
+    steps=5, layers=2, passes=2
+)  # coupling: its mode (the scoring) inverts in one pass, not one per coordinate
 
 
 def write_h36m_file(data_dir: Path, path: Path) -> dict:
@@ -53,7 +55,12 @@ def write_h36m_file(data_dir: Path, path: Path) -> dict:
     subjects = {}
     for split, subject in (("train", "S1"), ("val", "S8")):
         R, root = data[split].rotations.float(), data[split].root_rotation.float()
-        world_cm = torch.cat([layout_keypoints(data.skeleton, R[i : i + 20_000], "h36m17") @ root[i : i + 20_000].transpose(-1, -2) for i in range(0, len(R), 20_000)])
+        world_cm = torch.cat(
+            [
+                layout_keypoints(data.skeleton, R[i : i + 20_000], "h36m17") @ root[i : i + 20_000].transpose(-1, -2)
+                for i in range(0, len(R), 20_000)
+            ]
+        )
         z_up_m = torch.stack([world_cm[..., 0], -world_cm[..., 2], world_cm[..., 1]], -1).numpy() * (data.unit / 1000)
         full = np.repeat(z_up_m[:, :1], 32, axis=1)
         full[:, list(H36M32_TO_17)] = z_up_m
@@ -70,12 +77,22 @@ def write_h36m_file(data_dir: Path, path: Path) -> dict:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("prepared/bandai-v1"))
-    parser.add_argument("--out", type=Path, help="folder of the npz and the two runs (default runs/h36m-format; with --quick a temporary folder)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder of the npz and the two runs (default runs/h36m-format; with --quick a temporary folder)",
+    )
     parser.add_argument("--steps", type=int, help=f"training steps of each lifter (default {FULL['steps']})")
     parser.add_argument("--layers", type=int, help="flow transforms of both lifters (default the trainer's: 5)")
-    parser.add_argument("--passes", type=int, help="coupling transforms with this many passes (default the trainer's: autoregressive)")
+    parser.add_argument(
+        "--passes", type=int, help="coupling transforms with this many passes (default the trainer's: autoregressive)"
+    )
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="a handful of steps (a smoke run; written under record.quick_dir(), not published)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a handful of steps (a smoke run; written under record.quick_dir(), not published)",
+    )
     parser.add_argument("--results", type=Path, help="another folder for the results file")
     args = parser.parse_args(argv)
     for key, value in (QUICK if args.quick else FULL).items():
@@ -100,8 +117,22 @@ def run(args: argparse.Namespace, folder: Path) -> dict:
     start = time.perf_counter()
     val = write_h36m_file(args.data, npz)
     write_s = time.perf_counter() - start
-    arch = [*(["--layers", str(args.layers)] if args.layers else []), *(["--passes", str(args.passes)] if args.passes else [])]
-    common = [*arch, "--steps", str(args.steps), "--threads", str(args.threads), "--eval-every", str(args.steps), "--no-progress", "--device", "cpu"]
+    arch = [
+        *(["--layers", str(args.layers)] if args.layers else []),
+        *(["--passes", str(args.passes)] if args.passes else []),
+    ]
+    common = [
+        *arch,
+        "--steps",
+        str(args.steps),
+        "--threads",
+        str(args.threads),
+        "--eval-every",
+        str(args.steps),
+        "--no-progress",
+        "--device",
+        "cpu",
+    ]
     data_args = {
         "prepared": ["--data", str(args.data), "--layout", "h36m17"],
         "npz": ["--data", str(npz), "--every", "1", "--train-subjects", "S1", "--val-subjects", "S8"],
@@ -164,12 +195,21 @@ def render(results: Callable[..., dict]) -> dict[str, str]:
     conditions under it."""
     r = results()
     s, res = r["subset"], r["results"]
-    lines = ["| training data | val log-likelihood (nats/pose, standardised) | mode MPJPE (mm) | minutes |", "|---|---|---|---|"]
+    lines = [
+        "| training data | val log-likelihood (nats/pose, standardised) | mode MPJPE (mm) | minutes |",
+        "|---|---|---|---|",
+    ]
     for m in res["runs"].values():
-        lines.append(f"| {m['training_data']} | {m['val_log_likelihood_nats']:.1f} | {m['mode_mpjpe_mm']:.1f} | {m['training_s'] / 60:.1f} |")
+        lines.append(
+            f"| {m['training_data']} | {m['val_log_likelihood_nats']:.1f} | {m['mode_mpjpe_mm']:.1f} | {m['training_s'] / 60:.1f} |"
+        )
     d = res["difference_npz_minus_prepared"]
     arch = s["architecture"]
-    kind = f"coupling spline transforms ({arch['passes']} passes)" if arch.get("passes") else "autoregressive spline transforms"
+    kind = (
+        f"coupling spline transforms ({arch['passes']} passes)"
+        if arch.get("passes")
+        else "autoregressive spline transforms"
+    )
     lines += [
         "",
         f"Both trained {s['steps']:,} steps (seed {s['seed']}, batch {s['batch_size']}, {s['threads']} thread(s)) on {s['train']}, {arch['transforms']} {kind}, "

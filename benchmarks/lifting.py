@@ -68,7 +68,15 @@ QUICK = dict(limit=16, sample_limit=4, fit_limit=4, repeats=1)
 
 
 # ------------------------------------------------------------------------------------------------ views
-def views(skeleton, unit_mm: float, window_R: torch.Tensor, window_root: torch.Tensor, layouts=(None,), seed: int = SEED, noise_px: float = 0.0) -> dict:
+def views(
+    skeleton,
+    unit_mm: float,
+    window_R: torch.Tensor,
+    window_root: torch.Tensor,
+    layouts=(None,),
+    seed: int = SEED,
+    noise_px: float = 0.0,
+) -> dict:
     """One camera per window: ``pixels[layout] (B, W, P, 2)`` of the skeleton's joints (layout None) and of each
     layout's keypoints, camera ``(B, 3, 3)``, the centre frame's true camera-frame root-relative joints
     ``truth (B, J, 3)`` mm (and ``layout_truth[layout] (B, P, 3)`` of each layout's keypoints) and local
@@ -94,7 +102,13 @@ def views(skeleton, unit_mm: float, window_R: torch.Tensor, window_root: torch.T
 
     # The flow lifters' truth: their own keypoints, relative to their layout's root.
     layout_truth = {layout: camera_frame(kp, root_indices(layout)) for layout, kp in sets.items()}
-    return {"pixels": pixels, "camera": v["camera"], "truth": camera_frame(keypoints, (0,)), "layout_truth": layout_truth, "rotations": window_R[:, c]}
+    return {
+        "pixels": pixels,
+        "camera": v["camera"],
+        "truth": camera_frame(keypoints, (0,)),
+        "layout_truth": layout_truth,
+        "rotations": window_R[:, c],
+    }
 
 
 def split_by_dataset(per_view: dict[str, torch.Tensor], dataset: list[str]) -> tuple[dict, dict]:
@@ -103,7 +117,10 @@ def split_by_dataset(per_view: dict[str, torch.Tensor], dataset: list[str]) -> t
     rows = {"all": torch.ones(len(dataset), dtype=torch.bool)}
     rows |= {key: torch.tensor([d == prefix for d in dataset], dtype=torch.bool) for key, prefix in DATASETS.items()}
     counts = {key: int(r.sum()) for key, r in rows.items()}
-    metrics = {key: {name: float(v[r].double().mean()) if r.any() else None for name, v in per_view.items()} for key, r in rows.items()}
+    metrics = {
+        key: {name: float(v[r].double().mean()) if r.any() else None for name, v in per_view.items()}
+        for key, r in rows.items()
+    }
     return counts, metrics
 
 
@@ -125,7 +142,11 @@ def layout_label(layout: str | None) -> str:
 
 def input_record(layout: str | None, joints: int, noise_px: float) -> dict:
     """What a lifter reads: which keypoints and how their pixels were made, in words and numbers."""
-    what = f"the skeleton's {joints} joints" if layout is None else f"{layout_label(layout)} keypoints computed from the skeleton's joints"
+    what = (
+        f"the skeleton's {joints} joints"
+        if layout is None
+        else f"{layout_label(layout)} keypoints computed from the skeleton's joints"
+    )
     pixels = "exact pixels" if noise_px == 0 else f"{noise_px:g} px Gaussian noise per coordinate"
     return {"input": f"{what}, {pixels}, none dropped", "input_pixel_noise_px": noise_px, "input_dropped_keypoints": 0}
 
@@ -144,7 +165,10 @@ def training_split(train) -> dict:
 
 def trained_with(model) -> dict:
     lifting = model.config.lifting
-    return {"training_pixel_noise_px": float(lifting.pixel_noise_px), "training_drop_percent": 100 * float(lifting.drop_probability)}
+    return {
+        "training_pixel_noise_px": float(lifting.pixel_noise_px),
+        "training_drop_percent": 100 * float(lifting.drop_probability),
+    }
 
 
 # ------------------------------------------------------------------------------------------------ main
@@ -155,11 +179,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--flow", action="append", help=f"flow lifters (repeatable; default {' and '.join(FLOW)})")
     parser.add_argument("--limit", type=int, help=f"views (default {FULL['limit']})")
     parser.add_argument("--fit-limit", type=int, help=f"views fitted by fit_keypoints_2d (default {FULL['fit_limit']})")
-    parser.add_argument("--sample-limit", type=int, help=f"views whose {SAMPLES} flow samples are drawn (default {FULL['sample_limit']})")
-    parser.add_argument("--repeats", type=int, help=f"timed runs after a warm-up, the best kept (default {FULL['repeats']})")
-    parser.add_argument("--pixel-noise", type=float, default=0.0, help="Gaussian noise on the test pixels, px per coordinate (default 0: exact)")
+    parser.add_argument(
+        "--sample-limit",
+        type=int,
+        help=f"views whose {SAMPLES} flow samples are drawn (default {FULL['sample_limit']})",
+    )
+    parser.add_argument(
+        "--repeats", type=int, help=f"timed runs after a warm-up, the best kept (default {FULL['repeats']})"
+    )
+    parser.add_argument(
+        "--pixel-noise",
+        type=float,
+        default=0.0,
+        help="Gaussian noise on the test pixels, px per coordinate (default 0: exact)",
+    )
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="a few views (a smoke run; written under record.quick_dir(), not published)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few views (a smoke run; written under record.quick_dir(), not published)",
+    )
     parser.add_argument("--out", help="another folder for the results file")
     return settle_arguments(parser, parser.parse_args(argv), FULL, QUICK)
 
@@ -181,22 +220,35 @@ def main(argv: list[str] | None = None) -> dict:
     index = window_indices(split.take, split.frame, window)[pick]  # (N, W) rows of each picked pose's window
     flows = {name: zoo.load(name).eval() for name in (args.flow or FLOW)}
     layouts = {m.config.lifting.layout for m in (*rots.values(), *flows.values())} | {None}
-    v = views(first.skeleton, first.unit_mm, split.rotations.float()[index], split.root_rotation.float()[index], tuple(layouts), noise_px=args.pixel_noise)
+    v = views(
+        first.skeleton,
+        first.unit_mm,
+        split.rotations.float()[index],
+        split.root_rotation.float()[index],
+        tuple(layouts),
+        noise_px=args.pixel_noise,
+    )
     c = window // 2
     J = first.skeleton.num_joints
     # Bandai's two datasets, by take name ("dataset-1_bow_chimpira_001.bvh"): different actors and styles.
     dataset = [split.take_names[int(split.take[i])].split("_")[0] for i in pick.tolist()]
-    results: dict = {"training_split": training_split(prepared.splits["train"]), "rotation_lifters": {}, "flow_lifters": {}}
+    results: dict = {
+        "training_split": training_split(prepared.splits["train"]),
+        "rotation_lifters": {},
+        "flow_lifters": {},
+    }
 
     outs = {}
     for name, rot in rots.items():
         layout = rot.config.lifting.layout
         with torch.no_grad():
-            out = outs[name] = rot(v["pixels"][layout], v["camera"][:, None].expand(-1, window, 3, 3))  # (N, W, ...): each window a sequence
+            out = outs[name] = rot(
+                v["pixels"][layout], v["camera"][:, None].expand(-1, window, 3, 3)
+            )  # (N, W, ...): each window a sequence
             pred = out["positions"][:, c]
             # Throughput: one sequence of centre frames (the windows share their frames' features).
             seq = v["pixels"][layout][:SEQUENCE, c]
-            fps = rate(lambda: rot(seq, v["camera"][0]), seq.shape[0], args.repeats)
+            fps = rate(lambda: rot(seq, v["camera"][0]), seq.shape[0], args.repeats)  # noqa: B023 (called here)
         counts, metrics = split_by_dataset({
             "mpjpe_mm": mpjpe(pred, v["truth"], reduction="none"),
             "pa_mpjpe_mm": pa_mpjpe(pred, v["truth"], reduction="none"),
@@ -218,21 +270,35 @@ def main(argv: list[str] | None = None) -> dict:
         with torch.no_grad():
             pixels, camera = v["pixels"][layout][:, c], v["camera"]
             mode_all = flow.mode(pixels, camera)
-            fps = rate(lambda: flow.mode(pixels, camera), N, args.repeats)
+            fps = rate(lambda: flow.mode(pixels, camera), N, args.repeats)  # noqa: B023 (called here)
             pixels, camera = pixels[sampled], camera[sampled]
-            samples = torch.cat([flow.sample(SAMPLES, pixels[i : i + 50], camera[i : i + 50]) for i in range(0, S, 50)], dim=1)
+            samples = torch.cat(
+                [flow.sample(SAMPLES, pixels[i : i + 50], camera[i : i + 50]) for i in range(0, S, 50)], dim=1
+            )
         hyp, truth, mode = samples.transpose(0, 1), truth_all[sampled], mode_all[sampled]  # hyp (S, 200, P, 3)
         mode_counts, mode_metrics = split_by_dataset(
-            {"mpjpe_mm": mpjpe(mode_all, truth_all, reduction="none"), "pa_mpjpe_mm": pa_mpjpe(mode_all, truth_all, reduction="none")}, dataset
+            {
+                "mpjpe_mm": mpjpe(mode_all, truth_all, reduction="none"),
+                "pa_mpjpe_mm": pa_mpjpe(mode_all, truth_all, reduction="none"),
+            },
+            dataset,
         )
         mean = hyp.mean(1, keepdim=True)
         spread = (hyp - mean).norm(dim=-1)  # (S, 200, P)
         miss = (truth - mean[:, 0]).norm(dim=-1)  # (S, P)
         free = [p for p in range(truth.shape[1]) if p not in root_indices(layout)]  # the root is fixed by construction
-        per_view = {"mode_mpjpe_mm": mpjpe(mode, truth, reduction="none"), "mode_pa_mpjpe_mm": pa_mpjpe(mode, truth, reduction="none")}
+        per_view = {
+            "mode_mpjpe_mm": mpjpe(mode, truth, reduction="none"),
+            "mode_pa_mpjpe_mm": pa_mpjpe(mode, truth, reduction="none"),
+        }
         per_view |= {f"best_of_{n}_mpjpe_mm": best_of_n(hyp[:, :n], truth, reduction="none") for n in BEST_OF}
-        per_view |= {f"best_of_{n}_pa_mpjpe_mm": best_of_n(hyp[:, :n], truth, procrustes=True, reduction="none") for n in BEST_OF}
-        per_view |= {f"inside_{q}_percent": 100 * (miss[:, free] <= spread.quantile(q / 100, dim=1)[:, free]).double().mean(1) for q in REGIONS}
+        per_view |= {
+            f"best_of_{n}_pa_mpjpe_mm": best_of_n(hyp[:, :n], truth, procrustes=True, reduction="none") for n in BEST_OF
+        }
+        per_view |= {
+            f"inside_{q}_percent": 100 * (miss[:, free] <= spread.quantile(q / 100, dim=1)[:, free]).double().mean(1)
+            for q in REGIONS
+        }
         per_view[f"apd_{APD_SAMPLES}_mm"] = apd(hyp[:, :APD_SAMPLES], reduction="none")
         sample_counts, sample_metrics = split_by_dataset(per_view, [dataset[i] for i in sampled.tolist()])
         results["flow_lifters"][name] = {
@@ -316,7 +382,11 @@ def _camera(cam: dict) -> str:
 
 def _input(m: dict) -> str:
     """Short input label of a lifter: ``skeleton joints, exact pixels``, ``COCO-17 keypoints computed from the joints, 2 px noise``."""
-    what = "skeleton joints" if m["layout"] == "skeleton" else f"{layout_label(m['layout'])} keypoints computed from the joints"
+    what = (
+        "skeleton joints"
+        if m["layout"] == "skeleton"
+        else f"{layout_label(m['layout'])} keypoints computed from the joints"
+    )
     noise = m["input_pixel_noise_px"]
     return f"{what}, {'exact pixels' if not noise else f'{noise:g} px noise'}"
 
@@ -340,10 +410,14 @@ def render(results: Callable[..., dict]) -> dict[str, str]:
              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for name, m in rots.items():
         a = m["metrics"]["all"]
-        lines.append(f"| {name} (window of {m['window']}) | {_input(m)} | {m['views']['all']:,} | {_mm(a['mpjpe_mm'])} | {_mm(a['pa_mpjpe_mm'])} | - | - | {_mm(a['mpjae_deg'])} | {m['frames_per_s']:,.0f} |")
+        lines.append(
+            f"| {name} (window of {m['window']}) | {_input(m)} | {m['views']['all']:,} | {_mm(a['mpjpe_mm'])} | {_mm(a['pa_mpjpe_mm'])} | - | - | {_mm(a['mpjae_deg'])} | {m['frames_per_s']:,.0f} |"
+        )
     for name, m in flows.items():
         a, sm = m["mode"]["metrics"]["all"], m["samples"]["metrics"]["all"]
-        lines.append(f"| {name}, mode (single frame; out: {m['output']}) | {_input(m)} | {m['mode']['views']['all']:,} | {_mm(a['mpjpe_mm'])} | {_mm(a['pa_mpjpe_mm'])} | - | - | - | {m['mode']['frames_per_s']:,.0f} |")
+        lines.append(
+            f"| {name}, mode (single frame; out: {m['output']}) | {_input(m)} | {m['mode']['views']['all']:,} | {_mm(a['mpjpe_mm'])} | {_mm(a['pa_mpjpe_mm'])} | - | - | - | {m['mode']['frames_per_s']:,.0f} |"
+        )
         lines.append(
             f"| {name}, {m['samples']['per_view']} samples (mode there: {_mm(sm['mode_mpjpe_mm'])}, PA {_mm(sm['mode_pa_mpjpe_mm'])}; best-of-1: {_mm(sm['best_of_1_mpjpe_mm'])}, PA {_mm(sm['best_of_1_pa_mpjpe_mm'])}) "
             f"| {_input(m)} | {m['samples']['views']['all']:,} | | | {_mm(sm['best_of_10_mpjpe_mm'])} (PA {_mm(sm['best_of_10_pa_mpjpe_mm'])}) | {_mm(sm['best_of_200_mpjpe_mm'])} (PA {_mm(sm['best_of_200_pa_mpjpe_mm'])}) | - | |"
@@ -351,9 +425,13 @@ def render(results: Callable[..., dict]) -> dict[str, str]:
     M = fit["views"]["all"]
     for name, m in fit["rotation_lifters_same_views"].items():
         a = m["all"]
-        lines.append(f"| {name}, the fit's views | {_input(rots[name])} | {M:,} | {_mm(a['mpjpe_mm'])} | {_mm(a['pa_mpjpe_mm'])} | - | - | {_mm(a['mpjae_deg'])} | |")
+        lines.append(
+            f"| {name}, the fit's views | {_input(rots[name])} | {M:,} | {_mm(a['mpjpe_mm'])} | {_mm(a['pa_mpjpe_mm'])} | - | - | {_mm(a['mpjae_deg'])} | |"
+        )
     a, H = fit["metrics"]["all"], fit["hypotheses"]
-    lines.append(f"| `{fit['method']}`, {fit['prior']}, {H} hypotheses (init {fit['init']}) | {_input({'layout': 'skeleton', **fit})} | {M:,} | {_mm(a['mpjpe_mm'])} | {_mm(a['pa_mpjpe_mm'])} | best-of-{H} {_mm(a[f'best_of_{H}_mpjpe_mm'])} | - | {_mm(a['mpjae_deg'])} | {fit['frames_per_s']:.1f} |")
+    lines.append(
+        f"| `{fit['method']}`, {fit['prior']}, {H} hypotheses (init {fit['init']}) | {_input({'layout': 'skeleton', **fit})} | {M:,} | {_mm(a['mpjpe_mm'])} | {_mm(a['pa_mpjpe_mm'])} | best-of-{H} {_mm(a[f'best_of_{H}_mpjpe_mm'])} | - | {_mm(a['mpjae_deg'])} | {fit['frames_per_s']:.1f} |"
+    )
     lines += [
         "",
         f"bandai-v1 {s['split']}: {s['views']:,} views ({s['views_dataset1']:,} of dataset 1, {s['views_dataset2']:,} of dataset 2), {s['chosen']}; {s['window']}; "
@@ -373,29 +451,53 @@ def render(results: Callable[..., dict]) -> dict[str, str]:
             f"APD {_mm(sm[f'apd_{k}_mm'])} mm ({k} samples)"
         )
 
-    by = ["| method | views: all (dataset 1 + dataset 2) | metric | all | dataset 1 | dataset 2 |", "|---|---|---|---|---|---|"]
+    by = [
+        "| method | views: all (dataset 1 + dataset 2) | metric | all | dataset 1 | dataset 2 |",
+        "|---|---|---|---|---|---|",
+    ]
 
     def rows(label: str, counts: dict, metrics: dict, names: list[tuple[str, str]]) -> None:
         views = f"{counts['all']:,} ({counts['dataset1']:,} + {counts['dataset2']:,})"
         for key, title in names:
-            by.append(f"| {label} | {views} | {title} | {_mm(metrics['all'][key])} | {_mm(metrics['dataset1'][key])} | {_mm(metrics['dataset2'][key])} |")
+            by.append(
+                f"| {label} | {views} | {title} | {_mm(metrics['all'][key])} | {_mm(metrics['dataset1'][key])} | {_mm(metrics['dataset2'][key])} |"
+            )
 
     rot_metrics = [("mpjpe_mm", "MPJPE (mm)"), ("pa_mpjpe_mm", "PA-MPJPE (mm)"), ("mpjae_deg", "MPJAE (deg)")]
     for name, m in rots.items():
         rows(f"{name} (in: {_input(m)})", m["views"], m["metrics"], rot_metrics)
     for name, m in flows.items():
-        rows(f"{name} mode (in: {_input(m)})", m["mode"]["views"], m["mode"]["metrics"], [("mpjpe_mm", "MPJPE (mm)"), ("pa_mpjpe_mm", "PA-MPJPE (mm)")])
+        rows(
+            f"{name} mode (in: {_input(m)})",
+            m["mode"]["views"],
+            m["mode"]["metrics"],
+            [("mpjpe_mm", "MPJPE (mm)"), ("pa_mpjpe_mm", "PA-MPJPE (mm)")],
+        )
         sm = m["samples"]
-        names = [("mode_mpjpe_mm", "mode MPJPE (mm)")] + [(f"best_of_{n}_mpjpe_mm", f"best-of-{n} MPJPE (mm)") for n in sm["best_of"]]
-        names += [("mode_pa_mpjpe_mm", "mode PA-MPJPE (mm)")] + [(f"best_of_{n}_pa_mpjpe_mm", f"best-of-{n} PA-MPJPE (mm)") for n in sm["best_of"]]
-        names += [(f"inside_{q}_percent", f"inside the {q}% regions (%)") for q in sm["regions_percent"]] + [(f"apd_{sm['apd_samples']}_mm", f"APD, {sm['apd_samples']} samples (mm)")]
+        names = [("mode_mpjpe_mm", "mode MPJPE (mm)")] + [
+            (f"best_of_{n}_mpjpe_mm", f"best-of-{n} MPJPE (mm)") for n in sm["best_of"]
+        ]
+        names += [("mode_pa_mpjpe_mm", "mode PA-MPJPE (mm)")] + [
+            (f"best_of_{n}_pa_mpjpe_mm", f"best-of-{n} PA-MPJPE (mm)") for n in sm["best_of"]
+        ]
+        names += [(f"inside_{q}_percent", f"inside the {q}% regions (%)") for q in sm["regions_percent"]] + [
+            (f"apd_{sm['apd_samples']}_mm", f"APD, {sm['apd_samples']} samples (mm)")
+        ]
         rows(f"{name}, {sm['per_view']} samples", sm["views"], sm["metrics"], names)
     for name, m in fit["rotation_lifters_same_views"].items():
         rows(f"{name}, the fit's views", fit["views"], m, rot_metrics)
-    rows(f"`{fit['method']}`, {fit['prior']}", fit["views"], fit["metrics"], [*rot_metrics[:2], (f"best_of_{H}_mpjpe_mm", f"best-of-{H} MPJPE (mm)"), rot_metrics[2]])
+    rows(
+        f"`{fit['method']}`, {fit['prior']}",
+        fit["views"],
+        fit["metrics"],
+        [*rot_metrics[:2], (f"best_of_{H}_mpjpe_mm", f"best-of-{H} MPJPE (mm)"), rot_metrics[2]],
+    )
     train = res["training_split"]
-    by += ["", f"Dataset 1: Bandai takes `dataset-1_*` (held-out styles; {train['takes']['dataset1']:,} of the {train['takes']['all']:,} training takes, "
-               f"{train['dataset1_poses_percent']:.1f}% of the training poses); dataset 2: `dataset-2_*` (repeated contents). The same views, input and cameras as above."]
+    by += [
+        "",
+        f"Dataset 1: Bandai takes `dataset-1_*` (held-out styles; {train['takes']['dataset1']:,} of the {train['takes']['all']:,} training takes, "
+        f"{train['dataset1_poses_percent']:.1f}% of the training poses); dataset 2: `dataset-2_*` (repeated contents). The same views, input and cameras as above.",
+    ]
 
     targets = []
     for name, m in rots.items():
@@ -414,12 +516,19 @@ def render(results: Callable[..., dict]) -> dict[str, str]:
         targets.append(f"- {name}: best-of-200 at most 60% of its mode's MPJPE (same {m['samples']['views']['all']:,} views): {sm['best_of_200_mpjpe_mm']:.1f} / "
                        f"{sm['mode_mpjpe_mm']:.1f} = {ratio:.0f}%: {'met' if ratio <= 60 else 'not met'}; 90% regions holding 85-95% of the true keypoints: "
                        f"{inside:.1f}%: {'met' if 85 <= inside <= 95 else 'not met'}")  # fmt: skip
-    return {"table": "\n".join(lines), "calibration": "\n".join(calibration), "by-dataset": "\n".join(by), "targets": "\n".join(targets)}
+    return {
+        "table": "\n".join(lines),
+        "calibration": "\n".join(calibration),
+        "by-dataset": "\n".join(by),
+        "targets": "\n".join(targets),
+    }
 
 
 def _training(rots: dict, flows: dict) -> str:
     """``2 px noise, 10% of keypoints dropped`` (or per lifter, where they differ)."""
-    setups = {name: (m["training_pixel_noise_px"], m["training_drop_percent"]) for name, m in (*rots.items(), *flows.items())}
+    setups = {
+        name: (m["training_pixel_noise_px"], m["training_drop_percent"]) for name, m in (*rots.items(), *flows.items())
+    }
     if len(set(setups.values())) == 1:
         noise, drop = next(iter(setups.values()))
         return f"{noise:g} px noise, {drop:g}% of keypoints dropped"

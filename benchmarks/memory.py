@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from record import save
 
 from poseprior.io import Keypoints, Motion, read_motion, write_keypoints_npz, write_motion
 from poseprior.retarget import to_pose
 from poseprior.skeleton.smpl import POSE_JOINTS
+from record import save
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("POSEPRIOR_SHARED", REPO.parent / "shared")) / "data"
@@ -68,14 +68,21 @@ def keypoints_2d(motion: Motion, block: int = 20_000) -> Keypoints:
     centre = p[:, :1]  # each frame's pelvis: the camera keeps the walker in view
     depth = 4.0 + (centre[..., 2] - p[..., 2])  # the camera on the +z side, looking along -z
     f, c = 1000.0, 500.0
-    pixels = torch.stack([c - f * (p[..., 0] - centre[..., 0]) / depth, c - f * (p[..., 1] - centre[..., 1]) / depth], dim=-1)
+    pixels = torch.stack(
+        [c - f * (p[..., 0] - centre[..., 0]) / depth, c - f * (p[..., 1] - centre[..., 1]) / depth], dim=-1
+    )
     camera = np.array([[f, 0.0, c], [0.0, f, c], [0.0, 0.0, 1.0]])
     return Keypoints(pixels.numpy(), names, fps=motion.fps, camera=camera, confidence=np.ones(pixels.shape[:2]))
 
 
 def run(command: str, path: Path, extra: list[str], folder: Path) -> dict:
     """One command in a process of its own: exit status, seconds, peak resident memory (GB) and its last line."""
-    args = [str(Path(sys.executable).with_name("poseprior")), command, str(path), *(a.format(out=folder / command) for a in extra)]
+    args = [
+        str(Path(sys.executable).with_name("poseprior")),
+        command,
+        str(path),
+        *(a.format(out=folder / command) for a in extra),
+    ]
     start = time.perf_counter()
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = process.stdout.read() if process.stdout is not None else ""
@@ -103,14 +110,21 @@ def main(argv: list[str] | None = None) -> dict:
         motion = long_take(frames)
         write_motion(motion, folder / "take.bvh")
         write_keypoints_npz(keypoints_2d(motion), folder / "keypoints.npz")
-        sizes = {"take.bvh": (folder / "take.bvh").stat().st_size, "keypoints.npz": (folder / "keypoints.npz").stat().st_size}
+        sizes = {
+            "take.bvh": (folder / "take.bvh").stat().st_size,
+            "keypoints.npz": (folder / "keypoints.npz").stat().st_size,
+        }
         for command, extra in COMMANDS:
             if args.only is not None and command not in args.only:
                 continue
             source = folder / ("keypoints.npz" if command == "lift" else "take.bvh")
             results[command] = run(command, source, extra, folder)
             r = results[command]
-            print(f"{command}: exit {r['exit']}, {r['seconds']:.0f} s, peak {r['peak_rss_gb']:.2f} GB: {r['last_line']}", file=sys.stderr, flush=True)
+            print(
+                f"{command}: exit {r['exit']}, {r['seconds']:.0f} s, peak {r['peak_rss_gb']:.2f} GB: {r['last_line']}",
+                file=sys.stderr,
+                flush=True,
+            )
     subset = {
         "take": f"CMU 01_01.bvh without its first frame, repeated to {frames:,} frames at {motion.fps:g} fps, each copy walking on",
         "frames": frames,

@@ -106,10 +106,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", action="append", required=True, help="distance-field model (repeatable)")
     parser.add_argument("--data", default="prepared/bandai-v1")
-    parser.add_argument("--noise", type=float, action="append", help="noise, degrees per axis (repeatable; default 10, 20)")
+    parser.add_argument(
+        "--noise", type=float, action="append", help="noise, degrees per axis (repeatable; default 10, 20)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="timed projections per model (the best is kept)")
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_POSES} poses, 1 repeat, written under record.quick_dir() (not published)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_POSES} poses, 1 repeat, written under record.quick_dir() (not published)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     poses = QUICK_POSES if args.quick else POSES
@@ -165,7 +171,13 @@ def main(argv: list[str] | None = None) -> dict:
                 x["reference_project_ms_over_this"] = ref["project_ms"] / x["project_ms"]
                 x["distance_after_over_reference"] = x["distance_after_rad"] / ref["distance_after_rad"]
     out = {
-        "conditions": {"batch": poses, "repeats": args.repeats, "threads": args.threads, "noise_deg": noises, "seed": 0},
+        "conditions": {
+            "batch": poses,
+            "repeats": args.repeats,
+            "threads": args.threads,
+            "noise_deg": noises,
+            "seed": 0,
+        },
         "noise": before,
         "models": models,
     }

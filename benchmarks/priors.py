@@ -46,7 +46,6 @@ import time
 from collections.abc import Callable
 
 import torch
-from record import save
 
 from poseprior.data import load_prepared
 from poseprior.geometry import nearest_poses
@@ -56,6 +55,7 @@ from poseprior.models.ndf_data import perturb
 from poseprior.models.prior import PoseJoints, PosePrior
 from poseprior.skeleton import pelvis_keypoints
 from poseprior.zoo import load
+from record import save
 
 SAMPLES = 5000
 DENOISE_POSES = 1000
@@ -187,11 +187,18 @@ def _blocks(run: dict) -> dict[str, str]:
             f"| {_f(m['dataset2_coverage_deg'], '.2f')} | {den} | {energy} | {m['sample_per_s']:,.0f} | {m['project_ms']:.3f} "
             f"| {m['parameters']:,} |"
         )
-    cells = [f"{'clean' if x == 0 else f'{x:g} deg'}: dataset {d} ({n:,})" for x in noise for d, n in ((1, d1), (2, d2))]
-    by_dataset = ["| prior: denoising geo (deg) / MPJPE (mm) | " + " | ".join(cells) + " |", "|---" * (1 + len(cells)) + "|"]
+    cells = [
+        f"{'clean' if x == 0 else f'{x:g} deg'}: dataset {d} ({n:,})" for x in noise for d, n in ((1, d1), (2, d2))
+    ]
+    by_dataset = [
+        "| prior: denoising geo (deg) / MPJPE (mm) | " + " | ".join(cells) + " |",
+        "|---" * (1 + len(cells)) + "|",
+    ]
     for m in r["priors"].values():
         vals = [
-            f"{_f(m[f'dataset{d}_geo_{x:g}_deg'])} / {_f(m[f'dataset{d}_mpjpe_{x:g}_mm'], '.0f')}" for x in noise for d in (1, 2)
+            f"{_f(m[f'dataset{d}_geo_{x:g}_deg'])} / {_f(m[f'dataset{d}_mpjpe_{x:g}_mm'], '.0f')}"
+            for x in noise
+            for d in (1, 2)
         ]
         by_dataset.append(f"| {m['label']} | " + " | ".join(vals) + " |")
     return {"table": "\n".join(lines), "datasets": "\n".join(by_dataset)}
@@ -214,7 +221,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-baselines", action="store_true", help="only the --model rows")
     parser.add_argument("--setting", help='results file setting (default: "" with the baselines, "references" without)')
-    parser.add_argument("--quick", action="store_true", help="a small subset, written under record.quick_dir() (not published)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a small subset, written under record.quick_dir() (not published)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -234,15 +243,26 @@ def main(argv: list[str] | None = None) -> dict:
     if not args.no_baselines:
         priors["independent"] = TangentGaussianPrior.fit(data["train"].rotations, "joint", joints)
         priors["none"] = UniformPrior(len(joints.names), joints)
-    print(f"bandai-v1 test: {len(test)} poses; {samples} samples; denoising {denoise_poses} poses; {args.threads} threads", file=sys.stderr)
+    print(
+        f"bandai-v1 test: {len(test)} poses; {samples} samples; denoising {denoise_poses} poses; {args.threads} threads",
+        file=sys.stderr,
+    )
     rows: dict[str, dict] = {}
     for key, prior in priors.items():
         name = BASELINES[key] if key in BASELINES and key not in args.model else label(key, prior)
-        rows[key] = {"label": name, "class": type(prior).__name__, **evaluate(prior, test, clean, joints, test_datasets, clean_datasets, samples, seconds)}
+        rows[key] = {
+            "label": name,
+            "class": type(prior).__name__,
+            **evaluate(prior, test, clean, joints, test_datasets, clean_datasets, samples, seconds),
+        }
         print(f"{name}: done", file=sys.stderr, flush=True)
     out = {
         "conditions": {
-            "samples": samples, "denoise_poses": denoise_poses, "noise_deg": list(NOISE_DEG), "batch": BATCH, "threads": args.threads,
+            "samples": samples,
+            "denoise_poses": denoise_poses,
+            "noise_deg": list(NOISE_DEG),
+            "batch": BATCH,
+            "threads": args.threads,
             "seeds": "samples: torch.manual_seed(0); noise of level i (0, 10, 20, 40 deg): torch.Generator seed i; "
             "the project timing's 20-degree noise: seed 9",
         },

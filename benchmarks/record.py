@@ -43,7 +43,9 @@ def _process_started() -> float:
     """When this process started (epoch seconds), from /proc where there is one, else when this module loaded."""
     try:
         ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+        boot = next(
+            int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime")
+        )
         return boot + ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
         return _IMPORTED
@@ -51,7 +53,9 @@ def _process_started() -> float:
 
 def quick_dir() -> Path:
     """Where ``--quick`` runs write (never the published folder): ``$POSEPRIOR_QUICK_RESULTS`` or a temp folder."""
-    return Path(os.environ.get("POSEPRIOR_QUICK_RESULTS", Path(os.environ.get("TMPDIR", "/tmp")) / "poseprior-quick-results"))
+    return Path(
+        os.environ.get("POSEPRIOR_QUICK_RESULTS", Path(os.environ.get("TMPDIR", "/tmp")) / "poseprior-quick-results")
+    )
 
 
 def meta() -> dict[str, Any]:
@@ -64,7 +68,14 @@ def meta() -> dict[str, Any]:
     cpu = platform.processor()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
-        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")), cpu)
+        cpu = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in cpuinfo.read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            cpu,
+        )
     return {
         "command": " ".join([".venv/bin/python", *[str(a) for a in sys.argv]]),
         "commit": git("rev-parse", "HEAD"),
@@ -78,7 +89,15 @@ def meta() -> dict[str, Any]:
     }
 
 
-def save(script: str, results: dict[str, Any], *, subset: dict[str, Any], setting: str = "", quick: bool = False, out: Path | None = None) -> Path:
+def save(
+    script: str,
+    results: dict[str, Any],
+    *,
+    subset: dict[str, Any],
+    setting: str = "",
+    quick: bool = False,
+    out: Path | None = None,
+) -> Path:
     """Write ``results`` (and :func:`meta`, ``subset``) to ``<script>[-<setting>].json``, atomically.
 
     Args:
@@ -95,7 +114,14 @@ def save(script: str, results: dict[str, Any], *, subset: dict[str, Any], settin
     folder = out if out is not None else (quick_dir() if quick else RESULTS)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / (f"{script}-{setting}.json" if setting else f"{script}.json")
-    payload = {"script": f"benchmarks/{script}.py", "setting": setting, "quick": quick, "meta": meta(), "subset": subset, "results": results}
+    payload = {
+        "script": f"benchmarks/{script}.py",
+        "setting": setting,
+        "quick": quick,
+        "meta": meta(),
+        "subset": subset,
+        "results": results,
+    }
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(payload, indent=1, allow_nan=False) + "\n")
     tmp.replace(path)
@@ -111,7 +137,9 @@ def load(name: str, folder: Path = RESULTS) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def settle_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace, full: dict[str, Any], quick: dict[str, Any]) -> argparse.Namespace:
+def settle_arguments(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, full: dict[str, Any], quick: dict[str, Any]
+) -> argparse.Namespace:
     """Fill the options left unset (None) from ``quick`` or ``full`` (by ``args.quick``), and refuse to write a
     quick run's numbers into the published folder (``args.out``)."""
     for key, value in (quick if args.quick else full).items():

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from lifting import views
 
 from poseprior import zoo
 from poseprior.data import BANDAI_V1, extract_poses
@@ -27,7 +28,6 @@ from poseprior.io import Archive, parse_bvh
 from poseprior.metrics import best_of_n, geodesic_error, mpjae, mpjpe
 from poseprior.models.ndf_data import perturb
 from poseprior.tasks.ik import solve_ik
-from lifting import views
 
 REPO = Path(__file__).resolve().parents[1]
 BANDAI = Path(os.environ.get("POSEPRIOR_SHARED", REPO.parent / "shared")) / "data" / "bandai-namco"
@@ -61,7 +61,9 @@ def _views(model, data: dict, count: int, seed: int, window: int) -> dict:
     frames = torch.where(data["take"][frames] == data["take"][centre][:, None], frames, centre[:, None])
     layout = model.config.lifting.layout
     skeleton, unit_mm = zoo.load("lifter-rot-bandai").skeleton, zoo.load("lifter-rot-bandai").unit_mm
-    return views(skeleton, unit_mm, data["rotations"][frames], data["root_rotation"][frames], layouts=(layout,), seed=seed) | {"layout": layout}
+    return views(
+        skeleton, unit_mm, data["rotations"][frames], data["root_rotation"][frames], layouts=(layout,), seed=seed
+    ) | {"layout": layout}
 
 
 # ------------------------------------------------------------------------------------------------ checks
@@ -116,7 +118,9 @@ def flow_lifter(name: str) -> Callable[[dict, int], float]:
         v = _views(model, data, 100, seed, 1)
         truth = v["layout_truth"][v["layout"]]  # the lifter's own keypoints (the joints for layout None)
         with torch.no_grad():
-            samples = model.sample(50, v["pixels"][v["layout"]][:, 0], v["camera"], generator=torch.Generator().manual_seed(seed))
+            samples = model.sample(
+                50, v["pixels"][v["layout"]][:, 0], v["camera"], generator=torch.Generator().manual_seed(seed)
+            )
         return float(best_of_n(samples.transpose(0, 1), truth))
 
     check.__doc__ = f"{name}: best-of-50 MPJPE (mm) on 100 views (random cameras) of test poses."
@@ -155,9 +159,19 @@ def main(argv: list[str] | None = None) -> dict:
         variations = [(s, t) for s in SEEDS for t in (1, 2) if (s, t) != (0, 1)][: 1 if args.quick else None]
         others = [measure(name, data, s, t) for s, t in variations]
         noise = max(abs(o - value) for o in others)
-        results[name] = {"check": check.__doc__, "unit": unit, "value": value, "noise": noise, "tolerance": 2 * max(noise, FLOOR)}
+        results[name] = {
+            "check": check.__doc__,
+            "unit": unit,
+            "value": value,
+            "noise": noise,
+            "tolerance": 2 * max(noise, FLOOR),
+        }
         print(f"{name}: {value:.4f} {unit}, noise {noise:.4f} over {len(others)} variations", flush=True)
-    subset = {"poses": "the first 1000 bandai-v1 test poses (splits.json order, every 3rd frame)", "seeds": list(SEEDS), "threads": [1, 2]}
+    subset = {
+        "poses": "the first 1000 bandai-v1 test poses (splits.json order, every 3rd frame)",
+        "seeds": list(SEEDS),
+        "threads": [1, 2],
+    }
     save("regression", results, subset=subset, quick=args.quick)
     return results
 
@@ -165,7 +179,10 @@ def main(argv: list[str] | None = None) -> dict:
 def render(results: Callable[..., dict]) -> dict[str, str]:
     r = results()["results"]
     lines = ["| model | check | value | run-to-run noise | test tolerance |", "|---|---|---|---|---|"]
-    lines += [f"| {n} | {c['check'].split(': ', 1)[1]} | {c['value']:.3f} {c['unit']} | {c['noise']:.4f} | {c['tolerance']:.4f} |" for n, c in r.items()]
+    lines += [
+        f"| {n} | {c['check'].split(': ', 1)[1]} | {c['value']:.3f} {c['unit']} | {c['noise']:.4f} | {c['tolerance']:.4f} |"
+        for n, c in r.items()
+    ]
     return {"table": "\n".join(lines)}
 
 

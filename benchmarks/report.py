@@ -30,7 +30,9 @@ RESULTS = BENCHMARKS / "results"
 DOCUMENTS = (REPO / "docs" / "benchmarks.md", REPO / "docs" / "conventions.md", REPO / "README.md")
 CARD_PATH = REPO / "src" / "poseprior" / "assets" / "benchmarks.json"
 
-BLOCK = re.compile(r"(?P<open><!-- render: (?P<name>[\w.\-]+:[\w.\-]+) -->\n)(?P<body>.*?)(?P<close><!-- /render -->)", re.S)
+BLOCK = re.compile(
+    r"(?P<open><!-- render: (?P<name>[\w.\-]+:[\w.\-]+) -->\n)(?P<body>.*?)(?P<close><!-- /render -->)", re.S
+)
 VALUE = re.compile(r"(?P<open><!-- value: (?P<spec>[^>]+?) -->)(?P<body>.*?)(?P<close><!-- /value -->)", re.S)
 
 #: The card: (task, model, metric, value, script, subset); value and subset may hold ``{FILE:PATH|FORMAT}`` fields.
@@ -142,11 +144,21 @@ def render_document(text: str, folder: Path = RESULTS) -> tuple[str, list[str]]:
 
 def render_card(folder: Path = RESULTS) -> str:
     rows = []
+
     def fill(template: str) -> str:
         return re.sub(r"\{([^{}]+)\}", lambda m: value(m[1], folder), template)
 
     for task, model, metric, template, script, subset in CARD:
-        rows.append({"task": task, "model": model, "metric": metric, "value": fill(template), "script": script, "subset": fill(subset)})
+        rows.append(
+            {
+                "task": task,
+                "model": model,
+                "metric": metric,
+                "value": fill(template),
+                "script": script,
+                "subset": fill(subset),
+            }
+        )
     note = (
         "Headline results of the shipped models, rendered by benchmarks/report.py from benchmarks/results/*.json "
         "(each written by the script named; rerun it to check). The subset and split are beside each number."
@@ -159,10 +171,18 @@ def differences(text: str, rendered: str, where: str) -> list[str]:
     out = []
     old_blocks = {m["name"]: m["body"] for m in BLOCK.finditer(text)}
     new_blocks = {m["name"]: m["body"] for m in BLOCK.finditer(rendered)}
-    out += [f"{where}: block {name} differs from what the results say" for name in old_blocks if old_blocks[name] != new_blocks.get(name)]
+    out += [
+        f"{where}: block {name} differs from what the results say"
+        for name in old_blocks
+        if old_blocks[name] != new_blocks.get(name)
+    ]
     old_values = [(m["spec"], m["body"]) for m in VALUE.finditer(text)]
     new_values = [(m["spec"], m["body"]) for m in VALUE.finditer(rendered)]
-    out += [f"{where}: value {spec} reads {a!r}, the results say {b!r}" for (spec, a), (_, b) in zip(old_values, new_values) if a != b]
+    out += [
+        f"{where}: value {spec} reads {a!r}, the results say {b!r}"
+        for (spec, a), (_, b) in zip(old_values, new_values, strict=False)
+        if a != b
+    ]
     if not out and text != rendered:
         out.append(f"{where}: differs from its rendering")
     return out
@@ -170,7 +190,9 @@ def differences(text: str, rendered: str, where: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 naming what differs from the results")
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 naming what differs from the results"
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="the results folder")
     args = parser.parse_args(argv)
     problems: list[str] = []

@@ -27,8 +27,36 @@ FULL: list[tuple[str, list[str]]] = [
     ("flow_design", ["--threads", "1"]),
     ("ndf_projection", ["--model", "runs/ndf-ref/export/ndf-ref.json", "--model", "ndf-bandai", "--threads", "1"]),
     ("ik", ["--model", "flow-ik-bandai", "--prior", "flow-bandai", "--threads", "1"]),
-    ("ik", ["--model", "flow-ik-bandai", "--threads", "1", "--temperature", "0.7", "--kind", "3D, 30% hidden", "--kind", "2D perspective"]),
-    ("ik", ["--model", "flow-ik-bandai", "--threads", "1", "--temperature", "0.5", "--kind", "3D, 30% hidden", "--kind", "2D perspective"]),
+    (
+        "ik",
+        [
+            "--model",
+            "flow-ik-bandai",
+            "--threads",
+            "1",
+            "--temperature",
+            "0.7",
+            "--kind",
+            "3D, 30% hidden",
+            "--kind",
+            "2D perspective",
+        ],
+    ),
+    (
+        "ik",
+        [
+            "--model",
+            "flow-ik-bandai",
+            "--threads",
+            "1",
+            "--temperature",
+            "0.5",
+            "--kind",
+            "3D, 30% hidden",
+            "--kind",
+            "2D perspective",
+        ],
+    ),
     ("fitting", ["--split", "test", "--threads", "1"]),
     ("fitting", ["--split", "val", "--limit", "300", "--sweep", "--threads", "1"]),
     ("fitting", ["--split", "val", "--limit", "300", "--optimizer", "lbfgs", "--threads", "1"]),
@@ -65,7 +93,9 @@ QUICK: dict[str, list[str]] = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scripts", nargs="*", help="run only these (default: all)")
-    parser.add_argument("--quick", action="store_true", help="small subsets; results under record.quick_dir(), not published")
+    parser.add_argument(
+        "--quick", action="store_true", help="small subsets; results under record.quick_dir(), not published"
+    )
     args = parser.parse_args(argv)
     known = [name for name, _ in FULL]
     unknown = [s for s in args.scripts if s not in known]

@@ -38,7 +38,9 @@ DEMO_TARGET_S = 120.0
 
 #: Option defaults of a full run and of ``--quick`` (an explicit option wins over both).
 FULL = dict(repeats=3, demo=True)
-QUICK = dict(repeats=1, demo=False)  # the demo alone takes 10-20 s (tests/cli/test_demo.py runs `poseprior demo --quick`)
+QUICK = dict(
+    repeats=1, demo=False
+)  # the demo alone takes 10-20 s (tests/cli/test_demo.py runs `poseprior demo --quick`)
 
 
 def best_time(fn, repeats: int) -> float:
@@ -55,8 +57,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, help=f"runs of each figure, the best kept (default {FULL['repeats']})")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--demo", action=argparse.BooleanOptionalAction, help="time `poseprior demo` (default: yes; with --quick no)")
-    parser.add_argument("--quick", action="store_true", help="one run of each figure, no demo (a smoke run; written under record.quick_dir(), not published)")
+    parser.add_argument(
+        "--demo", action=argparse.BooleanOptionalAction, help="time `poseprior demo` (default: yes; with --quick no)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one run of each figure, no demo (a smoke run; written under record.quick_dir(), not published)",
+    )
     parser.add_argument("--out", help="another folder for the results file")
     return settle_arguments(parser, parser.parse_args(argv), FULL, QUICK)
 
@@ -90,13 +98,23 @@ def main(argv: list[str] | None = None) -> dict:
         figures[key] = {"what": what, "best_s": seconds, "output_bytes": (out / file).stat().st_size, "output": "file"}
         print(f"{key}: done", file=sys.stderr, flush=True)
     embedded = [ReportFigure(p, p.name) for p in sorted(out.iterdir()) if p.suffix in (".png", ".gif")]
-    seconds = best_time(lambda: write_html_report([ReportSection("all", figures=embedded)], out / "report.html", title="bench"), args.repeats)
-    figures["write_html_report"] = {"what": f"write_html_report, {len(embedded)} figures embedded", "best_s": seconds, "output_bytes": (out / "report.html").stat().st_size, "output": "file"}
+    seconds = best_time(
+        lambda: write_html_report([ReportSection("all", figures=embedded)], out / "report.html", title="bench"),
+        args.repeats,
+    )
+    figures["write_html_report"] = {
+        "what": f"write_html_report, {len(embedded)} figures embedded",
+        "best_s": seconds,
+        "output_bytes": (out / "report.html").stat().st_size,
+        "output": "file",
+    }
     results: dict = {"figures": figures}
     if args.demo:
         script = Path(sys.executable).with_name("poseprior")
         command = [str(script), "demo", "--out", str(out / "demo"), *(["--quick"] if args.quick else [])]
-        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads)) if args.quick else None  # a full run: torch's default, as a user gets
+        env = (
+            dict(os.environ, OMP_NUM_THREADS=str(args.threads)) if args.quick else None
+        )  # a full run: torch's default, as a user gets
         start = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True, env=env)
         seconds = time.perf_counter() - start

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 EXTRAS = ("rich", "typer", "matplotlib", "imageio", "imageio_ffmpeg", "viser")
-BLOCK = "import sys\nfor m in %r:\n    sys.modules[m] = None  # importing it raises ImportError\n" % (EXTRAS,)
+BLOCK = f"import sys\nfor m in {EXTRAS!r}:\n    sys.modules[m] = None  # importing it raises ImportError\n"
 
 
 def run(code: str) -> subprocess.CompletedProcess:
@@ -52,4 +52,6 @@ train(FlowObjective(prior), {{"rotations": R}}, {{"rotations": R[:16]}}, config)
 def test_the_command_line_without_its_extra_says_what_to_install():
     result = run("from poseprior.cli import main\nmain(['--help'])")
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == ["error: poseprior's command line needs rich, which is not installed: pip install 'poseprior[cli]'"]
+    assert result.stderr.strip().splitlines() == [
+        "error: poseprior's command line needs rich, which is not installed: pip install 'poseprior[cli]'"
+    ]

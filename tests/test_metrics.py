@@ -68,7 +68,9 @@ def test_mpjpe_mask_averages_valid_joints_then_samples():
     assert float(mpjpe(pred, target, mask)) == pytest.approx(3.25)
     # A numeric mask works the same (nonzero = valid), and a (J,) mask broadcasts over samples.
     assert float(mpjpe(pred, target.nan_to_num(), mask.double())) == pytest.approx(3.25)
-    torch.testing.assert_close(mpjpe(pred, target.nan_to_num(), torch.tensor([1, 0, 1]), reduction="none"), t([4.0, 4.0]))
+    torch.testing.assert_close(
+        mpjpe(pred, target.nan_to_num(), torch.tensor([1, 0, 1]), reduction="none"), t([4.0, 4.0])
+    )
 
 
 def test_mpjpe_sample_without_valid_joint():

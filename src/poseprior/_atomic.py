@@ -34,7 +34,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.poseprior-{os.getpid()}-", suffix=".tmp" + "".join(path.suffixes), dir=path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.poseprior-{os.getpid()}-", suffix=".tmp" + "".join(path.suffixes), dir=path.parent
+        )
     except OSError as e:
         raise OSError(e.errno, e.strerror, str(path)) from None
     os.close(fd)

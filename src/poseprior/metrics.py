@@ -307,7 +307,9 @@ def jitter(positions: torch.Tensor, fps: float, reduction: Reduction = "mean") -
     if not isinstance(positions, torch.Tensor) or not positions.is_floating_point():
         raise ValidationError(f"positions: expected a floating-point torch.Tensor, got {describe_type(positions)}")
     if positions.ndim < 3 or positions.shape[-1] != 3 or positions.shape[-3] < 3:
-        raise ValidationError(f"positions: expected shape (..., T, J, 3) with T >= 3 frames, got {tuple(positions.shape)}")
+        raise ValidationError(
+            f"positions: expected shape (..., T, J, 3) with T >= 3 frames, got {tuple(positions.shape)}"
+        )
     if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps < float("inf"):
         raise ValidationError(f"fps: expected a positive number of frames per second, got {fps!r}")
     acceleration = positions[..., 2:, :, :] - 2 * positions[..., 1:-1, :, :] + positions[..., :-2, :, :]

@@ -61,19 +61,39 @@ def test_every_section_and_source_is_written(quick_run):
     assert list(likelihood) == [*SOURCES, "bandai-v1 test dataset-1", "bandai-v1 test dataset-2", "bandai-v1 test"]
     assert len(data["retargeting"]["bandai_per_take_vs_reference_rig"]) == 1
     fit = data["fit3d"]["rows"]["pooled"]
-    assert {"none_mpjpe_mm", "flow-bandai_mpjpe_mm", "vae-bandai_mpjpe_mm", "ndf-bandai_mpjpe_mm", "best_prior_over_none"} <= set(fit)
-    assert {"noisy_mpjpe_mm", "none_mpjpe_mm", "ndf-bandai_mpjpe_mm", "ndf-bandai_removed"} <= set(data["denoise"]["rows"]["pooled"])
-    assert {"rot_mpjpe_mm", "rot_mpjae_deg", "flow_mode_mpjpe_mm", "flow_best_mpjpe_mm"} <= set(data["lifting"]["rows"]["pooled"])
+    assert {
+        "none_mpjpe_mm",
+        "flow-bandai_mpjpe_mm",
+        "vae-bandai_mpjpe_mm",
+        "ndf-bandai_mpjpe_mm",
+        "best_prior_over_none",
+    } <= set(fit)
+    assert {"noisy_mpjpe_mm", "none_mpjpe_mm", "ndf-bandai_mpjpe_mm", "ndf-bandai_removed"} <= set(
+        data["denoise"]["rows"]["pooled"]
+    )
+    assert {"rot_mpjpe_mm", "rot_mpjae_deg", "flow_mode_mpjpe_mm", "flow_best_mpjpe_mm"} <= set(
+        data["lifting"]["rows"]["pooled"]
+    )
     placement = data["placement"]
-    assert list(placement["rows"]) == [s for s in SOURCES if s != "pooled"] and len(placement["bandai_train_spread_deg"]) == 20
+    assert (
+        list(placement["rows"]) == [s for s in SOURCES if s != "pooled"]
+        and len(placement["bandai_train_spread_deg"]) == 20
+    )
     for source, row in placement["rows"].items():
-        assert len(row["joints"]) == 20 and all(0 <= j["swing_deg"] <= 180 and -180 < j["twist_deg"] <= 180 for j in row["joints"].values())
+        assert len(row["joints"]) == 20 and all(
+            0 <= j["swing_deg"] <= 180 and -180 < j["twist_deg"] <= 180 for j in row["joints"].values()
+        )
         toes = row["shin_foot_median_deg"]
-        assert (toes["left"] is None) == (source == "reactidle") and (toes["left"] is None or 0 < toes["left"] < 180), (source, toes)
+        assert (toes["left"] is None) == (source == "reactidle") and (toes["left"] is None or 0 < toes["left"] < 180), (
+            source,
+            toes,
+        )
     same = data["same_take"]  # the quick cut's first takes include CMU 01_01 on all three rigs
     assert same["reference"] == "cmu-asf" and list(same["rows"]) == ["cmu-bvh", "cmu-cc3"]
     bvh = same["rows"]["cmu-bvh"]["joints_deg"]
-    assert len(bvh) == 20 and all(v < 0.01 for j, v in bvh.items() if j not in ("spine3", "neck", "left_collar", "right_collar"))
+    assert len(bvh) == 20 and all(
+        v < 0.01 for j, v in bvh.items() if j not in ("spine3", "neck", "left_collar", "right_collar")
+    )
 
 
 def test_numbers_are_finite(quick_run):
@@ -92,7 +112,13 @@ def test_the_subset_is_the_one_asked_for(quick_run):
         assert subsets["fit3d_and_lifting"]["per_source"][source]["poses"] == 6
         assert data["fit3d"]["rows"][source]["poses"] == 6 and data["lifting"]["rows"][source]["views"] == 6
     assert subsets["fit3d"]["steps"] == 2 and subsets["lifting"]["samples"] == 3
-    assert data["retargeting"]["rows"]["reactidle"]["missing"] == ["spine2", "left_foot", "right_foot", "left_wrist", "right_wrist"]
+    assert data["retargeting"]["rows"]["reactidle"]["missing"] == [
+        "spine2",
+        "left_foot",
+        "right_foot",
+        "left_wrist",
+        "right_wrist",
+    ]
 
 
 def test_metadata(quick_run):
@@ -102,7 +128,14 @@ def test_metadata(quick_run):
     assert len(meta["commit"]) == 40 and isinstance(meta["dirty"], bool)
     assert meta["threads"] == 1 and meta["torch"] and meta["cpu"] and meta["date"]
     models = written["results"]["models"]
-    assert set(models) == {"flow-bandai", "vae-bandai", "ndf-bandai", "flow-ik-bandai", "lifter-rot-bandai", "lifter-flow-bandai"}
+    assert set(models) == {
+        "flow-bandai",
+        "vae-bandai",
+        "ndf-bandai",
+        "flow-ik-bandai",
+        "lifter-rot-bandai",
+        "lifter-flow-bandai",
+    }
     assert all(len(m["sha256"]) == 64 for m in models.values())
     assert written["results"]["seconds"]["total"] > 0
 
@@ -110,5 +143,14 @@ def test_metadata(quick_run):
 def test_render_gives_every_table(quick_run):
     written = quick_run[0]
     blocks = load_script().render(lambda setting="": written)
-    assert list(blocks) == ["retargeting", "twist", "log_likelihood", "fit3d", "denoise", "lifting", "placement", "same_take"]
+    assert list(blocks) == [
+        "retargeting",
+        "twist",
+        "log_likelihood",
+        "fit3d",
+        "denoise",
+        "lifting",
+        "placement",
+        "same_take",
+    ]
     assert all(b.startswith("| ") for b in blocks.values())

@@ -49,7 +49,9 @@ def setup():
     joints = PoseJoints.from_skeleton(ds.skeleton, ds.unit)
     fit = torch.linspace(0, len(split) - 1, 200).round().long()
     torch.manual_seed(0)
-    config = ConditionalFlowConfig.for_joints(joints, ConditionConfig(context=8, hidden=(16,)), layers=2, hidden=(16,), bins=4)
+    config = ConditionalFlowConfig.for_joints(
+        joints, ConditionConfig(context=8, hidden=(16,)), layers=2, hidden=(16,), bins=4
+    )
     model = ConditionalFlowPrior.from_data(config, split.rotations[fit], split.root_rotation[fit]).eval()
     prior = TangentGaussianPrior.fit(split.rotations[fit], "joint", joints)
     dataset1 = torch.tensor([n.startswith("dataset-1") for n in split.take_names])[split.take]
@@ -63,17 +65,23 @@ def test_conditioning_check_scores_what_it_says(ik, setup):
     check = ik.conditioning_check(model, R, datasets, seed=0, samples=3)
     assert set(check) == {*ik.CHECKS, "noise_mm", "by_hidden_percent"}
     assert list(check["by_hidden_percent"]) == [str(p) for p in ik.HIDDEN_PERCENTS]
-    assert check["by_hidden_percent"]["0"]["truth_log_likelihood_nats"] == pytest.approx(check["visible"]["truth_log_likelihood_nats"], abs=1e-4)
+    assert check["by_hidden_percent"]["0"]["truth_log_likelihood_nats"] == pytest.approx(
+        check["visible"]["truth_log_likelihood_nats"], abs=1e-4
+    )
     with torch.no_grad():
         unobserved = model.log_prob_unobserved(R)
         keypoints = model.keypoints(R)
         mask = ik.observations(model, R, torch.eye(3).expand(len(R), 3, 3), seed=0)["3D, 30% hidden"][1]
         masked = model.log_prob(R, keypoints, mask)
         visible = model.log_prob(R, keypoints)
-    assert check["unobserved"]["truth_log_likelihood_nats"] == pytest.approx(float(unobserved.double().mean()), abs=1e-4)
+    assert check["unobserved"]["truth_log_likelihood_nats"] == pytest.approx(
+        float(unobserved.double().mean()), abs=1e-4
+    )
     assert check["masked30"]["truth_log_likelihood_nats"] == pytest.approx(float(masked.double().mean()), abs=1e-4)
     assert check["visible"]["truth_log_likelihood_nats"] == pytest.approx(float(visible.double().mean()), abs=1e-4)
-    assert check["visible"]["dataset1_truth_log_likelihood_nats"] == pytest.approx(float(visible[:4].double().mean()), abs=1e-4)
+    assert check["visible"]["dataset1_truth_log_likelihood_nats"] == pytest.approx(
+        float(visible[:4].double().mean()), abs=1e-4
+    )
     assert check["noise_mm"] == pytest.approx(model.config.condition.noise * model.config.length_scale * model.unit_mm)
     for key in ik.CHECKS:
         assert 0 <= check[key]["truth_above_samples_percent"] <= 100
@@ -89,7 +97,15 @@ def results_file(ik, setup, temperature: float = 1.0, kinds=None) -> dict:
         "conditioning": ik.conditioning_check(model, R, datasets, samples=2),
         "unobserved_gap": ik.unobserved_gap(model, prior, "tangent", R, datasets),
     }
-    conditions = {"hypotheses": 2, "candidates": 3, "temperature": temperature, "seed": 0, "threads": 1, "kinds": list(kinds), "check_samples": 2}
+    conditions = {
+        "hypotheses": 2,
+        "candidates": 3,
+        "temperature": temperature,
+        "seed": 0,
+        "threads": 1,
+        "kinds": list(kinds),
+        "check_samples": 2,
+    }
     subset = {"split": "test", "poses": len(R), "dataset1_poses": 4, "dataset2_poses": 8}
     return json.loads(json.dumps({"subset": subset, "results": {"conditions": conditions, "models": {"tiny": entry}}}))
 
@@ -100,19 +116,31 @@ def test_every_kind_has_both_datasets_and_renders(ik, setup):
     assert list(kinds) == ["3d", "3d_masked30", "orthographic", "perspective"]
     for row in kinds.values():
         for metric in ik.METRICS:
-            assert math.isfinite(row[metric]) and math.isfinite(row[f"dataset1_{metric}"]) and math.isfinite(row[f"dataset2_{metric}"])
+            assert (
+                math.isfinite(row[metric])
+                and math.isfinite(row[f"dataset1_{metric}"])
+                and math.isfinite(row[f"dataset2_{metric}"])
+            )
     gap = main["results"]["models"]["tiny"]["unobserved_gap"]
-    assert gap["gap_nats"] == pytest.approx(gap["prior_log_likelihood_nats"] - gap["unobserved_log_likelihood_nats"], abs=1e-6)
+    assert gap["gap_nats"] == pytest.approx(
+        gap["prior_log_likelihood_nats"] - gap["unobserved_log_likelihood_nats"], abs=1e-6
+    )
     cold = results_file(ik, setup, 0.5, ik.TEMPERATURE_KINDS)
     files = {"": main, **{f"temperature-{t:g}": copy.deepcopy(cold) for t in ik.TEMPERATURES}}
     blocks = ik.render(lambda setting="": files[setting])
     assert set(blocks) == {"table", "gap", "conditioning", "temperature"}
     masked = kinds["3d_masked30"]
-    assert f"| 3D, 30% hidden | {masked['mode_mpjpe_mm']:.1f} | {masked['dataset1_mode_mpjpe_mm']:.1f} |" in blocks["table"]
+    assert (
+        f"| 3D, 30% hidden | {masked['mode_mpjpe_mm']:.1f} | {masked['dataset1_mode_mpjpe_mm']:.1f} |"
+        in blocks["table"]
+    )
     assert "12 poses evenly spaced" in blocks["table"] and "dataset 1 (4)" in blocks["table"]
     assert f"{gap['gap_nats']:.1f} nats/pose" in blocks["gap"]
     assert len(blocks["conditioning"].splitlines()) == 2 + len(ik.CHECKS) + 5  # and the hidden-rate table
-    assert len(blocks["temperature"].splitlines()) == 3 + len(ik.TEMPERATURES) and "| 0.5 | 12 (4 / 8) |" in blocks["temperature"]
+    assert (
+        len(blocks["temperature"].splitlines()) == 3 + len(ik.TEMPERATURES)
+        and "| 0.5 | 12 (4 / 8) |" in blocks["temperature"]
+    )
 
     def missing(setting=""):
         if setting:

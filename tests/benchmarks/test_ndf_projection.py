@@ -29,12 +29,27 @@ def test_quick_run(script, tmp_path, monkeypatch):
     monkeypatch.setenv("POSEPRIOR_QUICK_RESULTS", str(tmp_path))
     returned = script.main(["--model", "ndf-bandai", "--quick", "--threads", "1", "--noise", "10"])
     written = json.loads((tmp_path / "ndf_projection.json").read_text())
-    assert written["quick"] is True and {"subset": written["subset"], "results": written["results"]} == json.loads(json.dumps(returned))
+    assert written["quick"] is True and {"subset": written["subset"], "results": written["results"]} == json.loads(
+        json.dumps(returned)
+    )
     row = written["results"]["models"]["ndf-bandai"]
     assert row["label"] == "ndf-bandai" and row["projection"]["newton"] is True
     x = row["noise"]["10"]
-    assert all(math.isfinite(x[k]) for k in ("project_ms", "field_after", "distance_after_rad", "dataset1_distance_after_rad", "dataset2_distance_after_rad"))
-    assert written["subset"]["dataset1_poses"] + written["subset"]["dataset2_poses"] == written["subset"]["poses"] == script.QUICK_POSES
+    assert all(
+        math.isfinite(x[k])
+        for k in (
+            "project_ms",
+            "field_after",
+            "distance_after_rad",
+            "dataset1_distance_after_rad",
+            "dataset2_distance_after_rad",
+        )
+    )
+    assert (
+        written["subset"]["dataset1_poses"] + written["subset"]["dataset2_poses"]
+        == written["subset"]["poses"]
+        == script.QUICK_POSES
+    )
     table = script.render(lambda setting="": written)["table"]
     assert f"| ndf-bandai, Newton, at most {row['projection']['steps']} steps |" in table
     assert f"| {x['distance_after_rad']:.3f} | {x['dataset1_distance_after_rad']:.3f} |" in table

@@ -46,8 +46,15 @@ def test_baselines_measure_and_render(priors, data):
     td, cd = priors._datasets(split, test_index), priors._datasets(split, clean_index)
     assert len(td["dataset1"]) + len(td["dataset2"]) == 60
     rows = {}
-    for key, prior in (("independent", TangentGaussianPrior.fit(test, "joint", joints)), ("none", UniformPrior(len(joints.names), joints))):
-        rows[key] = {"label": priors.BASELINES[key], "class": type(prior).__name__, **priors.evaluate(prior, test, clean, joints, td, cd, samples=50, seconds=0.01)}
+    for key, prior in (
+        ("independent", TangentGaussianPrior.fit(test, "joint", joints)),
+        ("none", UniformPrior(len(joints.names), joints)),
+    ):
+        rows[key] = {
+            "label": priors.BASELINES[key],
+            "class": type(prior).__name__,
+            **priors.evaluate(prior, test, clean, joints, td, cd, samples=50, seconds=0.01),
+        }
     none = rows["none"]
     assert none["geo_0_deg"] == pytest.approx(0.0, abs=1e-3) and none["parameters"] == 0
     assert rows["independent"]["parameters"] == 180
@@ -90,6 +97,9 @@ def test_reference_architectures_are_named(priors, data):
 
     _, joints = data
     K = len(joints.names)
-    assert priors.label("x.json", DistanceFieldPrior(DistanceFieldConfig.posendf_reference(K, joints.parents))) == "Pose-NDF reference (DistanceFieldPrior)"
+    assert (
+        priors.label("x.json", DistanceFieldPrior(DistanceFieldConfig.posendf_reference(K, joints.parents)))
+        == "Pose-NDF reference (DistanceFieldPrior)"
+    )
     assert priors.label("x.json", VAEPrior(VAEConfig.vposer_v02(K))) == "VPoser V02 reference (VAEPrior)"
     assert priors.label("ndf-bandai", DistanceFieldPrior(DistanceFieldConfig(K, joints.parents))) == "ndf-bandai"

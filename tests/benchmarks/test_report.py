@@ -28,7 +28,9 @@ def _published() -> list[tuple[str, tuple]]:
     out = []
     texts = [p.read_text() for p in report.DOCUMENTS] + [json.dumps([row[3] for row in report.CARD])]
     for text in texts:
-        for spec in [m["spec"] for m in report.VALUE.finditer(text)] + __import__("re").findall(r"\{([^{}|]+:[^{}|]+)\|", text):
+        for spec in [m["spec"] for m in report.VALUE.finditer(text)] + __import__("re").findall(
+            r"\{([^{}|]+:[^{}|]+)\|", text
+        ):
             name, _, dotted = spec.partition("|")[0].partition(":")
             out.append((name, tuple(dotted.split("."))))
     return out
@@ -48,6 +50,7 @@ def _scaled(node):
 def test_a_changed_value_fails_the_check(tmp_path, capsys):
     results = tmp_path / "results"
     shutil.copytree(report.RESULTS, results)
+
     def leaf(data, path):
         node = data
         for key in path[:-1]:
@@ -56,7 +59,8 @@ def test_a_changed_value_fails_the_check(tmp_path, capsys):
 
     # The first published number (the docs also show text values: the CPU, torch's version).
     name, path = next(
-        (n, p) for n, p in _published()
+        (n, p)
+        for n, p in _published()
         if isinstance(leaf(json.loads((results / f"{n}.json").read_text()), p)[p[-1]], (int, float))
     )
     data = json.loads((results / f"{name}.json").read_text())

@@ -47,7 +47,9 @@ def test_bvh_to_npz_to_bvh(tmp_path, clip):
     convert(tmp_path / "clip.npz", tmp_path / "back.bvh")
     back = read_motion(tmp_path / "back.bvh")
     assert_same_motion(back, clip)
-    assert (tmp_path / "back.bvh").read_text().splitlines()[4] == (sample_clip()).read_text().splitlines()[4]  # same CHANNELS
+    assert (tmp_path / "back.bvh").read_text().splitlines()[4] == (sample_clip()).read_text().splitlines()[
+        4
+    ]  # same CHANNELS
 
 
 def test_bvh_to_amc_to_bvh(tmp_path, clip):

@@ -42,7 +42,9 @@ def invoke(*args: object) -> str:
 @pytest.fixture(scope="module")
 def clip(bandai_dir: Path) -> Motion:
     """40 frames of a bandai-v1 test take."""
-    return read_motion(f"{bandai_dir / 'bandai-namco-motion-1.zip'}:data/dataset-1_dash_old_001.bvh").frames(slice(0, 40))
+    return read_motion(f"{bandai_dir / 'bandai-namco-motion-1.zip'}:data/dataset-1_dash_old_001.bvh").frames(
+        slice(0, 40)
+    )
 
 
 @pytest.fixture()
@@ -98,7 +100,9 @@ def test_interpolate_between_frames_of_two_files(clip, noisy_bvh, tmp_path):
     a = tmp_path / "a.bvh"
     write_motion(clip, a)
     out = tmp_path / "transition.bvh"
-    output = invoke("interpolate", a, noisy_bvh, "-o", out, "--steps", 7, "--prior", "none", "--frame-a", 3, "--frame-b", -1)
+    output = invoke(
+        "interpolate", a, noisy_bvh, "-o", out, "--steps", 7, "--prior", "none", "--frame-a", 3, "--frame-b", -1
+    )
     assert "a.bvh frame 3 -> " in output and "frame 39: 7 frames, 20 joints by geodesic interpolation" in output
     path, noisy = read_motion(out), read_motion(noisy_bvh)
     assert path.num_frames == 7 and path.fps == clip.fps
@@ -110,7 +114,9 @@ def test_interpolate_between_frames_of_two_files(clip, noisy_bvh, tmp_path):
     torch.testing.assert_close(path.positions()[[0, -1], hips], ends, atol=1e-4, rtol=0)
     # With a prior (the VAE: latent interpolation), the same ends and another interior.
     out_vae = tmp_path / "transition.npz"
-    assert "by latent interpolation (prior vae-bandai)" in invoke("interpolate", a, noisy_bvh, "-o", out_vae, "--steps", 7, "--frame-a", 3, "--frame-b", -1)
+    assert "by latent interpolation (prior vae-bandai)" in invoke(
+        "interpolate", a, noisy_bvh, "-o", out_vae, "--steps", 7, "--frame-a", 3, "--frame-b", -1
+    )
     guided = read_motion(out_vae)
     assert geodesic_error(guided.rotations[-1], noisy.rotations[-1]).max() < 0.01
     assert geodesic_error(guided.rotations[3], path.rotations[3]).mean() > 0.5

@@ -66,7 +66,13 @@ def test_fit3d_keypoints_npz_with_mask(world, tmp_path):
     names = list(skeleton.joint_names)
     # Extra keypoints a user's file may carry are ignored; the file's order need not be the skeleton's.
     order = np.random.default_rng(0).permutation(21)
-    kp = Keypoints(np.concatenate([values[:, order], np.zeros((12, 1, 3))], 1), [names[i] for i in order] + ["marker"], fps=30, unit="mm", mask=np.concatenate([mask.numpy()[:, order], np.ones((12, 1), bool)], 1))
+    kp = Keypoints(
+        np.concatenate([values[:, order], np.zeros((12, 1, 3))], 1),
+        [names[i] for i in order] + ["marker"],
+        fps=30,
+        unit="mm",
+        mask=np.concatenate([mask.numpy()[:, order], np.ones((12, 1), bool)], 1),
+    )
     write_keypoints_npz(kp, tmp_path / "kp.npz")
     out = invoke("fit3d", tmp_path / "kp.npz", "-o", tmp_path / "fit.npz", "--noise-mm", "5")
     assert "mean distance to the visible keypoints" in out
@@ -93,7 +99,9 @@ def test_fit3d_from_a_motion_to_bvh(truth_motion, tmp_path, prior):
     invoke("fit3d", tmp_path / "truth.npz", "-o", tmp_path / "fit.bvh", "--prior", prior, "--noise-mm", "5")
     fitted = read_motion(tmp_path / "fit.bvh")  # written on the input's skeleton (a BVH lists it depth first)
     order = fitted.skeleton.indices(truth_motion.skeleton.joint_names)
-    assert (fitted.positions(millimetres=True)[:, order] - truth_motion.positions(millimetres=True)).norm(dim=-1).mean() < 25.0
+    assert (fitted.positions(millimetres=True)[:, order] - truth_motion.positions(millimetres=True)).norm(
+        dim=-1
+    ).mean() < 25.0
 
 
 def _openpose_dir(tmp_path, pixels: torch.Tensor):
@@ -103,7 +111,9 @@ def _openpose_dir(tmp_path, pixels: torch.Tensor):
         values = [0.0] * 75
         for c, b in enumerate(BODY25_OF_COCO):
             values[3 * b : 3 * b + 3] = [frame[c][0], frame[c][1], 0.9]
-        (folder / f"clip_{t:012d}_keypoints.json").write_text(json.dumps({"version": 1.3, "people": [{"pose_keypoints_2d": values}]}))
+        (folder / f"clip_{t:012d}_keypoints.json").write_text(
+            json.dumps({"version": 1.3, "people": [{"pose_keypoints_2d": values}]})
+        )
     return folder
 
 
@@ -118,13 +128,25 @@ def coco_pixels(bandai_first_test_takes):
     body = pelvis_keypoints(skeleton, R)
     coco = keypoints_from_positions(body.double(), skeleton, "coco17").float()
     yaw, pitch = 2 * math.pi * torch.rand(12, generator=g), torch.deg2rad(20 * torch.rand(12, generator=g))
-    distance = (300 + 300 * torch.rand(12, generator=g))
+    distance = 300 + 300 * torch.rand(12, generator=g)
     return perspective_pixels(coco, root, default_camera((1000, 1000), 1000.0), yaw, pitch, distance)
 
 
 def test_fit2d_openpose_folder(coco_pixels, tmp_path):
     folder = _openpose_dir(tmp_path, coco_pixels)
-    out = invoke("fit2d", folder, "-o", tmp_path / "fit.npz", "--image-size", "1000", "1000", "--focal", "1000", "--hypotheses", "2")
+    out = invoke(
+        "fit2d",
+        folder,
+        "-o",
+        tmp_path / "fit.npz",
+        "--image-size",
+        "1000",
+        "1000",
+        "--focal",
+        "1000",
+        "--hypotheses",
+        "2",
+    )
     assert "mean reprojection error" in out
     with np.load(tmp_path / "fit.npz") as z:
         assert z["pixels"].shape == (12, 17, 2) and z["hypotheses"].shape == (12, 2, 20, 3, 3)
@@ -136,7 +158,14 @@ def test_fit2d_openpose_folder(coco_pixels, tmp_path):
 
 def test_fit2d_keypoints_npz_with_camera_to_bvh(coco_pixels, tmp_path):
     layout = get_layout("coco17")
-    kp = Keypoints(coco_pixels.numpy(), layout.joint_names, fps=30, layout="coco17", camera=default_camera((1000, 1000), 1000.0).numpy(), confidence=np.ones((12, 17)))
+    kp = Keypoints(
+        coco_pixels.numpy(),
+        layout.joint_names,
+        fps=30,
+        layout="coco17",
+        camera=default_camera((1000, 1000), 1000.0).numpy(),
+        confidence=np.ones((12, 17)),
+    )
     write_keypoints_npz(kp, tmp_path / "kp.npz")
     invoke("fit2d", tmp_path / "kp.npz", "-o", tmp_path / "fit.bvh", "--prior", "none", "--hypotheses", "1")
     assert read_motion(tmp_path / "fit.bvh").num_frames == 12
@@ -144,7 +173,9 @@ def test_fit2d_keypoints_npz_with_camera_to_bvh(coco_pixels, tmp_path):
 
 def test_bad_input(coco_pixels, world, tmp_path):
     layout = get_layout("coco17")
-    write_keypoints_npz(Keypoints(coco_pixels.numpy(), layout.joint_names, fps=30, layout="coco17"), tmp_path / "nocam.npz")
+    write_keypoints_npz(
+        Keypoints(coco_pixels.numpy(), layout.joint_names, fps=30, layout="coco17"), tmp_path / "nocam.npz"
+    )
     with pytest.raises(ValidationError, match="--image-size"):
         invoke("fit2d", tmp_path / "nocam.npz", "-o", tmp_path / "x.npz")
     with pytest.raises(ValidationError, match="expected a .npz or .bvh"):
@@ -164,10 +195,21 @@ def test_bad_input(coco_pixels, world, tmp_path):
 
 def test_fit3d_subject_skeleton_from_a_bvh(truth_motion, tmp_path):
     # A taller subject: the same poses on a skeleton 10% larger, its skeleton given as a BVH file.
-    tall = Motion(truth_motion.skeleton.scaled(1.1), truth_motion.rotations, truth_motion.root_translation * 1.1, 30, 10.0)
+    tall = Motion(
+        truth_motion.skeleton.scaled(1.1), truth_motion.rotations, truth_motion.root_translation * 1.1, 30, 10.0
+    )
     write_motion(tall, tmp_path / "subject.bvh")
     write_motion(tall, tmp_path / "tall.npz")
-    invoke("fit3d", tmp_path / "tall.npz", "-o", tmp_path / "fit.npz", "--skeleton", tmp_path / "subject.bvh", "--noise-mm", "5")
+    invoke(
+        "fit3d",
+        tmp_path / "tall.npz",
+        "-o",
+        tmp_path / "fit.npz",
+        "--skeleton",
+        tmp_path / "subject.bvh",
+        "--noise-mm",
+        "5",
+    )
     fitted = read_motion(tmp_path / "fit.npz")
     assert torch.allclose(fitted.skeleton.offsets, tall.skeleton.offsets * tall.unit / fitted.unit, atol=1e-3)
     assert (fitted.positions(millimetres=True) - tall.positions(millimetres=True)).norm(dim=-1).mean() < 10.0

@@ -73,12 +73,24 @@ def test_3d_keypoints_to_interchange_npz(tmp_path, exported, keypoints):
     motion = read_motion(tmp_path / "ik.npz")  # an interchange motion of the model's skeleton
     assert motion.joint_names == NAMES and motion.num_frames == 6 and motion.fps == 25 and motion.unit == 10.0
     with np.load(tmp_path / "ik.npz") as z:
-        assert {"format", "joint_names", "parents", "offsets", "rotations", "root_translation", "positions", "fps", "unit_mm"} <= set(z.files)
+        assert {
+            "format",
+            "joint_names",
+            "parents",
+            "offsets",
+            "rotations",
+            "root_translation",
+            "positions",
+            "fps",
+            "unit_mm",
+        } <= set(z.files)
         hyp, hyp_lp, lp = z["hypotheses"], z["hypotheses_log_prob"], z["log_prob"]
     assert hyp.shape == (6, 3, 6, 3, 3) and hyp_lp.shape == (6, 3) and lp.shape == (6,)
     assert is_rotation(torch.from_numpy(hyp), tol=1e-4).all() and (lp >= hyp_lp.max(-1) - 1e-4).all()
     # Same seed, same result; the mode's log-density is the model's.
-    again = invoke(tmp_path / "kp.npz", "--model", path, "-o", tmp_path / "again.npz", "--hypotheses", 3, "--candidates", 5)
+    again = invoke(
+        tmp_path / "kp.npz", "--model", path, "-o", tmp_path / "again.npz", "--hypotheses", 3, "--candidates", 5
+    )
     assert again.replace("again.npz", "ik.npz") == out
     visible = torch.from_numpy(mask[:, :7])
     expected = model.log_prob(motion.rotations[:, 1:].float(), keypoints, visible)
@@ -88,9 +100,18 @@ def test_3d_keypoints_to_interchange_npz(tmp_path, exported, keypoints):
 def test_perspective_file_with_camera(tmp_path, exported, keypoints):
     path, _ = exported
     camera = np.array([[800.0, 0, 640], [0, 800, 360], [0, 0, 1]])
-    pixels = perspective_pixels(keypoints, random_rotations(6), torch.from_numpy(camera).float(), torch.rand(6), torch.zeros(6), torch.full((6,), 400.0))
+    pixels = perspective_pixels(
+        keypoints,
+        random_rotations(6),
+        torch.from_numpy(camera).float(),
+        torch.rand(6),
+        torch.zeros(6),
+        torch.full((6,), 400.0),
+    )
     write_keypoints_npz(Keypoints(pixels.numpy(), NAMES, fps=30, camera=camera), tmp_path / "kp2d.npz")
-    out = invoke(tmp_path / "kp2d.npz", "--model", path, "-o", tmp_path / "ik.npz", "--hypotheses", 2, "--candidates", 2)
+    out = invoke(
+        tmp_path / "kp2d.npz", "--model", path, "-o", tmp_path / "ik.npz", "--hypotheses", 2, "--candidates", 2
+    )
     assert "2D perspective keypoints" in out
     with np.load(tmp_path / "ik.npz") as z:
         assert z["hypotheses"].shape == (6, 2, 6, 3, 3)
@@ -112,5 +133,17 @@ def test_errors(tmp_path, exported, keypoints):
     np.savez(tmp_path / "nounit.npz", positions=keypoints.numpy(), joint_names=np.array(NAMES), fps=30.0)
     with pytest.raises(FormatError, match="give the unit"):
         invoke(tmp_path / "nounit.npz", "--model", path, "-o", tmp_path / "out.npz")
-    invoke(tmp_path / "nounit.npz", "--model", path, "-o", tmp_path / "out.npz", "--unit", "cm", "--candidates", 1, "--hypotheses", 1)
+    invoke(
+        tmp_path / "nounit.npz",
+        "--model",
+        path,
+        "-o",
+        tmp_path / "out.npz",
+        "--unit",
+        "cm",
+        "--candidates",
+        1,
+        "--hypotheses",
+        1,
+    )
     assert not list(tmp_path.glob(".*.tmp*"))  # atomic writes leave no temporary files

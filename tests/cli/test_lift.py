@@ -46,7 +46,9 @@ def seen(bandai_first_test_takes):
 
 
 def write(tmp_path, skeleton, pixels, camera, name="kp.npz"):
-    kp = Keypoints(pixels.numpy(), skeleton.joint_names, fps=10, camera=camera.numpy(), confidence=np.ones(pixels.shape[:2]))
+    kp = Keypoints(
+        pixels.numpy(), skeleton.joint_names, fps=10, camera=camera.numpy(), confidence=np.ones(pixels.shape[:2])
+    )
     write_keypoints_npz(kp, tmp_path / name)
     return tmp_path / name
 
@@ -67,7 +69,15 @@ def test_rotation_lifter(seen, tmp_path):
 
 def test_flow_lifter(seen, tmp_path):
     skeleton, pixels, camera, truth = seen
-    invoke(write(tmp_path, skeleton, pixels[:5], camera), "-o", tmp_path / "out.npz", "--model", "lifter-flow-bandai", "--hypotheses", "4")
+    invoke(
+        write(tmp_path, skeleton, pixels[:5], camera),
+        "-o",
+        tmp_path / "out.npz",
+        "--model",
+        "lifter-flow-bandai",
+        "--hypotheses",
+        "4",
+    )
     with np.load(tmp_path / "out.npz") as z:
         assert z["hypotheses"].shape == (5, 4, 21, 3) and z["hypotheses_log_prob"].shape == (5, 4)
         assert np.isfinite(z["hypotheses_log_prob"]).all()
@@ -87,11 +97,17 @@ def test_bad_input(seen, tmp_path):
     with pytest.raises(ValidationError, match="shorter than the model's window"):
         invoke(write(tmp_path, skeleton, pixels[:3], camera, "short.npz"), "-o", tmp_path / "x.npz")
     coco = get_layout("coco17")
-    write_keypoints_npz(Keypoints(pixels[:, :17].numpy(), coco.joint_names, fps=10, layout="coco17", camera=camera.numpy()), tmp_path / "coco.npz")
+    write_keypoints_npz(
+        Keypoints(pixels[:, :17].numpy(), coco.joint_names, fps=10, layout="coco17", camera=camera.numpy()),
+        tmp_path / "coco.npz",
+    )
     with pytest.raises(ValidationError, match="coco17 layout"):
         invoke(tmp_path / "coco.npz", "-o", tmp_path / "x.npz", "--model", "lifter-rot-bandai")
     h36m = get_layout("h36m17")
-    write_keypoints_npz(Keypoints(pixels[:, :17].numpy(), h36m.joint_names, fps=10, layout="h36m17", camera=camera.numpy()), tmp_path / "h36m.npz")
+    write_keypoints_npz(
+        Keypoints(pixels[:, :17].numpy(), h36m.joint_names, fps=10, layout="h36m17", camera=camera.numpy()),
+        tmp_path / "h36m.npz",
+    )
     with pytest.raises(ValidationError, match="no shipped lifter reads the h36m17"):
         invoke(tmp_path / "h36m.npz", "-o", tmp_path / "x.npz")
     write_keypoints_npz(Keypoints(pixels.numpy(), skeleton.joint_names, fps=10), tmp_path / "nocam.npz")
@@ -114,7 +130,9 @@ def openpose_clip(bandai_first_test_takes, tmp_path_factory):
     root = bandai_first_test_takes["root_rotation"][:T].float()
     joints, coco = layout_keypoints(skeleton, R, None), layout_keypoints(skeleton, R, "coco17")
     world = (torch.cat([joints, coco], 1) @ root.transpose(-1, -2)).reshape(1, -1, 3)
-    v = random_views(world, torch.eye(3)[None], LiftingConfig(focal_px=(1000.0, 1000.0)), 10.0, torch.Generator().manual_seed(3))
+    v = random_views(
+        world, torch.eye(3)[None], LiftingConfig(focal_px=(1000.0, 1000.0)), 10.0, torch.Generator().manual_seed(3)
+    )
     J = joints.shape[1]
     pixels = v["pixels"][0].reshape(T, -1, 2)[:, J:]
     camera_frame = (torch.cat([joints, coco], 1) @ root.transpose(-1, -2)) @ v["R_cw"][0].T * 10.0
@@ -125,7 +143,9 @@ def openpose_clip(bandai_first_test_takes, tmp_path_factory):
         body = [0.0] * 75
         for c, b in enumerate(BODY_25_OF_COCO):
             body[3 * b : 3 * b + 3] = [float(pixels[t, c, 0]), float(pixels[t, c, 1]), 0.9]
-        (folder / f"clip_{t:012d}_keypoints.json").write_text(json.dumps({"version": 1.3, "people": [{"pose_keypoints_2d": body}]}))
+        (folder / f"clip_{t:012d}_keypoints.json").write_text(
+            json.dumps({"version": 1.3, "people": [{"pose_keypoints_2d": body}]})
+        )
     return folder, truth_joints, truth_coco
 
 
@@ -145,7 +165,22 @@ def test_openpose_json_lifts_with_the_shipped_coco_lifter(openpose_clip, tmp_pat
 def test_openpose_json_to_coco_hypotheses(openpose_clip, tmp_path):
     """The COCO-17 flow lifter: hypotheses of the COCO keypoints themselves, named by the layout."""
     folder, _, truth = openpose_clip
-    invoke(folder, "-o", tmp_path / "hyp.npz", "--model", "lifter-flow-coco17", "--hypotheses", 5, "--image-size", 1000, 1000, "--focal", 1000, "--fps", 10)
+    invoke(
+        folder,
+        "-o",
+        tmp_path / "hyp.npz",
+        "--model",
+        "lifter-flow-coco17",
+        "--hypotheses",
+        5,
+        "--image-size",
+        1000,
+        1000,
+        "--focal",
+        1000,
+        "--fps",
+        10,
+    )
     with np.load(tmp_path / "hyp.npz") as z:
         assert tuple(z["joint_names"]) == get_layout("coco17").joint_names
         assert z["positions"].shape == (T, 17, 3) and z["hypotheses"].shape == (T, 5, 17, 3)

@@ -69,7 +69,9 @@ def test_retarget_with_a_mapping_file(cmu_clip, tmp_path):
     mapping.write_text("\n".join(["# a ship's rig", "head = Head", *lines]))
     invoke("retarget", renamed, tmp_path / "mapped.npz", "--map", mapping)
     invoke("retarget", cmu_clip, tmp_path / "named.npz")
-    torch.testing.assert_close(read_motion(tmp_path / "mapped.npz").positions(), read_motion(tmp_path / "named.npz").positions())
+    torch.testing.assert_close(
+        read_motion(tmp_path / "mapped.npz").positions(), read_motion(tmp_path / "named.npz").positions()
+    )
 
 
 def test_an_unmappable_rig_is_one_line_and_exit_2(cmu_clip, tmp_path, monkeypatch, capsys):
@@ -83,7 +85,9 @@ def test_an_unmappable_rig_is_one_line_and_exit_2(cmu_clip, tmp_path, monkeypatc
 
 def test_score_denoise_and_interpolate_take_any_rig_with_the_defaults(cmu_clip, tmp_path):
     out = invoke("score", cmu_clip)
-    assert "retargeted onto the canonical body" in out and out.strip().splitlines()[-1].startswith("mean log-likelihood: ")
+    assert "retargeted onto the canonical body" in out and out.strip().splitlines()[-1].startswith(
+        "mean log-likelihood: "
+    )
     out = invoke("denoise", cmu_clip, "-o", tmp_path / "clean.bvh", "--steps", "10")
     assert "written back on its rig" in out
     source, clean = read_motion(cmu_clip), read_motion(tmp_path / "clean.bvh")
@@ -91,13 +95,27 @@ def test_score_denoise_and_interpolate_take_any_rig_with_the_defaults(cmu_clip, 
     # Joints outside the canonical body (the fingers) keep the input's rotations.
     fingers = source.skeleton.index("LThumb")
     torch.testing.assert_close(clean.rotations[:, fingers], source.rotations[:, fingers], atol=1e-5, rtol=0)
-    out = invoke("interpolate", cmu_clip, cmu_clip, "-o", tmp_path / "path.bvh", "--steps", "5", "--frame-a", "0", "--frame-b", "-1")
+    out = invoke(
+        "interpolate",
+        cmu_clip,
+        cmu_clip,
+        "-o",
+        tmp_path / "path.bvh",
+        "--steps",
+        "5",
+        "--frame-a",
+        "0",
+        "--frame-b",
+        "-1",
+    )
     path = read_motion(tmp_path / "path.bvh")
     assert path.skeleton.joint_names == source.skeleton.joint_names and path.num_frames == 5
     # Both files of one rig are retargeted alike: the ends come back where they were, to a millimetre (the
     # joints outside the canonical body, such as the second neck joint, keep A's frame all along).
     joints = list(source_rig(source).joint_map.joints.values())
-    torch.testing.assert_close(path.positions()[[0, -1]][:, joints], source.positions()[[0, -1]][:, joints], atol=0.1, rtol=0)
+    torch.testing.assert_close(
+        path.positions()[[0, -1]][:, joints], source.positions()[[0, -1]][:, joints], atol=0.1, rtol=0
+    )
 
 
 def test_fit3d_writes_a_motion_back_on_its_rig(cmu_clip, tmp_path):
@@ -123,7 +141,9 @@ def test_keypoints_named_after_a_rig_fit_on_that_rig(cmu_clip, tmp_path):
     assert fit.skeleton.joint_names == source.skeleton.joint_names and fit.unit == rig.unit
     torch.testing.assert_close(fit.skeleton.offsets, source.skeleton.offsets, atol=1e-9, rtol=0)
     joints = list(rig.joint_map.joints.values())
-    assert float((fit.positions(millimetres=True)[:, joints] - torch.from_numpy(mm)[:, joints]).norm(dim=-1).mean()) < 20.0
+    assert (
+        float((fit.positions(millimetres=True)[:, joints] - torch.from_numpy(mm)[:, joints]).norm(dim=-1).mean()) < 20.0
+    )
     # Without the rig, keypoints named after its joints still give the IK model the joints they stand for.
     out = invoke("ik", tmp_path / "kp.npz", "-o", tmp_path / "ik.npz", "--hypotheses", "2", "--candidates", "4")
     with np.load(tmp_path / "ik.npz") as z:

@@ -28,8 +28,26 @@ app.command("score")(score)
 runner = CliRunner()
 
 BANDAI_POSE = (
-    "Spine", "Chest", "Neck", "Head", "Shoulder_L", "UpperArm_L", "LowerArm_L", "Hand_L", "Shoulder_R", "UpperArm_R",
-    "LowerArm_R", "Hand_R", "UpperLeg_L", "LowerLeg_L", "Foot_L", "Toes_L", "UpperLeg_R", "LowerLeg_R", "Foot_R", "Toes_R",
+    "Spine",
+    "Chest",
+    "Neck",
+    "Head",
+    "Shoulder_L",
+    "UpperArm_L",
+    "LowerArm_L",
+    "Hand_L",
+    "Shoulder_R",
+    "UpperArm_R",
+    "LowerArm_R",
+    "Hand_R",
+    "UpperLeg_L",
+    "LowerLeg_L",
+    "Foot_L",
+    "Toes_L",
+    "UpperLeg_R",
+    "LowerLeg_R",
+    "Foot_R",
+    "Toes_R",
 )
 
 
@@ -71,7 +89,9 @@ def model(motion: Motion, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     return export(prior, tmp_path_factory.mktemp("model"), "tiny"), prior
 
 
-def test_score_bvh_prints_the_mean_log_likelihood_last_and_writes_per_frame(take: str, motion: Motion, model, tmp_path: Path):
+def test_score_bvh_prints_the_mean_log_likelihood_last_and_writes_per_frame(
+    take: str, motion: Motion, model, tmp_path: Path
+):
     path, prior = model
     out = invoke("score", take, "--model", path, "--per-frame", tmp_path / "frames.csv")
     with torch.no_grad():
@@ -127,14 +147,18 @@ def test_errors_name_the_problem(take: str, motion: Motion, model, tmp_path: Pat
     # A prior over a joint the file lacks.
     renamed = PoseJoints(("Tail", *BANDAI_POSE[1:]), prior.joints.parents, "Hips", prior.joints.offsets)
     other = export(FlowPrior(FlowConfig(20, renamed.parents, layers=1, hidden=(8,), joints=renamed)), tmp_path, "tail")
-    with pytest.raises(ValidationError, match="missing joint\\(s\\) Tail that the prior models; the file has: joint_Root, Hips"):
+    with pytest.raises(
+        ValidationError, match="missing joint\\(s\\) Tail that the prior models; the file has: joint_Root, Hips"
+    ):
         invoke("score", take, "--model", other)
     # A prior whose tree hangs the hands elsewhere: their local rotations would not mean the same.
     parents = list(prior.joints.parents)
     parents[BANDAI_POSE.index("Hand_L")] = BANDAI_POSE.index("UpperArm_L")
     moved = PoseJoints(BANDAI_POSE, tuple(parents), "Hips")
     other = export(FlowPrior(FlowConfig(20, moved.parents, layers=1, hidden=(8,), joints=moved)), tmp_path, "moved")
-    with pytest.raises(ValidationError, match="joint 'Hand_L' has parent 'LowerArm_L' in the file but 'UpperArm_L' in the prior"):
+    with pytest.raises(
+        ValidationError, match="joint 'Hand_L' has parent 'LowerArm_L' in the file but 'UpperArm_L' in the prior"
+    ):
         invoke("score", take, "--model", other)
     # No skeleton offsets: no BVH.
     bare = export(FlowPrior(FlowConfig(3, layers=1, hidden=(8,))), tmp_path, "bare")
@@ -146,10 +170,20 @@ def test_errors_name_the_problem(take: str, motion: Motion, model, tmp_path: Pat
         invoke("score", take, "--model", path, "--per-frame", tmp_path / "x.txt")
     with pytest.raises(ValidationError, match="unknown model 'no-such-model'"):
         invoke("score", take, "--model", "no-such-model")
-    np.savez(tmp_path / "poses.npz", format=POSES_FORMAT, rotations=np.zeros((2, 19, 3, 3)), joint_names=np.array(BANDAI_POSE))
+    np.savez(
+        tmp_path / "poses.npz",
+        format=POSES_FORMAT,
+        rotations=np.zeros((2, 19, 3, 3)),
+        joint_names=np.array(BANDAI_POSE),
+    )
     with pytest.raises(FormatError, match=r"poses.npz: rotations: expected float \(N, 20, 3, 3\)"):
         invoke("score", tmp_path / "poses.npz", "--model", path)
-    np.savez(tmp_path / "poses.npz", format=POSES_FORMAT, rotations=np.zeros((2, 20, 3, 3)), joint_names=np.array(BANDAI_POSE))
+    np.savez(
+        tmp_path / "poses.npz",
+        format=POSES_FORMAT,
+        rotations=np.zeros((2, 20, 3, 3)),
+        joint_names=np.array(BANDAI_POSE),
+    )
     with pytest.raises(FormatError, match="poses.npz: rotations: matrix at index \\(0, 0\\) is not a rotation"):
         invoke("score", tmp_path / "poses.npz", "--model", path)
 

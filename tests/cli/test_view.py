@@ -48,7 +48,9 @@ def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
         ("broken.bvh", "HIERARCHY\nROOT Hips\n{\n", "broken.bvh"),
     ],
 )
-def test_bad_input_is_one_line_and_starts_no_server(monkeypatch, capsys, tmp_path: Path, name, content, message) -> None:
+def test_bad_input_is_one_line_and_starts_no_server(
+    monkeypatch, capsys, tmp_path: Path, name, content, message
+) -> None:
     path = tmp_path / name
     if isinstance(content, dict):
         np.savez(path, **content)
@@ -82,7 +84,9 @@ def test_the_command_serves_prints_its_url_and_stops_on_ctrl_c(tmp_path: Path) -
     )  # fmt: skip
     try:
         line = proc.stdout.readline()  # blocks until the server is up
-        assert f"clip.bvh (10 frames): viewer at http://127.0.0.1:{port} (Ctrl-C to stop)" in line, line + proc.stderr.read()
+        assert f"clip.bvh (10 frames): viewer at http://127.0.0.1:{port} (Ctrl-C to stop)" in line, (
+            line + proc.stderr.read()
+        )
         with urllib.request.urlopen(f"http://127.0.0.1:{port}", timeout=10) as page:
             assert page.status == 200 and b"<html" in page.read().lower()
         proc.send_signal(signal.SIGINT)
@@ -103,7 +107,7 @@ def test_reference_skeletons_let_sampled_poses_show(tmp_path: Path, bandai_first
     m = load_scene_motion(tmp_path / "poses.npz", ViewOptions(skeletons=refs))
     assert m.joint_names == ("pelvis", *POSE_JOINTS) and "flow-bandai skeleton" in m.note
     for pose in m.positions:  # the first test take starts standing: its head joint 1.1-1.7 m over the feet, Z up
-        z = dict(zip(m.joint_names, pose[:, 2]))
+        z = dict(zip(m.joint_names, pose[:, 2], strict=False))
         assert 1.1 < z["head"] - (z["left_ankle"] + z["right_ankle"]) / 2 < 1.7, z
 
     clip_refs = reference_skeletons(str(CLIP))

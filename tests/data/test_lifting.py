@@ -51,7 +51,9 @@ def test_projection_consistency(skeleton, poses, layout):
     torch.testing.assert_close(root, torch.zeros_like(root), atol=1e-9, rtol=0)
     relative = keypoints - keypoints[..., list(LiftingConfig(layout=layout).root), :].mean(-2, keepdim=True)
     torch.testing.assert_close(views["points_camera"].norm(dim=-1), 10.0 * relative.norm(dim=-1))
-    torch.testing.assert_close(views["R_cw"] @ views["R_cw"].transpose(-1, -2), torch.eye(3, dtype=torch.float64).expand(200, 3, 3))
+    torch.testing.assert_close(
+        views["R_cw"] @ views["R_cw"].transpose(-1, -2), torch.eye(3, dtype=torch.float64).expand(200, 3, 3)
+    )
 
 
 def test_ranges_respected(skeleton, poses):
@@ -62,7 +64,9 @@ def test_ranges_respected(skeleton, poses):
     torch.testing.assert_close(views["root_camera"][:, :2], torch.zeros(200, 2, dtype=torch.float64), atol=1e-6, rtol=0)
     focal = views["camera"][:, 0, 0]
     assert focal.min() >= 800 and focal.max() <= 1200 and focal.std() > 50
-    torch.testing.assert_close(views["camera"][:, :2, 2], torch.tensor([500.0, 500.0], dtype=torch.float64).expand(200, 2))
+    torch.testing.assert_close(
+        views["camera"][:, :2, 2], torch.tensor([500.0, 500.0], dtype=torch.float64).expand(200, 2)
+    )
     # Pitch: the camera's forward axis (row 2 of R_cw) points down by the elevation angle; level x axis.
     forward, right = views["R_cw"][:, 2], views["R_cw"][:, 0]
     pitch = torch.rad2deg(torch.asin(-forward[:, 1]))
@@ -79,7 +83,11 @@ def test_views_reproducible_and_batch_shaped(skeleton, poses):
     torch.testing.assert_close(a["pixels"], b["pixels"])
     keypoints = layout_keypoints(skeleton, poses[0][:12].reshape(3, 4, 20, 3, 3), "h36m17")
     views = random_views(keypoints, poses[1][:12].reshape(3, 4, 3, 3), LiftingConfig(layout="h36m17"), 10.0)
-    assert views["pixels"].shape == (3, 4, 17, 2) and views["camera"].shape == (3, 4, 3, 3) and views["confidence"].shape == (3, 4, 17)
+    assert (
+        views["pixels"].shape == (3, 4, 17, 2)
+        and views["camera"].shape == (3, 4, 3, 3)
+        and views["confidence"].shape == (3, 4, 17)
+    )
 
 
 def test_dropped_keypoints_have_zero_confidence(skeleton, poses):

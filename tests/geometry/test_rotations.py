@@ -82,7 +82,7 @@ def test_euler_angles_recovered_away_from_gimbal_lock(order, a, middle):
 @FAST
 @given(a=angles(-PI, PI))
 def test_euler_matches_hand_built_products(order, a):
-    factors = [elementary(axis, angle) for axis, angle in zip(order, a)]
+    factors = [elementary(axis, angle) for axis, angle in zip(order, a, strict=False)]
     # Intrinsic (upper case): R = R_a0 @ R_a1 @ R_a2; extrinsic (lower case): the reverse product.
     expected = factors[0] @ factors[1] @ factors[2] if order.isupper() else factors[2] @ factors[1] @ factors[0]
     np.testing.assert_allclose(euler_to_matrix(order, torch.from_numpy(a)).numpy(), expected, atol=1e-12)

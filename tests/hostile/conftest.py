@@ -23,7 +23,9 @@ def write_bvh_text(tmp_path: Path, cmu_bvh_text):
     first ``frames`` frame lines of 01_01, ``edit(lines)`` applied to them."""
     head, lines = cmu_bvh_text
 
-    def write(name: str, frames: int = 60, frame_time: str = "0.0083333", edit=None, declared: int | None = None) -> Path:
+    def write(
+        name: str, frames: int = 60, frame_time: str = "0.0083333", edit=None, declared: int | None = None
+    ) -> Path:
         rows = list(lines[:frames])
         if edit is not None:
             edit(rows)
@@ -43,7 +45,16 @@ def huge_npz(tmp_path: Path) -> Path:
     blob = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + b"\x00" * 64
     path = tmp_path / "huge.npz"
     with zipfile.ZipFile(path, "w") as z:
-        for key in ("rotations", "joint_names", "parents", "offsets", "root_translation", "positions", "fps", "unit_mm"):
+        for key in (
+            "rotations",
+            "joint_names",
+            "parents",
+            "offsets",
+            "root_translation",
+            "positions",
+            "fps",
+            "unit_mm",
+        ):
             z.writestr(key + ".npy", blob)
     return path
 

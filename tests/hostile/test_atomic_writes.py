@@ -34,7 +34,9 @@ main(sys.argv[1:])
 
 def start_stalled_convert(source: Path, out: Path) -> tuple[subprocess.Popen, Path]:
     """A ``poseprior convert`` process stalled mid-write, and its temporary file."""
-    proc = subprocess.Popen([sys.executable, "-c", STALLING_CONVERT, "convert", str(source), str(out)], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STALLING_CONVERT, "convert", str(source), str(out)], stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         temporary = [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.poseprior-{proc.pid}-")]

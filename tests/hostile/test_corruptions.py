@@ -26,7 +26,22 @@ from poseprior.io.npz import write_motion_npz
 
 EXAMPLES = int(os.environ.get("POSEPRIOR_HOSTILE_EXAMPLES", "2000"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-NUMBERS = ["nan", "NaN", "-inf", "inf", "1e30", "-1e30", "1e300", "1e309", "1e-300", "-0", "99999999999999999999", "0x10", "", "1,5"]
+NUMBERS = [
+    "nan",
+    "NaN",
+    "-inf",
+    "inf",
+    "1e30",
+    "-1e30",
+    "1e300",
+    "1e309",
+    "1e-300",
+    "-0",
+    "99999999999999999999",
+    "0x10",
+    "",
+    "1,5",
+]
 
 
 @st.composite
@@ -70,7 +85,9 @@ def npz_corruption(draw, arrays: dict[str, np.ndarray]) -> bytes:
     a = np.array(arrays[key])
     if kind == "value" and a.size and a.dtype.kind == "f":
         a = a.copy()
-        a.reshape(-1)[draw(st.integers(0, a.size - 1))] = draw(st.sampled_from([np.nan, np.inf, -np.inf, 1e30, 1e300, -1e300]))
+        a.reshape(-1)[draw(st.integers(0, a.size - 1))] = draw(
+            st.sampled_from([np.nan, np.inf, -np.inf, 1e30, 1e300, -1e300])
+        )
         arrays[key] = a
     elif kind == "shape" and a.ndim and a.shape[0] > 0:
         arrays[key] = a[:-1] if draw(st.booleans()) else a.reshape(-1)
@@ -171,7 +188,12 @@ def test_interchange_npz(data, motion_arrays, workdir):
 @given(data=st.data())
 @SETTINGS
 def test_keypoints_npz(data, motion_arrays, workdir):
-    arrays = {"positions": motion_arrays["positions"], "joint_names": motion_arrays["joint_names"], "fps": np.float64(120.0), "unit": np.array("cm")}
+    arrays = {
+        "positions": motion_arrays["positions"],
+        "joint_names": motion_arrays["joint_names"],
+        "fps": np.float64(120.0),
+        "unit": np.array("cm"),
+    }
     path = workdir / "damaged_keypoints.npz"
     path.write_bytes(data.draw(npz_corruption(arrays)))
     read_or_refuse(read_keypoints_npz, path)

@@ -57,7 +57,12 @@ def nothing_written(folder: Path, *names: str) -> None:
     [
         ("1e300", None, None, "frame time 1e300 s is outside (0.0001 s, 10 s)"),
         ("1e-300", None, None, "frame time 1e-300 s is outside"),
-        ("0.0083333", set_value(10, 5, "1e30"), None, "frame 11, joint 'Hips': Xrotation of 1e+30 degrees is beyond any pose"),
+        (
+            "0.0083333",
+            set_value(10, 5, "1e30"),
+            None,
+            "frame 11, joint 'Hips': Xrotation of 1e+30 degrees is beyond any pose",
+        ),
         ("0.0083333", set_value(10, 0, "1e30"), None, "frame 11: the root of 'Hips' is 1e+25 km from the origin"),
         ("0.0083333", set_value(10, 0, "1e300"), None, "frame 11: the root of 'Hips'"),
         ("0.0083333", lambda rows: rows.clear(), 0, "has 0 frames; at least 1 needed"),
@@ -65,9 +70,15 @@ def nothing_written(folder: Path, *names: str) -> None:
     ids=["frame-time-1e300", "frame-time-1e-300", "angle-1e30", "position-1e30", "position-1e300", "zero-frames"],
 )
 @pytest.mark.parametrize("command", ["convert", "denoise", "score"])
-def test_implausible_files_are_refused_naming_file_frame_and_joint(cli, tmp_path, write_bvh_text, frame_time, edit, declared, expected, command):
+def test_implausible_files_are_refused_naming_file_frame_and_joint(
+    cli, tmp_path, write_bvh_text, frame_time, edit, declared, expected, command
+):
     path = write_bvh_text("bad.bvh", frame_time=frame_time, edit=edit, declared=declared)
-    args = {"convert": ["convert", path, "out.npz"], "denoise": ["denoise", path, "-o", "out.bvh", "--steps", "1"], "score": ["score", path]}[command]
+    args = {
+        "convert": ["convert", path, "out.npz"],
+        "denoise": ["denoise", path, "-o", "out.bvh", "--steps", "1"],
+        "score": ["score", path],
+    }[command]
     code, err = cli(*args)
     assert code == 2
     assert one_line(err).startswith(f"error: {path}") and expected in err, err
@@ -85,13 +96,17 @@ def test_a_manifest_without_a_key_names_the_file_and_key(cli, tmp_path):
     folder.mkdir()
     from poseprior.data import cache
 
-    (folder / "prepared.json").write_text(f'{{"format": "{cache._FORMAT}", "version": {cache._VERSION}, "files": {{}}}}')
+    (folder / "prepared.json").write_text(
+        f'{{"format": "{cache._FORMAT}", "version": {cache._VERSION}, "files": {{}}}}'
+    )
     code, err = cli("data", "info", folder)
     assert code == 2 and f"{folder / 'prepared.json'}: manifest lacks key(s) dataset" in one_line(err)
 
 
 def test_zero_frame_keypoints_are_refused(cli, keypoints_npz, cmu_dir):
-    path = keypoints_npz("empty.npz", np.zeros((0, 31, 3)), list(read_motion(cmu_dir / "01_01.bvh").skeleton.joint_names))
+    path = keypoints_npz(
+        "empty.npz", np.zeros((0, 31, 3)), list(read_motion(cmu_dir / "01_01.bvh").skeleton.joint_names)
+    )
     code, err = cli("fit3d", path, "--skeleton", cmu_dir / "01_01.bvh", "-o", "fit.bvh")
     assert code == 2 and "empty.npz: has 0 frames; at least 1 needed" in one_line(err)
 
@@ -118,7 +133,17 @@ def test_keypoints_in_the_wrong_unit_are_refused_naming_the_flag(cli, keypoints_
         (["convert", "A", "B", "--fps", "abc"], "'--fps'"),
         (["frobnicate"], "No such command 'frobnicate'"),
     ],
-    ids=["sample-n", "device-tpu", "interpolate-steps", "prior-weight", "noise-deg", "lift-hypotheses", "ik-candidates", "fps-text", "command"],
+    ids=[
+        "sample-n",
+        "device-tpu",
+        "interpolate-steps",
+        "prior-weight",
+        "noise-deg",
+        "lift-hypotheses",
+        "ik-candidates",
+        "fps-text",
+        "command",
+    ],
 )
 def test_bad_arguments_are_one_usage_line_naming_the_flag(cli, write_bvh_text, args, flag):
     path = str(write_bvh_text("a.bvh", frames=5))

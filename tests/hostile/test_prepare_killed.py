@@ -39,7 +39,14 @@ def amass_source(tmp_path: Path) -> Path:
     for i in range(6):
         path = tmp_path / "source" / "CMU" / f"{i:02d}" / f"{i:02d}_01_poses.npz"
         path.parent.mkdir(parents=True)
-        np.savez(path, poses=rng.normal(0, 0.3, (40, 156)), trans=rng.normal(0, 1, (40, 3)), betas=np.zeros(16), gender="male", mocap_framerate=60.0)
+        np.savez(
+            path,
+            poses=rng.normal(0, 0.3, (40, 156)),
+            trans=rng.normal(0, 1, (40, 3)),
+            betas=np.zeros(16),
+            gender="male",
+            mocap_framerate=60.0,
+        )
     return tmp_path / "source"
 
 
@@ -56,7 +63,9 @@ def run(args: list[str], capsys) -> int:
 
 def test_a_killed_prepare_reruns_to_the_same_cache(tmp_path, amass_source, capsys):
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-c", STALLING_PREPARE, *prepare(amass_source, killed)], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STALLING_PREPARE, *prepare(amass_source, killed)], stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 120
     while not (killed.is_dir() and any(".tmp" in p.name for p in killed.iterdir())):
         assert proc.poll() is None, proc.stderr.read()

@@ -47,7 +47,9 @@ def test_motions_round_trip(m, suffix):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"take{suffix}"
         write_motion(m, path)
-        back = read_motion(path, fps=m.fps if suffix == ".amc" else None)  # write_motion writes BVH in cm, as readers assume
+        back = read_motion(
+            path, fps=m.fps if suffix == ".amc" else None
+        )  # write_motion writes BVH in cm, as readers assume
     assert back.num_frames == m.num_frames and abs(back.fps - m.fps) <= 1e-8 * m.fps  # BVH writes 1 / fps to 10 digits
     # ASF names bones, not joints: a generic tree comes back with a bone per joint and a link bone per offset
     # (its root is "root", and each joint hangs from a "_link" bone)
@@ -56,7 +58,9 @@ def test_motions_round_trip(m, suffix):
     assert len(common) == m.skeleton.num_joints
     mine = [m.skeleton.joint_names.index(n) for n in common]
     theirs = [back.skeleton.joint_names.index(named.get(n, n)) for n in common]
-    torch.testing.assert_close(back.positions(millimetres=True)[:, theirs], m.positions(millimetres=True)[:, mine], atol=1e-3, rtol=1e-6)  # text: 6 decimals
+    torch.testing.assert_close(
+        back.positions(millimetres=True)[:, theirs], m.positions(millimetres=True)[:, mine], atol=1e-3, rtol=1e-6
+    )  # text: 6 decimals
 
 
 @given(st.integers(1, 6), st.integers(1, 20), st.booleans(), st.integers(0, 2**31 - 1))

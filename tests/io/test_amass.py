@@ -150,7 +150,9 @@ def test_write_rejects_other_skeletons(tmp_path):
     motion = Motion(sk, torch.eye(3).double().expand(2, 2, 3, 3), torch.zeros(2, 3).double(), fps=30, unit="m")
     with pytest.raises(ValidationError, match="SMPL-H .* or SMPL-X"):
         write_amass(motion, tmp_path / "x.npz")
-    smpl = Motion(smpl_skeleton("smpl"), torch.eye(3).double().expand(2, 24, 3, 3), torch.zeros(2, 3).double(), fps=30, unit="m")
+    smpl = Motion(
+        smpl_skeleton("smpl"), torch.eye(3).double().expand(2, 24, 3, 3), torch.zeros(2, 3).double(), fps=30, unit="m"
+    )
     with pytest.raises(ValidationError, match="24 joints"):
         write_amass(smpl, tmp_path / "x.npz")
     assert not (tmp_path / "x.npz").exists()
@@ -160,7 +162,10 @@ def test_write_rejects_other_skeletons(tmp_path):
     "change, message",
     [
         (lambda d: d.pop("poses"), r"missing keys \['poses'\]"),
-        (lambda d: d.update(poses=d["poses"][:, :72]), r"'poses' must be \(T, 156\) for SMPL-H or \(T, 165\) for SMPL-X, got \(12, 72\)"),
+        (
+            lambda d: d.update(poses=d["poses"][:, :72]),
+            r"'poses' must be \(T, 156\) for SMPL-H or \(T, 165\) for SMPL-X, got \(12, 72\)",
+        ),
         (lambda d: d.update(trans=d["trans"][:-1]), r"'trans' must be \(12, 3\) to match 'poses' \(12 frames\)"),
         (lambda d: d["poses"].__setitem__((5, 7), np.nan), "'poses' contains NaN or inf \\(first at frame 5\\)"),
         (lambda d: d["trans"].__setitem__((2, 0), np.inf), "'trans' contains NaN or inf"),

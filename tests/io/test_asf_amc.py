@@ -128,7 +128,9 @@ def test_read_cmu_01(cmu01: Motion, cmu_dir: Path) -> None:
     assert m.unit == pytest.approx(25.4 / 0.45)
     sk = m.skeleton
     # A joint sits at its bone's start: ltibia's offset is lfemur's direction * length.
-    assert sk.offsets[sk.index("ltibia")].tolist() == pytest.approx([0.34202 * 7.1578, -0.939693 * 7.1578, 0.0], abs=1e-5)
+    assert sk.offsets[sk.index("ltibia")].tolist() == pytest.approx(
+        [0.34202 * 7.1578, -0.939693 * 7.1578, 0.0], abs=1e-5
+    )
     assert sk.offsets[sk.index("lfemur")].norm().item() == pytest.approx(2.40479)  # lhipjoint's length
     assert sk.offsets[sk.index("lhipjoint")].tolist() == [0.0, 0.0, 0.0]  # the root's children start at the root
     leaves = ("ltoes", "rtoes", "head", "lfingers", "lthumb", "rfingers", "rthumb")
@@ -168,7 +170,9 @@ def test_conventions_by_hand(tmp_path: Path) -> None:
     assert ends[0, m.skeleton.end_site_parents.index(knee)].tolist() == pytest.approx([0, -1, -1], abs=1e-12)
     assert ends[0, m.skeleton.end_site_parents.index(spine)].tolist() == pytest.approx([0, 5, 2], abs=1e-12)
     # hip has axis 0 0 90 XYZ: its rx turns about C @ x = y, so 90 degrees takes z to x.
-    assert (m.rotations[1, hip] @ torch.tensor([0.0, 0, 1], dtype=torch.float64)).tolist() == pytest.approx([1, 0, 0], abs=1e-12)
+    assert (m.rotations[1, hip] @ torch.tensor([0.0, 0, 1], dtype=torch.float64)).tolist() == pytest.approx(
+        [1, 0, 0], abs=1e-12
+    )
     # root order RX RY RZ is extrinsic xyz: Rz(30) @ Ry(20) @ Rx(10).
     expected = euler_to_matrix("ZYX", torch.tensor([30.0, 20, 10], dtype=torch.float64), degrees=True)
     assert torch.allclose(m.rotations[1, root], expected, atol=1e-12)
@@ -326,7 +330,9 @@ def test_matches_cmu_bvh(cmu01: Motion, cmu01_bvh: Motion, cmu_dir: Path, tmp_pa
     # The control, on the first 100 frames.
     text = (cmu_dir / "01_01.amc").read_text()
     (tmp_path / "head.amc").write_text(text[: text.index("\n101\n") + 1])
-    intrinsic = dataclasses.replace(cmu01.metadata["asf"], axis_orders=tuple(o[::-1] for o in cmu01.metadata["asf"].axis_orders))
+    intrinsic = dataclasses.replace(
+        cmu01.metadata["asf"], axis_orders=tuple(o[::-1] for o in cmu01.metadata["asf"].axis_orders)
+    )
     wrong = read_amc(tmp_path / "head.amc", intrinsic).rotations
     assert geodesic_distance(wrong, R_bvh[:100], degrees=True).max() > 90
 
@@ -369,9 +375,12 @@ def test_generic_writer(tmp_path: Path) -> None:
     names = ("Hips", "Spine", "Head", "LArm", "RArm", "LLeg", "RLeg", "Tail")
     parents = (-1, 0, 1, 1, 1, 0, 0, 0)
     offsets = torch.tensor(
-        [[1.0, 90, 2], [0, 10, 0], [0, 20, 1], [15, 18, 0], [-15, 18, 0], [9, -5, 0], [-9, -5, 0], [0, 0, 0]], dtype=torch.float64
+        [[1.0, 90, 2], [0, 10, 0], [0, 20, 1], [15, 18, 0], [-15, 18, 0], [9, -5, 0], [-9, -5, 0], [0, 0, 0]],
+        dtype=torch.float64,
     )
-    skeleton = Skeleton(names, parents, offsets, (2, 2, 5, 1), torch.tensor([[0, 8.0, 0], [0, 4, 4], [0, -40, 0], [0, 3, -3]]))
+    skeleton = Skeleton(
+        names, parents, offsets, (2, 2, 5, 1), torch.tensor([[0, 8.0, 0], [0, 4, 4], [0, -40, 0], [0, 3, -3]])
+    )
     g = torch.Generator().manual_seed(0)
     T = 7
     motion = Motion(
@@ -411,7 +420,9 @@ def test_rotations_outside_the_dofs_fall_back_to_generic(cmu01: Motion, tmp_path
     """A CMU motion whose knee twists (ltibia has only rx) is written with three dofs per bone."""
     m = cmu01.frames(slice(0, 10))
     R = m.rotations.clone()
-    R[:, m.skeleton.index("ltibia")] = random_rotations(10, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    R[:, m.skeleton.index("ltibia")] = random_rotations(
+        10, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+    )
     m = dataclasses.replace(m, rotations=R)
     write_asf_amc(m, tmp_path / "t.asf", tmp_path / "t.amc")
     back = read_asf_amc(tmp_path / "t.asf", tmp_path / "t.amc")
@@ -425,7 +436,9 @@ def test_animated_translations_are_refused(tmp_path: Path) -> None:
     skeleton = Skeleton(("a", "b"), (-1, 0), torch.tensor([[0.0, 0, 0], [0, 1, 0]]))
     translations = torch.zeros(3, 2, 3, dtype=torch.float64)
     translations[:, 1, 1] = torch.tensor([1.0, 2.0, 3.0])
-    motion = Motion(skeleton, torch.eye(3).expand(3, 2, 3, 3).double(), torch.zeros(3, 3), 30.0, translations=translations)
+    motion = Motion(
+        skeleton, torch.eye(3).expand(3, 2, 3, 3).double(), torch.zeros(3, 3), 30.0, translations=translations
+    )
     with pytest.raises(ValidationError, match=r"animated translations of non-root joints \['b'\]"):
         write_asf_amc(motion, tmp_path / "x.asf", tmp_path / "x.amc")
     assert not list(tmp_path.iterdir())  # nothing half-written

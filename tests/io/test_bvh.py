@@ -66,7 +66,7 @@ def elementary(axis: str, degrees: float) -> torch.Tensor:
 
 def euler(order: str, angles: list[float]) -> torch.Tensor:
     R = torch.eye(3, dtype=torch.float64)
-    for axis, a in zip(order, angles):
+    for axis, a in zip(order, angles, strict=False):
         R = R @ elementary(axis, a)
     return R
 
@@ -170,7 +170,11 @@ BAD = {
     "no Frame Time": (edit(27), 27, "expected 'Frame Time: seconds' after Frames"),
     "Frames not an integer": (edit(26, "Frames: 2.5"), 26, "non-negative integer"),
     "Frames too large": (edit(26, "Frames: " + "9" * 5000), 26, "non-negative integer below 1e18"),
-    "huge channel count": (edit(9, "CHANNELS " + "0" * 5000 + "3 Zrotation Xrotation Yrotation"), 9, "count from 0 to 6"),
+    "huge channel count": (
+        edit(9, "CHANNELS " + "0" * 5000 + "3 Zrotation Xrotation Yrotation"),
+        9,
+        "count from 0 to 6",
+    ),
     "missing closing brace": (edit(24), 24, "unbalanced braces: the block of joint 'hips' (line 2) is not closed"),
     "missing inner brace": (edit(14), 24, "unbalanced braces"),
     "extra closing brace": (edit(25, "}", insert=True), 25, "unbalanced braces: '}' without a matching '{'"),
@@ -190,7 +194,11 @@ BAD = {
     "no CHANNELS": (edit(9), 13, "joint 'spine' (line 6) has no CHANNELS line"),
     "second ROOT": (edit(25, "ROOT other", insert=True), 25, "a second ROOT"),
     "bad End Site": (edit(10, "    End Sight"), 10, "expected 'End Site'"),
-    "stray keyword": (edit(9, "ROTATION 3", insert=True), 9, "expected OFFSET, CHANNELS, JOINT, End Site or '}', got 'ROTATION'"),
+    "stray keyword": (
+        edit(9, "ROTATION 3", insert=True),
+        9,
+        "expected OFFSET, CHANNELS, JOINT, End Site or '}', got 'ROTATION'",
+    ),
 }
 
 
@@ -238,7 +246,14 @@ def test_cmu_01_01(cmu_dir):
     assert m.skeleton.num_joints == 31 and m.num_frames == declared == lines == 2752
     assert m.fps == 120.0 and m.unit == UNITS_MM["asf"]
     assert m.metadata["source"] == str(path)
-    assert m.metadata["bvh_channels"][0] == ["Xposition", "Yposition", "Zposition", "Zrotation", "Yrotation", "Xrotation"]
+    assert m.metadata["bvh_channels"][0] == [
+        "Xposition",
+        "Yposition",
+        "Zposition",
+        "Zrotation",
+        "Yrotation",
+        "Xrotation",
+    ]
     assert all(len(c) == 3 for c in m.metadata["bvh_channels"][1:])
     assert m.translations is None
     assert len(m.skeleton.end_site_parents) == path.read_text().count("End Site") == 7
@@ -342,13 +357,27 @@ def test_default_layout_and_rotation_order(bandai_take, cmu_take):
         bare = replace(m, metadata={})
         text = format_bvh(bare, rotation_order="xyz", precision=10)
         back = parse_bvh(text, unit=m.unit)
-        assert back.metadata["bvh_channels"][0] == ["Xposition", "Yposition", "Zposition", "Xrotation", "Yrotation", "Zrotation"]
+        assert back.metadata["bvh_channels"][0] == [
+            "Xposition",
+            "Yposition",
+            "Zposition",
+            "Xrotation",
+            "Yrotation",
+            "Zrotation",
+        ]
         n = 6 if m.translations is not None else 3
         assert all(len(c) == n for c in back.metadata["bvh_channels"][1:])
         assert_same_motion(m, back, 1e-9)
     # rotation_order overrides the stored layout's rotations and keeps its position channels
     back = parse_bvh(format_bvh(cmu_take, rotation_order="YZX", precision=10), unit="asf")
-    assert back.metadata["bvh_channels"][0] == ["Xposition", "Yposition", "Zposition", "Yrotation", "Zrotation", "Xrotation"]
+    assert back.metadata["bvh_channels"][0] == [
+        "Xposition",
+        "Yposition",
+        "Zposition",
+        "Yrotation",
+        "Zrotation",
+        "Xrotation",
+    ]
     assert back.metadata["bvh_channels"][1] == ["Yrotation", "Zrotation", "Xrotation"]
     assert_same_motion(cmu_take, back, 1e-9)
 
@@ -356,13 +385,19 @@ def test_default_layout_and_rotation_order(bandai_take, cmu_take):
 def test_partial_channel_layout_round_trips():
     text = VALID.replace(ROOT_CHANNELS, "CHANNELS 4 Yposition Xrotation Zrotation Zposition")
     text = text.replace("CHANNELS 3 Zrotation Xrotation Yrotation", "CHANNELS 0")
-    text = text.replace("CHANNELS 6 Xposition Yposition Zposition Yrotation Xrotation Zrotation", "CHANNELS 1 Yrotation")
+    text = text.replace(
+        "CHANNELS 6 Xposition Yposition Zposition Yrotation Xrotation Zrotation", "CHANNELS 1 Yrotation"
+    )
     rows = ["91 10 20 3 45", "92 -170 90 4 -45", "93 180 -90 5 0"]
     m = parse_bvh(text.split("MOTION")[0] + "MOTION\nFrames: 3\nFrame Time: 0.0333333\n" + "\n".join(rows) + "\n")
     assert m.translations is None and m.root_translation[:, 0].tolist() == [0, 0, 0]
     torch.testing.assert_close(m.rotations[1, 0], euler("XZ", [-170, 90]))
     out = format_bvh(m, precision=8)
-    assert "CHANNELS 4 Yposition Xrotation Zrotation Zposition" in out and "CHANNELS 0" in out and "CHANNELS 1 Yrotation" in out
+    assert (
+        "CHANNELS 4 Yposition Xrotation Zrotation Zposition" in out
+        and "CHANNELS 0" in out
+        and "CHANNELS 1 Yrotation" in out
+    )
     back = parse_bvh(out)
     assert_same_motion(m, back, 1e-9)
     assert format_bvh(back, precision=8) == out

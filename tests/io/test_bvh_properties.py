@@ -43,10 +43,26 @@ Frame Time: 0.0333333
 2 91 3 11 21 31 6 -11 16 11 2 1 46 31 -61
 """
 
-KEYWORDS = ["HIERARCHY", "ROOT", "JOINT", "End", "Site", "OFFSET", "CHANNELS", "MOTION", "Frames:", "Frame", "Time:", "{", "}"]
+KEYWORDS = [
+    "HIERARCHY",
+    "ROOT",
+    "JOINT",
+    "End",
+    "Site",
+    "OFFSET",
+    "CHANNELS",
+    "MOTION",
+    "Frames:",
+    "Frame",
+    "Time:",
+    "{",
+    "}",
+]
 TOKENS = st.one_of(
     st.text(max_size=8),
-    st.sampled_from(KEYWORDS + ["Xrotation", "Zposition", "nan", "-inf", "1e309", "1e300", "-1.7e308", "0", "-1", "7", "1e-320"]),
+    st.sampled_from(
+        KEYWORDS + ["Xrotation", "Zposition", "nan", "-inf", "1e309", "1e300", "-1.7e308", "0", "-1", "7", "1e-320"]
+    ),
     st.integers(-10, 10).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
 )

@@ -21,9 +21,7 @@ BODY_25 = (
 ).split()
 COCO_18 = "Nose Neck RShoulder RElbow RWrist LShoulder LElbow LWrist RHip RKnee RAnkle LHip LKnee LAnkle REye LEye REar LEar".split()
 # COCO-17 keypoint -> OpenPose name, in COCO-17 order.
-COCO17_TO_OPENPOSE = (
-    "Nose LEye REye LEar REar LShoulder RShoulder LElbow RElbow LWrist RWrist LHip RHip LKnee RKnee LAnkle RAnkle".split()
-)
+COCO17_TO_OPENPOSE = "Nose LEye REye LEar REar LShoulder RShoulder LElbow RElbow LWrist RWrist LHip RHip LKnee RKnee LAnkle RAnkle".split()
 # COCO-17 keypoint -> MediaPipe Pose landmark index.
 COCO17_TO_MEDIAPIPE = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
 
@@ -55,7 +53,10 @@ def test_openpose_single_file_order_values_and_mask(tmp_path, names, model):
     assert np.array_equal(kp.positions[0, keep], np.stack([100 + src, 200 + src], -1)[keep])
     assert np.allclose(kp.confidence[0, keep], 0.5 + src[keep] / 100) and kp.confidence[0, eye] == 0
     assert kp.mask[0].tolist() == keep.tolist() and np.isnan(kp.positions[0, eye]).all()
-    assert kp.positions[0, COCO17.index("right_ankle")].tolist() == [100 + names.index("RAnkle"), 200 + names.index("RAnkle")]
+    assert kp.positions[0, COCO17.index("right_ankle")].tolist() == [
+        100 + names.index("RAnkle"),
+        200 + names.index("RAnkle"),
+    ]
 
 
 def test_openpose_directory_sorted_by_name_with_empty_frame_and_person(tmp_path):
@@ -147,7 +148,9 @@ def test_mediapipe_list_form(tmp_path):
     assert kp.mask.tolist() == [[True] * 17, [False] * 17, [False] * 17, [True] * 17] and kp.confidence[0, 0] == 0
     assert np.isnan(kp.positions[1:3]).all()
     strict = read_mediapipe_json(path, fps=24, image_size=(640, 480), min_confidence=0.5)
-    assert strict.mask[0].tolist() == (src / 40 >= 0.5).tolist() and np.isnan(strict.positions[0, ~strict.mask[0]]).all()
+    assert (
+        strict.mask[0].tolist() == (src / 40 >= 0.5).tolist() and np.isnan(strict.positions[0, ~strict.mask[0]]).all()
+    )
 
 
 def test_mediapipe_object_form_and_dispatch(tmp_path):
@@ -197,6 +200,6 @@ def test_mediapipe_errors(tmp_path):
     path.write_text(json.dumps({"fps": 30, "image_width": 640, "image_height": 480, "frames": {}}))
     with pytest.raises(FormatError, match="'frames' list"):
         read_mediapipe_json(path)
-    path.write_text("[[{\"x\": 1,]]")
+    path.write_text('[[{"x": 1,]]')
     with pytest.raises(FormatError, match="malformed JSON"):
         read_keypoints_2d(path)

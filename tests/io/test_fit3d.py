@@ -76,7 +76,9 @@ def test_full_file_rotations_and_translation(tmp_path):
     assert isinstance(motion, Motion) and motion.num_frames == T and motion.fps == 50.0 and motion.unit == 1000.0
     assert motion.joint_names == smpl_joint_names("smplx") and motion.rotations.dtype == torch.float64
     for key, n, first in POSE_KEYS:  # each key lands on its joints of the SMPL-X tree, to float32 rounding
-        torch.testing.assert_close(motion.rotations[:, first : first + n], torch.from_numpy(data[key]).double(), atol=1e-6, rtol=0)
+        torch.testing.assert_close(
+            motion.rotations[:, first : first + n], torch.from_numpy(data[key]).double(), atol=1e-6, rtol=0
+        )
     R = motion.rotations  # projected onto SO(3): exact in float64
     assert torch.allclose(R.transpose(-1, -2) @ R, torch.eye(3, dtype=torch.float64).expand_as(R), atol=1e-12)
     pelvis = template_rest_joints("smplx")[0]
@@ -94,7 +96,9 @@ def test_body_only_file_has_identity_elsewhere(tmp_path):
     assert motion.metadata["pose_keys"] == ["global_orient", "body_pose"] and "subject" not in motion.metadata
     eye = torch.eye(3, dtype=torch.float64).expand(T, 33, 3, 3)
     torch.testing.assert_close(motion.rotations[:, 22:], eye, atol=1e-12, rtol=0)
-    torch.testing.assert_close(motion.rotations[:, 1:22], torch.from_numpy(data["body_pose"]).double(), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        motion.rotations[:, 1:22], torch.from_numpy(data["body_pose"]).double(), atol=1e-6, rtol=0
+    )
 
 
 def test_positions_match_smplx_skinning(tmp_path):
@@ -146,10 +150,19 @@ def _not_rotation(d: dict) -> None:
     "change, message",
     [
         (lambda d: d.pop("body_pose"), r"missing keys \['body_pose'\]; not a Fit3D SMPL-X file"),
-        (lambda d: d.update(global_orient=d["global_orient"][:, 0]), r"'global_orient' must be \(6, 1, 3, 3\) .* got \(6, 3, 3\)"),
-        (lambda d: d.update(body_pose=d["body_pose"][:-1]), r"'body_pose' must be \(6, 21, 3, 3\) to match 'transl' \(6 frames\)"),
+        (
+            lambda d: d.update(global_orient=d["global_orient"][:, 0]),
+            r"'global_orient' must be \(6, 1, 3, 3\) .* got \(6, 3, 3\)",
+        ),
+        (
+            lambda d: d.update(body_pose=d["body_pose"][:-1]),
+            r"'body_pose' must be \(6, 21, 3, 3\) to match 'transl' \(6 frames\)",
+        ),
         (lambda d: d.update(left_hand_pose=d["left_hand_pose"][:, :12]), r"'left_hand_pose' must be \(6, 15, 3, 3\)"),
-        (lambda d: d["body_pose"].__setitem__((2, 5, 0, 0), np.nan), r"'body_pose' contains NaN or inf \(first at frame 2\)"),
+        (
+            lambda d: d["body_pose"].__setitem__((2, 5, 0, 0), np.nan),
+            r"'body_pose' contains NaN or inf \(first at frame 2\)",
+        ),
         (lambda d: d["transl"].__setitem__((1, 2), np.inf), r"'transl' contains NaN or inf \(first at frame 1\)"),
         (lambda d: d["betas"].__setitem__((0, 0), np.nan), "'betas' contains NaN or inf"),
         (_not_rotation, "'body_pose' at frame 4, joint 3 is not a rotation"),
@@ -182,7 +195,9 @@ def test_not_a_parameter_file(tmp_path):
 def test_read_motion_dispatches_json(tmp_path):
     path = fit3d_file(tmp_path, fit3d_params())
     motion, direct = read_motion(path), read_fit3d_smplx(path)
-    assert torch.equal(motion.rotations, direct.rotations) and torch.equal(motion.root_translation, direct.root_translation)
+    assert torch.equal(motion.rotations, direct.rotations) and torch.equal(
+        motion.root_translation, direct.root_translation
+    )
     assert motion.fps == 50.0 and read_motion(path, fps=25).fps == 25.0 and read_motion(path, unit="mm").unit == 1.0
     openpose = tmp_path / "clip_000000000000_keypoints.json"
     openpose.write_text(json.dumps({"version": 1.3, "people": []}))

@@ -35,7 +35,9 @@ def bvh_file(tmp_path_factory, amc_motion):
 def smplh_motion(T: int = 5) -> Motion:
     sk = smpl_skeleton("smplh", template_rest_joints("smplh"))
     R = random_rotations(T, sk.num_joints, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    root = sk.offsets[0] + torch.linspace(0, 1, T, dtype=torch.float64)[:, None] * torch.tensor([1.0, 0, 0], dtype=torch.float64)
+    root = sk.offsets[0] + torch.linspace(0, 1, T, dtype=torch.float64)[:, None] * torch.tensor(
+        [1.0, 0, 0], dtype=torch.float64
+    )
     return Motion(sk, R, root, fps=60.0, unit="m", metadata={"betas": [0.0] * 16, "gender": "neutral"})
 
 

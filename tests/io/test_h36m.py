@@ -19,7 +19,10 @@ rng = np.random.default_rng(0)
 
 def positions_3d() -> dict:
     return {
-        "S1": {"Walking": rng.normal(size=(8, 32, 3)).astype(np.float32), "Directions 1": rng.normal(size=(5, 32, 3)).astype(np.float32)},
+        "S1": {
+            "Walking": rng.normal(size=(8, 32, 3)).astype(np.float32),
+            "Directions 1": rng.normal(size=(5, 32, 3)).astype(np.float32),
+        },
         "S9": {"Walking": rng.normal(size=(6, 32, 3)).astype(np.float32)},
     }
 
@@ -57,7 +60,9 @@ def test_bad_3d_files(tmp_path):
     assert read_h36m_3d(tmp_path / "ok.npz")["S9"]["Walking"].positions.shape == (6, 17, 3)
     data["S9"]["Walking"][3, 17, 1] = np.nan
     np.savez(tmp_path / "nan.npz", positions_3d=data)
-    with pytest.raises(FormatError, match=r"nan\.npz:S9/Walking: positions: NaN or inf at visible keypoint 'LShoulder', frame 3"):
+    with pytest.raises(
+        FormatError, match=r"nan\.npz:S9/Walking: positions: NaN or inf at visible keypoint 'LShoulder', frame 3"
+    ):
         read_h36m_3d(tmp_path / "nan.npz")
     data = positions_3d()
     data["S1"]["Walking"] = data["S1"]["Walking"][:, :20]
@@ -116,7 +121,9 @@ def test_plain_arrays(tmp_path):
     assert mm.unit == 1.0 and mm.fps == 25 and np.allclose(mm.with_unit("m").positions, kp.positions)
     np.savez(tmp_path / "one.npz", arr_0=a32)
     assert read_h36m_positions(tmp_path / "one.npz").positions.shape == (9, 17, 3)
-    with pytest.raises(ValidationError, match=r"positions: expected shape \(T, 32, 3\) or \(T, 17, 3\), got \(9, 16, 3\)"):
+    with pytest.raises(
+        ValidationError, match=r"positions: expected shape \(T, 32, 3\) or \(T, 17, 3\), got \(9, 16, 3\)"
+    ):
         read_h36m_positions(a32[:, :16])
     np.savez(tmp_path / "two.npz", a=a32, b=a32)
     with pytest.raises(FormatError, match="expected one array in the npz"):

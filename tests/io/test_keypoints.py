@@ -84,19 +84,37 @@ def test_reads_the_files_users_give(tmp_path):
     np.savez(tmp_path / "user.npz", positions=rng.normal(size=(4, 17, 3)), layout="coco17")
     kp = read_keypoints_npz(tmp_path / "user.npz", fps=30, unit="m")
     assert kp.joint_names == COCO17.joint_names and kp.unit == 1000.0 and kp.fps == 30
-    np.savez(tmp_path / "named.npz", keypoints_2d=rng.normal(size=(4, 2, 2)), joint_names=np.array(["x", "y"]), fps=60, unit="m")
+    np.savez(
+        tmp_path / "named.npz",
+        keypoints_2d=rng.normal(size=(4, 2, 2)),
+        joint_names=np.array(["x", "y"]),
+        fps=60,
+        unit="m",
+    )
     assert read_keypoints_npz(tmp_path / "named.npz").joint_names == ("x", "y")
 
 
 @pytest.mark.parametrize(
     "arrays, kwargs, message",
     [
-        ({"positions": np.zeros((2, 17, 3)), "keypoints_2d": np.zeros((2, 17, 2)), "layout": "coco17"}, {}, "exactly one of 'positions'"),
+        (
+            {"positions": np.zeros((2, 17, 3)), "keypoints_2d": np.zeros((2, 17, 2)), "layout": "coco17"},
+            {},
+            "exactly one of 'positions'",
+        ),
         ({"positions": np.zeros((2, 17, 3))}, {}, "exactly one of 'joint_names' or 'layout'"),
         ({"positions": np.zeros((2, 17, 3)), "layout": "coco17"}, {"unit": "m"}, "no 'fps' key: give the frame rate"),
         ({"positions": np.zeros((2, 17, 3)), "layout": "coco17"}, {"fps": 30}, "give the unit"),
-        ({"positions": np.zeros((2, 17, 3)), "layout": "mpii"}, {"fps": 30, "unit": "m"}, "unknown keypoint layout 'mpii'"),
-        ({"positions": np.full((2, 17, 3), np.nan), "layout": "coco17"}, {"fps": 30, "unit": "m"}, "NaN or inf at visible keypoint 'nose'"),
+        (
+            {"positions": np.zeros((2, 17, 3)), "layout": "mpii"},
+            {"fps": 30, "unit": "m"},
+            "unknown keypoint layout 'mpii'",
+        ),
+        (
+            {"positions": np.full((2, 17, 3), np.nan), "layout": "coco17"},
+            {"fps": 30, "unit": "m"},
+            "NaN or inf at visible keypoint 'nose'",
+        ),
         ({"positions": np.zeros((2, 16, 3)), "layout": "coco17"}, {"fps": 30, "unit": "m"}, "joint_names: expected 16"),
     ],
 )

@@ -46,8 +46,14 @@ def test_valid_motion():
 
 def replaced(**changes):
     m = motion()
-    fields = dict(skeleton=m.skeleton, rotations=m.rotations, root_translation=m.root_translation, fps=m.fps,
-                  unit=m.unit, translations=m.translations)
+    fields = dict(
+        skeleton=m.skeleton,
+        rotations=m.rotations,
+        root_translation=m.root_translation,
+        fps=m.fps,
+        unit=m.unit,
+        translations=m.translations,
+    )
     fields.update(changes)
     return Motion(**fields)
 

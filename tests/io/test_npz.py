@@ -27,7 +27,9 @@ def make_motion(T: int = 7, translations: bool = False, dtype=torch.float64) -> 
     R = random_rotations(T, 4, generator=g, dtype=dtype)
     root = torch.randn(T, 3, generator=g, dtype=dtype) * 50
     tr = sk.offsets.to(dtype).expand(T, 4, 3) + torch.randn(T, 4, 3, generator=g, dtype=dtype) if translations else None
-    return Motion(sk, R, root, fps=30.0, unit=10.0, translations=tr, metadata={"channels": [["Xposition"]], "obj": object()})
+    return Motion(
+        sk, R, root, fps=30.0, unit=10.0, translations=tr, metadata={"channels": [["Xposition"]], "obj": object()}
+    )
 
 
 def assert_same_motion(a: Motion, b: Motion) -> None:
@@ -62,7 +64,17 @@ def test_file_is_plain_arrays_with_documented_keys(tmp_path):
     write_motion_npz(m, tmp_path / "m.npz")
     with np.load(tmp_path / "m.npz") as z:  # allow_pickle=False by default: no object arrays inside
         keys = set(z.files)
-        assert {"format", "joint_names", "parents", "offsets", "rotations", "root_translation", "positions", "fps", "unit_mm"} <= keys
+        assert {
+            "format",
+            "joint_names",
+            "parents",
+            "offsets",
+            "rotations",
+            "root_translation",
+            "positions",
+            "fps",
+            "unit_mm",
+        } <= keys
         assert str(z["format"]) == FORMAT
         assert z["joint_names"].dtype.kind == "U" and list(z["joint_names"]) == list(m.joint_names)
         assert z["rotations"].shape == (7, 4, 3, 3)

@@ -41,7 +41,11 @@ def manifold_poses(n: int, seed: int) -> torch.Tensor:
 
 # ------------------------------------------------------------------------------ nearest-neighbour labels
 def brute_force(query: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    d = torch.stack([pose_distance(q, reference) for q in query.double()]) if len(query) else torch.zeros(0, len(reference))
+    d = (
+        torch.stack([pose_distance(q, reference) for q in query.double()])
+        if len(query)
+        else torch.zeros(0, len(reference))
+    )
     return d.min(1)
 
 
@@ -56,7 +60,9 @@ def test_pose_distance_is_the_rms_joint_angle():
 def test_nearest_search_matches_brute_force():
     g = torch.Generator().manual_seed(1)
     reference = manifold_poses(300, 0)
-    query = torch.cat([perturb(reference[:60], 8.0, g), perturb(reference[60:90], 30.0, g), random_rotations(10, 5, generator=g)])
+    query = torch.cat(
+        [perturb(reference[:60], 8.0, g), perturb(reference[60:90], 30.0, g), random_rotations(10, 5, generator=g)]
+    )
     d_true, i_true = brute_force(query, reference)
     found = nearest_poses_rms(query, reference, k=16, max_elements=1000)  # several chunks
     cert = found.certified
@@ -73,7 +79,9 @@ def test_distance_pairs_shapes_and_labels():
     R = manifold_poses(100, 0)
     pairs = distance_pairs(R, 70, noise_deg=(2.0, 20.0), extra=R[:5], generator=torch.Generator().manual_seed(0))
     assert pairs["rotations"].shape == (75, 5, 3, 3) and pairs["distance"].shape == (75,)
-    torch.testing.assert_close(pairs["distance"], pose_distance(pairs["rotations"], pairs["nearest"]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        pairs["distance"], pose_distance(pairs["rotations"], pairs["nearest"]), atol=1e-5, rtol=0
+    )
     assert pairs["distance"][-5:].max() < 1e-3  # the extra poses are training poses
     assert pairs["distance"][1:70:2].mean() > 3 * pairs["distance"][0:70:2].mean()  # 20 vs 2 degrees
 
@@ -97,7 +105,10 @@ def test_posendf_reference_size(K: int):
     parents = smpl if K == 21 else (-1, 0, 1, 2, 1, 4, 5, 6, 1, 8, 9, 10, -1, 12, 13, 14, -1, 16, 17, 18)
     prior = DistanceFieldPrior(DistanceFieldConfig.posendf_reference(K, parents))
     # the MLP of Pose-NDF's yaml on the 6K features, 116 parameters per root joint and 176 per other joint
-    mlp = sum(a * b + b for a, b in zip([6 * K, 256, 512, 1024, 512, 256, 64], [256, 512, 1024, 512, 256, 64, 1]))
+    mlp = sum(
+        a * b + b
+        for a, b in zip([6 * K, 256, 512, 1024, 512, 256, 64], [256, 512, 1024, 512, 256, 64, 1], strict=False)
+    )
     assert prior.num_parameters() == mlp + 3 * 116 + (K - 3) * 176
     assert prior.num_parameters() == (1_365_565 if K == 21 else 1_363_853)
 
@@ -108,7 +119,10 @@ def test_riemannian_gradient_matches_finite_differences():
     omega = torch.randn(2, 5, 3, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     raw, g = prior._raw_and_gradient(R, create_graph=False)
     eps = 1e-6
-    plus, minus = prior._raw(R @ roma.rotvec_to_rotmat(eps * omega)), prior._raw(R @ roma.rotvec_to_rotmat(-eps * omega))
+    plus, minus = (
+        prior._raw(R @ roma.rotvec_to_rotmat(eps * omega)),
+        prior._raw(R @ roma.rotvec_to_rotmat(-eps * omega)),
+    )
     numeric = (plus - minus) / (2 * eps)
     torch.testing.assert_close((g / math.sqrt(5) * omega).sum((1, 2)), numeric, rtol=1e-5, atol=1e-8)
 
@@ -159,7 +173,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
                          checkpoint_every=500, progress=False)  # fmt: skip
     start = time.perf_counter()
     result = train(prior, pairs, val, config)
-    return {"prior": prior.eval(), "result": result, "train": R_train, "val": R_val, "seconds": time.perf_counter() - start}
+    return {
+        "prior": prior.eval(),
+        "result": result,
+        "train": R_train,
+        "val": R_val,
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def test_training_reports_the_field_metrics(trained):
@@ -207,7 +227,9 @@ def test_export_and_load_round_trip(trained, tmp_path: Path):
 
 # ------------------------------------------------------------------------------ the command
 def test_cli_train_ndf(tmp_path: Path):
-    sk = Skeleton(("Hips", "A", "B", "C"), (-1, 0, 1, 2), torch.tensor([[0.0, 0, 0], [0, 10, 0], [0, 10, 0], [0, 10, 0]]))
+    sk = Skeleton(
+        ("Hips", "A", "B", "C"), (-1, 0, 1, 2), torch.tensor([[0.0, 0, 0], [0, 10, 0], [0, 10, 0], [0, 10, 0]])
+    )
     takes = {}
     for i, (split, n) in enumerate({"train": 300, "val": 100, "test": 20}.items()):
         g = torch.Generator().manual_seed(i)
@@ -219,7 +241,9 @@ def test_cli_train_ndf(tmp_path: Path):
         }
         takes[split] = [TakePoses.from_skeleton(f"{split}.bvh", f"test:{split}", poses, n, 30.0, sk)]
     data = begin_prepare(tmp_path / "prepared")
-    write_prepared(data, takes, dataset="test", protocol=BANDAI_V1, unit=10.0, source={"path": "x"}, started=time.perf_counter())
+    write_prepared(
+        data, takes, dataset="test", protocol=BANDAI_V1, unit=10.0, source={"path": "x"}, started=time.perf_counter()
+    )
     out = tmp_path / "run"
     args = ["ndf", "--data", str(data), "--out", str(out), "--steps", "6", "--eval-every", "3", "--hidden", "16",
             "--pairs", "700", "--val-pairs", "70", "--batch-size", "32", "--threads", "1", "--device", "cpu", "--no-progress"]  # fmt: skip
@@ -229,7 +253,9 @@ def test_cli_train_ndf(tmp_path: Path):
     prior, card = load(out / "ndf"), info(out / "ndf")
     assert type(prior) is DistanceFieldPrior and prior.joint_names == ("A", "B", "C") and card.training["steps"] == 6
     assert "distance_mae" in card.training["val"] and "inherit" in card.licence
-    ref = CliRunner().invoke(app, [*args[:4], str(tmp_path / "ref"), *args[5:], "--steps", "1", "--reference-architecture"])
+    ref = CliRunner().invoke(
+        app, [*args[:4], str(tmp_path / "ref"), *args[5:], "--steps", "1", "--reference-architecture"]
+    )
     assert ref.exit_code == 0, ref.output
     assert load(tmp_path / "ref" / "ndf").config.hidden == (256, 512, 1024, 512, 256, 64)
 

@@ -66,7 +66,9 @@ def test_uniform_prior_is_no_prior():
         prior.energy(torch.zeros(5, 2, 3, 3))
 
 
-@pytest.mark.parametrize("kwargs, match", [({"noise_deg": 0.0}, "noise_deg"), ({"steps": -1}, "steps"), ({"lr": 0.0}, "lr")])
+@pytest.mark.parametrize(
+    "kwargs, match", [({"noise_deg": 0.0}, "noise_deg"), ({"steps": -1}, "steps"), ({"lr": 0.0}, "lr")]
+)
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValidationError, match=match):
         map_projection(lambda R: R.sum((-1, -2, -3)), _poses(2), **kwargs)

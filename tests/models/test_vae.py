@@ -185,7 +185,9 @@ def bandai_poses(bandai_dir: Path, rig, split: str, every: int) -> tuple[torch.T
 
 
 @pytest.fixture(scope="module")
-def trained(bandai_dir: Path, bandai_rig, tmp_path_factory: pytest.TempPathFactory) -> tuple[VAEPrior, torch.Tensor, dict]:
+def trained(
+    bandai_dir: Path, bandai_rig, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[VAEPrior, torch.Tensor, dict]:
     """A small VAE trained for 600 steps on the 9,600 bandai-v1 training poses of the first zip (a few seconds),
     with the 600 held-out validation poses of the same zip and the training run."""
     R_train, joints = bandai_poses(bandai_dir, bandai_rig, "train", every=1)
@@ -193,7 +195,9 @@ def trained(bandai_dir: Path, bandai_rig, tmp_path_factory: pytest.TempPathFacto
     torch.manual_seed(0)
     prior = VAEPrior.from_data(VAEConfig(20, hidden=128, latent=16, joints=joints), R_train)
     out = tmp_path_factory.mktemp("vae")
-    config = TrainConfig(out, steps=600, batch_size=256, lr=3e-3, warmup_steps=50, eval_every=300, checkpoint_every=600, progress=False)
+    config = TrainConfig(
+        out, steps=600, batch_size=256, lr=3e-3, warmup_steps=50, eval_every=300, checkpoint_every=600, progress=False
+    )
     result = train(prior, {"rotations": R_train}, {"rotations": R_val}, config)
     return prior.eval(), R_val, {"result": result, "train": R_train}
 

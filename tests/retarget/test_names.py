@@ -20,12 +20,76 @@ def named(m, skeleton) -> dict[str, str]:
 @pytest.mark.parametrize(
     "rig, expected",
     [
-        ("bandai", {"pelvis": "Hips", "spine1": "Spine", "spine3": "Chest", "left_knee": "LowerLeg_L", "left_collar": "Shoulder_L", "head": "Head"}),
-        ("motionbuilder", {"pelvis": "Hips", "spine1": "LowerBack", "spine2": "Spine", "spine3": "Spine1", "left_hip": "LeftUpLeg", "left_collar": "LeftShoulder", "left_shoulder": "LeftArm", "neck": "Neck"}),
-        ("asf", {"pelvis": "root", "spine1": "lowerback", "spine2": "upperback", "spine3": "thorax", "left_hip": "lfemur", "left_knee": "ltibia", "left_shoulder": "lhumerus", "neck": "lowerneck"}),
-        ("3dsmax", {"pelvis": "Hips", "spine3": "Chest2", "left_hip": "LeftHip", "left_collar": "LeftCollar", "left_shoulder": "LeftShoulder", "left_wrist": "LeftWrist"}),
-        ("reallusion", {"pelvis": "CC_Base_Hip", "spine1": "CC_Base_Waist", "spine3": "CC_Base_Spine02", "left_hip": "CC_Base_L_Thigh", "neck": "CC_Base_NeckTwist01", "head": "CC_Base_Head"}),
-        ("blender", {"pelvis": "pelvis", "spine1": "spine", "spine3": "spine.001", "left_hip": "thigh.L", "left_shoulder": "upper_arm.L", "head": "face"}),
+        (
+            "bandai",
+            {
+                "pelvis": "Hips",
+                "spine1": "Spine",
+                "spine3": "Chest",
+                "left_knee": "LowerLeg_L",
+                "left_collar": "Shoulder_L",
+                "head": "Head",
+            },
+        ),
+        (
+            "motionbuilder",
+            {
+                "pelvis": "Hips",
+                "spine1": "LowerBack",
+                "spine2": "Spine",
+                "spine3": "Spine1",
+                "left_hip": "LeftUpLeg",
+                "left_collar": "LeftShoulder",
+                "left_shoulder": "LeftArm",
+                "neck": "Neck",
+            },
+        ),
+        (
+            "asf",
+            {
+                "pelvis": "root",
+                "spine1": "lowerback",
+                "spine2": "upperback",
+                "spine3": "thorax",
+                "left_hip": "lfemur",
+                "left_knee": "ltibia",
+                "left_shoulder": "lhumerus",
+                "neck": "lowerneck",
+            },
+        ),
+        (
+            "3dsmax",
+            {
+                "pelvis": "Hips",
+                "spine3": "Chest2",
+                "left_hip": "LeftHip",
+                "left_collar": "LeftCollar",
+                "left_shoulder": "LeftShoulder",
+                "left_wrist": "LeftWrist",
+            },
+        ),
+        (
+            "reallusion",
+            {
+                "pelvis": "CC_Base_Hip",
+                "spine1": "CC_Base_Waist",
+                "spine3": "CC_Base_Spine02",
+                "left_hip": "CC_Base_L_Thigh",
+                "neck": "CC_Base_NeckTwist01",
+                "head": "CC_Base_Head",
+            },
+        ),
+        (
+            "blender",
+            {
+                "pelvis": "pelvis",
+                "spine1": "spine",
+                "spine3": "spine.001",
+                "left_hip": "thigh.L",
+                "left_shoulder": "upper_arm.L",
+                "head": "face",
+            },
+        ),
     ],
 )
 def test_real_rigs_map_by_convention(rig_motions, rig, expected):
@@ -76,7 +140,14 @@ def _humanoid(name: str) -> list[tuple[str, str | None]]:
 MIXAMO = {"hips": "Hips", "spine": "Spine", "spine1": "Spine1", "spine2": "Spine2", "neck": "Neck", "head": "Head"}
 MIXAMO |= {f"{r}{s}": f"{side}{n}" for s, side in (("L", "Left"), ("R", "Right")) for r, n in (
     ("shoulder", "Shoulder"), ("arm", "Arm"), ("forearm", "ForeArm"), ("hand", "Hand"), ("upleg", "UpLeg"), ("leg", "Leg"), ("foot", "Foot"), ("toe", "ToeBase"))}  # fmt: skip
-RIGIFY = {"hips": "spine", "spine": "spine.001", "spine1": "spine.002", "spine2": "spine.003", "neck": "spine.004", "head": "spine.006"}
+RIGIFY = {
+    "hips": "spine",
+    "spine": "spine.001",
+    "spine1": "spine.002",
+    "spine2": "spine.003",
+    "neck": "spine.004",
+    "head": "spine.006",
+}
 RIGIFY |= {f"{r}{s}": f"{n}.{s}" for s in "LR" for r, n in (
     ("shoulder", "shoulder"), ("arm", "upper_arm"), ("forearm", "forearm"), ("hand", "hand"), ("upleg", "thigh"), ("leg", "shin"), ("foot", "foot"), ("toe", "toe"))}  # fmt: skip
 
@@ -139,7 +210,12 @@ def test_mapping_file_maps_any_rig(tmp_path):
     got = named(m, sk)
     assert got["left_knee"] == "bone_legL" and got["head"] == "bone_head"
     # the trunk still comes from the tree
-    assert (got["spine1"], got["spine2"], got["spine3"], got["neck"]) == ("bone_spine", "bone_spine1", "bone_spine2", "bone_neck")
+    assert (got["spine1"], got["spine2"], got["spine3"], got["neck"]) == (
+        "bone_spine",
+        "bone_spine1",
+        "bone_spine2",
+        "bone_neck",
+    )
 
 
 @pytest.mark.parametrize(
@@ -162,5 +238,7 @@ def test_bad_mapping_files_name_the_line(tmp_path, text, message, line):
 def test_mapping_to_a_joint_the_rig_lacks(tmp_path, rig_motions):
     path = tmp_path / "typo.map"
     path.write_text("left_knee = LeftLegg\n")
-    with pytest.raises(ValidationError, match=r"typo.map, line 1: .* has no joint 'LeftLegg' for left_knee \(closest: LeftLeg"):
+    with pytest.raises(
+        ValidationError, match=r"typo.map, line 1: .* has no joint 'LeftLegg' for left_knee \(closest: LeftLeg"
+    ):
         find_joint_map(rig_motions["motionbuilder"].skeleton, path, source="01_01.bvh")

@@ -132,11 +132,15 @@ def test_missing_joints_are_filled_with_the_rest_rotation(rig_motions):
     assert report.missing == ("spine2", "left_foot", "right_foot", "left_wrist", "right_wrist")
     eye = torch.eye(3, dtype=torch.float64)
     for name in ("left_foot", "right_foot", "left_wrist", "right_wrist"):
-        assert torch.allclose(pose.rotations[:, pose.skeleton.index(name)], eye.expand(pose.num_frames, 3, 3), atol=1e-9)
+        assert torch.allclose(
+            pose.rotations[:, pose.skeleton.index(name)], eye.expand(pose.num_frames, 3, 3), atol=1e-9
+        )
     assert pose.skeleton.joint_names == ("pelvis", *POSE_JOINTS)
 
 
-@pytest.mark.parametrize("name, unit", [("blender", "m"), ("motionbuilder", "asf"), ("bandai", "cm"), ("reallusion", "cm")])
+@pytest.mark.parametrize(
+    "name, unit", [("blender", "m"), ("motionbuilder", "asf"), ("bandai", "cm"), ("reallusion", "cm")]
+)
 def test_the_unit_of_a_bvh_is_guessed_from_the_body(rig_motions, name, unit):
     rig = source_rig(rig_motions[name])
     assert rig.unit_note.startswith(f"unit guessed from the body's size: {unit} (")
@@ -150,8 +154,14 @@ def test_onto_another_rig(rig_motions):
     assert moved.skeleton is target.skeleton and moved.unit == target.unit
     body_from_source, _ = to_body(source)
     body_from_moved, _ = to_body(moved)
-    a = body_from_source.positions()[:, BODY_JOINTS.index("left_ankle")] - body_from_source.positions()[:, BODY_JOINTS.index("left_knee")]
-    b = body_from_moved.positions()[:, BODY_JOINTS.index("left_ankle")] - body_from_moved.positions()[:, BODY_JOINTS.index("left_knee")]
+    a = (
+        body_from_source.positions()[:, BODY_JOINTS.index("left_ankle")]
+        - body_from_source.positions()[:, BODY_JOINTS.index("left_knee")]
+    )
+    b = (
+        body_from_moved.positions()[:, BODY_JOINTS.index("left_ankle")]
+        - body_from_moved.positions()[:, BODY_JOINTS.index("left_knee")]
+    )
     cos = torch.nn.functional.cosine_similarity(a, b, dim=-1)
     assert float(torch.rad2deg(torch.acos(cos.clamp(-1, 1))).mean()) < 3.0
 
@@ -199,7 +209,7 @@ def test_feet_on_the_ground_get_the_canonical_roll(rig_motions):
     rig = source_rig(motion)
     points, frames = canonical_frames(motion, rig)
     roll = foot_roll_deg(points, frames, motion.fps, rig.unit)
-    assert all(abs(r - ref) < 1.0 for r, ref in zip(roll, FOOT_FLAT_ROLL_DEG)), roll
+    assert all(abs(r - ref) < 1.0 for r, ref in zip(roll, FOOT_FLAT_ROLL_DEG, strict=False)), roll
     assert rig.with_feet_rolled((None, None)).alignment.equal(rig.alignment)  # no contact seen: kept as it is
 
 

@@ -23,7 +23,40 @@ from poseprior.skeleton.layouts import (
 from poseprior.skeleton.smpl import smpl_skeleton
 
 # Human3.6M's 32-joint tree, as VideoPose3D holds it, and the joints it removes to get 17.
-H36M32_PARENTS = [-1, 0, 1, 2, 3, 4, 0, 6, 7, 8, 9, 0, 11, 12, 13, 14, 12, 16, 17, 18, 19, 20, 19, 22, 12, 24, 25, 26, 27, 28, 27, 30]
+H36M32_PARENTS = [
+    -1,
+    0,
+    1,
+    2,
+    3,
+    4,
+    0,
+    6,
+    7,
+    8,
+    9,
+    0,
+    11,
+    12,
+    13,
+    14,
+    12,
+    16,
+    17,
+    18,
+    19,
+    20,
+    19,
+    22,
+    12,
+    24,
+    25,
+    26,
+    27,
+    28,
+    27,
+    30,
+]
 H36M_REMOVED = {4, 5, 9, 10, 11, 16, 20, 21, 22, 23, 24, 28, 29, 30, 31}
 
 
@@ -39,14 +72,23 @@ def test_h36m17_is_videopose3d_order_and_tree():
     parents[11] = parents[14] = 8
     assert list(H36M17.parents) == parents
     assert H36M17.joint_names[8:11] == ("Thorax", "Neck/Nose", "Head")
-    assert [H36M17.joint_names[j] for j in (4, 5, 6, 11, 12, 13)] == ["LHip", "LKnee", "LFoot", "LShoulder", "LElbow", "LWrist"]
+    assert [H36M17.joint_names[j] for j in (4, 5, 6, 11, 12, 13)] == [
+        "LHip",
+        "LKnee",
+        "LFoot",
+        "LShoulder",
+        "LElbow",
+        "LWrist",
+    ]
     assert len(H36M17.edges) == 16
 
 
 @pytest.mark.parametrize("layout", [H36M17, COCO17])
 def test_mirror_swaps_left_and_right_names(layout):
-    for name, other in zip(layout.joint_names, (layout.joint_names[m] for m in layout.mirror)):
-        swapped = re.sub(r"^(left|right|L|R)", lambda m: {"left": "right", "right": "left", "L": "R", "R": "L"}[m[1]], name)
+    for name, other in zip(layout.joint_names, (layout.joint_names[m] for m in layout.mirror), strict=False):
+        swapped = re.sub(
+            r"^(left|right|L|R)", lambda m: {"left": "right", "right": "left", "L": "R", "R": "L"}[m[1]], name
+        )
         assert other == (swapped if swapped in layout.joint_names else name)
 
 
@@ -71,7 +113,8 @@ def _cmu_bvh_first_frames(path: Path, n: int = 2) -> str:
     text = path.read_text()
     head, motion = text.split("MOTION", 1)
     lines = motion.strip().splitlines()
-    return head + "MOTION\nFrames: %d\n%s\n%s\n" % (n, lines[1], "\n".join(lines[2 : 2 + n]))
+    frames = "\n".join(lines[2 : 2 + n])
+    return head + f"MOTION\nFrames: {n}\n{lines[1]}\n{frames}\n"
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +169,9 @@ def test_h36m17_keypoints_are_anatomical(poses, source):
     for side in "LR":
         assert ((360 < length(f"{side}Hip", f"{side}Knee")) & (length(f"{side}Hip", f"{side}Knee") < 480)).all()
         assert ((360 < length(f"{side}Knee", f"{side}Foot")) & (length(f"{side}Knee", f"{side}Foot") < 480)).all()
-        assert ((200 < length(f"{side}Shoulder", f"{side}Elbow")) & (length(f"{side}Shoulder", f"{side}Elbow") < 330)).all()
+        assert (
+            (200 < length(f"{side}Shoulder", f"{side}Elbow")) & (length(f"{side}Shoulder", f"{side}Elbow") < 330)
+        ).all()
         assert ((180 < length(f"{side}Elbow", f"{side}Wrist")) & (length(f"{side}Elbow", f"{side}Wrist") < 300)).all()
     assert (((at["LShoulder"] - at["RShoulder"]) * left).sum(-1) > 0).all()  # sides not swapped
     heights = torch.stack([height(n) for n in ("Spine", "Thorax", "Neck/Nose", "Head")], -1)
@@ -181,7 +226,9 @@ def test_keypoints_follow_rigid_motions_and_batches(poses):
 def test_errors(poses):
     sk, p, ends, _ = poses["cmu_bvh"]
     stranger = Skeleton(("base", "arm"), (-1, 0), torch.zeros(2, 3))
-    with pytest.raises(ValidationError, match="match no known joint set for the h36m17 layout; known sets need: bandai"):
+    with pytest.raises(
+        ValidationError, match="match no known joint set for the h36m17 layout; known sets need: bandai"
+    ):
         layout_map_for(stranger, "h36m17")
     with pytest.raises(ValidationError, match=r"positions: expected shape \(\.\.\., 31, 3\)"):
         keypoints_from_positions(p[..., :30, :], sk, H36M17)

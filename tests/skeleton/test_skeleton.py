@@ -162,8 +162,14 @@ def test_mirror_bandai():
 
 
 def test_mirror_cmu_bvh():
-    pairs = [("LHipJoint", "RHipJoint"), ("LeftUpLeg", "RightUpLeg"), ("LeftToeBase", "RightToeBase"),
-             ("LeftFingerBase", "RightFingerBase"), ("LFingers", "RFingers"), ("LThumb", "RThumb")]
+    pairs = [
+        ("LHipJoint", "RHipJoint"),
+        ("LeftUpLeg", "RightUpLeg"),
+        ("LeftToeBase", "RightToeBase"),
+        ("LeftFingerBase", "RightFingerBase"),
+        ("LFingers", "RFingers"),
+        ("LThumb", "RThumb"),
+    ]
     check_mirror(CMU_BVH, pairs, ["Hips", "LowerBack", "Spine", "Spine1", "Neck", "Neck1", "Head"], n_paired=24)
 
 

@@ -152,7 +152,9 @@ def test_smplh_npz_rest_joints_with_16_betas(tmp_path):
     assert J.shape == (52, 3) and J.dtype == torch.float64
     np.testing.assert_allclose(J.numpy(), expected_joints(data, betas), atol=1e-12)
     # No betas: the mean shape.
-    np.testing.assert_allclose(rest_joints_from_model(path, "smplh").numpy(), data["J_regressor"] @ data["v_template"], atol=1e-12)
+    np.testing.assert_allclose(
+        rest_joints_from_model(path, "smplh").numpy(), data["J_regressor"] @ data["v_template"], atol=1e-12
+    )
 
 
 def test_smpl_pkl(tmp_path):
@@ -161,7 +163,9 @@ def test_smpl_pkl(tmp_path):
     path.write_bytes(pickle.dumps(data, protocol=2))
     smplx.SMPL(str(path))  # loads in smplx too
     betas = np.arange(10) / 10
-    np.testing.assert_allclose(rest_joints_from_model(path, "smpl", betas=betas).numpy(), expected_joints(data, betas), atol=1e-12)
+    np.testing.assert_allclose(
+        rest_joints_from_model(path, "smpl", betas=betas).numpy(), expected_joints(data, betas), atol=1e-12
+    )
 
 
 def test_smplx_npz_leaves_expressions_out(tmp_path):

@@ -108,7 +108,9 @@ def test_progress_callback_and_optimizers(clip):
     denoise_motion(clip, None, config=DenoiseConfig(steps=7), on_step=lambda i, n: calls.append((i, n)))
     assert calls[-1] == (7, 7) and all(n == 7 for _, n in calls)
     calls.clear()
-    out = denoise_motion(clip, None, config=DenoiseConfig(optimizer="adam", steps=5), on_step=lambda i, n: calls.append(i))
+    out = denoise_motion(
+        clip, None, config=DenoiseConfig(optimizer="adam", steps=5), on_step=lambda i, n: calls.append(i)
+    )
     assert calls == [1, 2, 3, 4, 5] and out.num_frames == clip.num_frames
     # No step: the start, i.e. the input filtered over time.
     out = denoise_motion(clip, None, config=DenoiseConfig(steps=0, init_smoothing_s=None))
@@ -118,7 +120,9 @@ def test_progress_callback_and_optimizers(clip):
 def test_short_motions_and_every_term_optional(clip):
     for T in (1, 2, 3):
         assert denoise_motion(clip.frames(slice(0, T)), None, config=DenoiseConfig(steps=5)).num_frames == T
-    config = DenoiseConfig(steps=5, position_sigma_mm=None, acceleration_sigma=None, angular_acceleration_sigma=None, adaptive=None)
+    config = DenoiseConfig(
+        steps=5, position_sigma_mm=None, acceleration_sigma=None, angular_acceleration_sigma=None, adaptive=None
+    )
     assert denoise_motion(clip, None, config=config).num_frames == clip.num_frames
 
 
@@ -168,7 +172,9 @@ def test_bad_input_names_the_problem(clip, priors):
     with pytest.raises(ValidationError, match="missing joint.*left_hip"):
         denoise_motion(cmu, flow)
     with pytest.raises(ValidationError, match="no joint below the root"):
-        denoise_motion(Motion(Skeleton(("root",), (-1,), torch.zeros(1, 3)), clip.rotations[:, :1], clip.root_translation, 30.0))
+        denoise_motion(
+            Motion(Skeleton(("root",), (-1,), torch.zeros(1, 3)), clip.rotations[:, :1], clip.root_translation, 30.0)
+        )
 
 
 def test_prior_joints_need_the_priors_parents():
@@ -198,7 +204,7 @@ def test_a_long_motion_is_denoised_in_blocks_as_well_as_in_one(cmu_dir):
     blocked = dataclasses.replace(one, block_s=4.0, overlap_s=1.0)
     blocks = denoise_blocks(noisy.num_frames, noisy.fps, blocked)
     assert len(blocks) == 3 and blocks[0].start == 0 and blocks[-1].stop == noisy.num_frames
-    assert all(b.start <= a.stop - 30 for a, b in zip(blocks, blocks[1:]))  # overlaps of at least 1 s
+    assert all(b.start <= a.stop - 30 for a, b in zip(blocks, blocks[1:], strict=False))  # overlaps of at least 1 s
     truth = clean.positions()
 
     def error(m):
@@ -206,4 +212,7 @@ def test_a_long_motion_is_denoised_in_blocks_as_well_as_in_one(cmu_dir):
 
     whole, pieces = denoise_motion(noisy, None, config=one), denoise_motion(noisy, None, config=blocked)
     assert error(pieces) < 0.5 * error(noisy) and error(pieces) < 1.1 * error(whole)
-    assert torch.equal(denoise_motion(noisy.frames(slice(0, 90)), None, config=blocked).rotations, denoise_motion(noisy.frames(slice(0, 90)), None, config=one).rotations)
+    assert torch.equal(
+        denoise_motion(noisy.frames(slice(0, 90)), None, config=blocked).rotations,
+        denoise_motion(noisy.frames(slice(0, 90)), None, config=one).rotations,
+    )

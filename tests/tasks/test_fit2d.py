@@ -41,7 +41,17 @@ def scene(bandai_first_test_takes):
 def test_fit_reprojects_within_the_noise(scene, name):
     prior = UniformPrior(20) if name == "none" else poseprior.zoo.load(name).eval()
     config = Fit2DConfig(hypotheses=2)
-    fit = fit_keypoints_2d(scene["noisy"], None, CAMERA, scene["skeleton"], prior, unit_mm=scene["unit"], init=scene["ik"], config=config, generator=torch.Generator().manual_seed(0))
+    fit = fit_keypoints_2d(
+        scene["noisy"],
+        None,
+        CAMERA,
+        scene["skeleton"],
+        prior,
+        unit_mm=scene["unit"],
+        init=scene["ik"],
+        config=config,
+        generator=torch.Generator().manual_seed(0),
+    )
     error = (fit.pixels - scene["noisy"]).norm(dim=-1).mean()
     # The mean length of 2D Gaussian noise of 3 px per coordinate is 3 sqrt(pi / 2) = 3.76 px; a fit that
     # follows the keypoints no further than the noise stays below it.
@@ -56,10 +66,21 @@ def test_hypotheses_are_ranked_and_confidence_zero_is_ignored(scene):
     pixels, confidence = scene["noisy"].clone(), torch.ones(10, 21)
     confidence[:, 7], pixels[:, 7] = 0.0, float("nan")  # an occluded joint: NaN with zero confidence
     config = Fit2DConfig(steps=30, hypotheses=3)
-    fit = fit_keypoints_2d(pixels, confidence, CAMERA, scene["skeleton"], poseprior.zoo.load("vae-bandai").eval(), unit_mm=scene["unit"], init=scene["ik"], config=config)
+    fit = fit_keypoints_2d(
+        pixels,
+        confidence,
+        CAMERA,
+        scene["skeleton"],
+        poseprior.zoo.load("vae-bandai").eval(),
+        unit_mm=scene["unit"],
+        init=scene["ik"],
+        config=config,
+    )
     assert fit.hypotheses.shape == (10, 3, 20, 3, 3) and fit.hypotheses_positions.shape == (10, 3, 21, 3)
     assert (fit.hypotheses_objective.diff(dim=1) >= 0).all()
-    assert torch.equal(fit.hypotheses[:, 0], fit.rotations) and torch.equal(fit.hypotheses_objective[:, 0], fit.objective)
+    assert torch.equal(fit.hypotheses[:, 0], fit.rotations) and torch.equal(
+        fit.hypotheses_objective[:, 0], fit.objective
+    )
     assert torch.isfinite(fit.positions).all()
 
 
@@ -67,10 +88,22 @@ def test_hypotheses_are_ranked_and_confidence_zero_is_ignored(scene):
 def test_layout_keypoints(scene, layout):
     # The posed skeleton at 4 m in front of the camera, seen through a layout's joint map.
     R_cam = torch.tensor([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])  # world y up -> camera y down
-    points = scene["body"] @ (R_cam @ scene["root"]).transpose(-1, -2) + torch.tensor([0.0, 0.0, 4000.0 / scene["unit"]])
+    points = scene["body"] @ (R_cam @ scene["root"]).transpose(-1, -2) + torch.tensor(
+        [0.0, 0.0, 4000.0 / scene["unit"]]
+    )
     pixels = project_points(keypoints_from_positions(points.double(), scene["skeleton"], layout).float(), CAMERA)
     config = Fit2DConfig(hypotheses=2)
-    fit = fit_keypoints_2d(pixels, None, CAMERA, scene["skeleton"], poseprior.zoo.load("ndf-bandai").eval(), unit_mm=scene["unit"], layout=layout, init=scene["ik"], config=config)
+    fit = fit_keypoints_2d(
+        pixels,
+        None,
+        CAMERA,
+        scene["skeleton"],
+        poseprior.zoo.load("ndf-bandai").eval(),
+        unit_mm=scene["unit"],
+        layout=layout,
+        init=scene["ik"],
+        config=config,
+    )
     assert fit.pixels.shape == (10, 17, 2)
     assert (fit.pixels - pixels).norm(dim=-1).mean() < NOISE_PX  # exact keypoints: closer than the usual noise
 

@@ -35,7 +35,9 @@ def test_exact_keypoints_recover_the_pose(setup, name):
     # Exact keypoints: a 0.3 mm noise level makes the data term dominate the prior at its default weight.
     # Adam, not L-BFGS: L-BFGS's line search diverges on the flow's and the VAE's terms (measured).
     config = FitConfig(steps=300, lr=0.05, keypoint_sigma_mm=0.3)
-    result = fit_keypoints_3d(setup["keypoints"], None, setup["skeleton"], prior, unit_mm=setup["unit"], init=setup["init"], config=config)
+    result = fit_keypoints_3d(
+        setup["keypoints"], None, setup["skeleton"], prior, unit_mm=setup["unit"], init=setup["init"], config=config
+    )
     error_mm = (result.positions - setup["keypoints"]).norm(dim=-1) * setup["unit"]
     assert error_mm.mean(-1).max() < 1.0  # every frame's MPJPE
     assert error_mm.max() < 5.0  # a joint may sit in a shallow local minimum
@@ -48,7 +50,9 @@ def test_masked_joints_are_ignored(setup):
     mask[:, 5], mask[::2, 12] = False, False
     keypoints[~mask] = float("nan")
     config = FitConfig(steps=100, optimizer="lbfgs", lr=1.0)
-    result = fit_keypoints_3d(keypoints, mask, setup["skeleton"], UniformPrior(20), unit_mm=setup["unit"], init=setup["init"], config=config)
+    result = fit_keypoints_3d(
+        keypoints, mask, setup["skeleton"], UniformPrior(20), unit_mm=setup["unit"], init=setup["init"], config=config
+    )
     assert torch.isfinite(result.positions).all()
     error_mm = (result.positions - setup["keypoints"]).norm(dim=-1) * setup["unit"]
     assert error_mm[mask].max() < 1.0
@@ -57,7 +61,15 @@ def test_masked_joints_are_ignored(setup):
 def test_root_translation_and_hypotheses(setup):
     shift = torch.tensor([30.0, -5.0, 12.0])
     config = FitConfig(steps=150, fit_root_translation=True, hypotheses=3)
-    result = fit_keypoints_3d(setup["keypoints"] + shift, None, setup["skeleton"], setup["flow"], unit_mm=setup["unit"], init=setup["init"], config=config)
+    result = fit_keypoints_3d(
+        setup["keypoints"] + shift,
+        None,
+        setup["skeleton"],
+        setup["flow"],
+        unit_mm=setup["unit"],
+        init=setup["init"],
+        config=config,
+    )
     assert result.hypotheses.shape == (10, 3, 20, 3, 3)
     assert (result.hypotheses_objective.diff(dim=1) >= 0).all()
     assert torch.equal(result.hypotheses[:, 0], result.rotations)
@@ -91,7 +103,16 @@ def hide(keypoints: torch.Tensor, root: bool) -> tuple[torch.Tensor, torch.Tenso
 def fit_world(world, keypoints, mask, prior):
     config = FitConfig(steps=150, keypoint_sigma_mm=0.3, fit_root_rotation=True, fit_root_translation=True)
     ik = world["ik"]
-    return fit_keypoints_3d(keypoints, mask, ik.skeleton, prior, unit_mm=ik.unit_mm, init=ik, config=config, generator=torch.Generator().manual_seed(0))
+    return fit_keypoints_3d(
+        keypoints,
+        mask,
+        ik.skeleton,
+        prior,
+        unit_mm=ik.unit_mm,
+        init=ik,
+        config=config,
+        generator=torch.Generator().manual_seed(0),
+    )
 
 
 @pytest.mark.parametrize("name", ["none", "vae-bandai"])
@@ -118,7 +139,16 @@ def test_the_skeletons_unit_changes_nothing(world):
     ratio = 56.444 / ik.unit_mm
     asf = Skeleton(ik.skeleton.joint_names, ik.skeleton.parents, ik.skeleton.offsets / ratio)
     config = FitConfig(steps=150, keypoint_sigma_mm=0.3, fit_root_rotation=True, fit_root_translation=True)
-    fit = fit_keypoints_3d(keypoints / ratio, mask, asf, None, unit_mm=56.444, init=ik, config=config, generator=torch.Generator().manual_seed(0))
+    fit = fit_keypoints_3d(
+        keypoints / ratio,
+        mask,
+        asf,
+        None,
+        unit_mm=56.444,
+        init=ik,
+        config=config,
+        generator=torch.Generator().manual_seed(0),
+    )
     error_mm = (fit.positions * ratio - world["keypoints"]).norm(dim=-1) * ik.unit_mm
     assert error_mm[mask].mean() < 2.0
 

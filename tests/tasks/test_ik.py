@@ -95,7 +95,12 @@ def test_root_is_optional_for_3d_and_subtracted_when_given(model, keypoints):
 def test_perspective_keypoints_with_camera(model, keypoints):
     g = torch.Generator().manual_seed(0)
     pixels = perspective_pixels(
-        keypoints, random_rotations(5, generator=g), torch.from_numpy(CAMERA).float(), torch.rand(5, generator=g), torch.zeros(5), torch.full((5,), 40.0)
+        keypoints,
+        random_rotations(5, generator=g),
+        torch.from_numpy(CAMERA).float(),
+        torch.rand(5, generator=g),
+        torch.zeros(5),
+        torch.full((5,), 40.0),
     )
     kp = Keypoints(pixels.numpy(), NAMES, fps=30, camera=CAMERA)
     result = solve_ik(model, kp, hypotheses=2, candidates=3)
@@ -117,7 +122,12 @@ def test_orthographic_tensor(model, keypoints):
 
 def test_bad_inputs(model, keypoints):
     with pytest.raises(ValidationError, match=r"joints \['hand', 'foot'\] of the model are missing"):
-        solve_ik(model, Keypoints(keypoints[:, [0, 1, 2, 3, 5]].numpy(), tuple(NAMES[j] for j in (0, 1, 2, 3, 5)), fps=30, unit=100.0))
+        solve_ik(
+            model,
+            Keypoints(
+                keypoints[:, [0, 1, 2, 3, 5]].numpy(), tuple(NAMES[j] for j in (0, 1, 2, 3, 5)), fps=30, unit=100.0
+            ),
+        )
     bad = keypoints.clone()
     bad[1, 2] = float("nan")
     with pytest.raises(ValidationError, match="NaN or inf at a visible keypoint \\(joint 'head'\\)"):

@@ -60,7 +60,9 @@ def test_batches_broadcast_and_uniform_prior_is_geodesic():
     torch.testing.assert_close(interpolate(a, b, 5, UniformPrior(3)), path)
 
 
-@pytest.mark.parametrize(("name", "method"), [("flow-bandai", "energy"), ("vae-bandai", "latent"), ("ndf-bandai", "projected")])
+@pytest.mark.parametrize(
+    ("name", "method"), [("flow-bandai", "energy"), ("vae-bandai", "latent"), ("ndf-bandai", "projected")]
+)
 def test_prior_paths_are_more_plausible_than_the_geodesic(far_pair, priors, name, method):
     a, b = far_pair
     prior = priors[name]

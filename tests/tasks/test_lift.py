@@ -37,7 +37,10 @@ def test_rotation_lifter_blocks_with_a_camera_per_frame():
     cameras = camera.expand(30, 3, 3).clone()
     cameras[15:, 0, 0] *= 1.5  # a zoom halfway
     with torch.no_grad():
-        whole, blocks = lifter(pixels, cameras, confidence), lift_rotations(lifter, pixels, cameras, confidence, block=7)
+        whole, blocks = (
+            lifter(pixels, cameras, confidence),
+            lift_rotations(lifter, pixels, cameras, confidence, block=7),
+        )
     torch.testing.assert_close(blocks["positions"], whole["positions"], atol=1e-3, rtol=0)
 
 

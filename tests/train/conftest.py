@@ -27,7 +27,9 @@ def chain_rotations(n: int, seed: int, joints: int = 3) -> torch.Tensor:
 def tiny_prepared(out: Path, sizes: dict[str, int]) -> Path:
     """A prepared folder (the format of ``poseprior data prepare``) of a 4-joint skeleton: root ``Hips`` and a
     3-joint chain, one take per split with ``sizes[split]`` poses."""
-    sk = Skeleton(("Hips", "A", "B", "C"), (-1, 0, 1, 2), torch.tensor([[0.0, 0, 0], [0, 10, 0], [0, 10, 0], [0, 10, 0]]))
+    sk = Skeleton(
+        ("Hips", "A", "B", "C"), (-1, 0, 1, 2), torch.tensor([[0.0, 0, 0], [0, 10, 0], [0, 10, 0], [0, 10, 0]])
+    )
     takes = {}
     for i, (split, n) in enumerate(sizes.items()):
         g = torch.Generator().manual_seed(100 + i)
@@ -39,7 +41,9 @@ def tiny_prepared(out: Path, sizes: dict[str, int]) -> Path:
         }
         takes[split] = [TakePoses.from_skeleton(f"{split}.bvh", f"test:{split}", poses, 3 * n, 30.0, sk)]
     root = begin_prepare(out)
-    write_prepared(root, takes, dataset="test", protocol=BANDAI_V1, unit=10.0, source={"path": "x"}, started=time.perf_counter())
+    write_prepared(
+        root, takes, dataset="test", protocol=BANDAI_V1, unit=10.0, source={"path": "x"}, started=time.perf_counter()
+    )
     return root
 
 

@@ -20,7 +20,18 @@ TINY = ["--layers", "2", "--hidden", "16", "--mlp-layers", "1", "--batch-size", 
 def test_flow_train_resume_export(prepared_tiny, tmp_path):
     runner = CliRunner()
     out = tmp_path / "run"
-    args = ["flow", "--data", str(prepared_tiny), "--out", str(out), "--eval-every", "10", "--checkpoint-every", "10", *TINY]
+    args = [
+        "flow",
+        "--data",
+        str(prepared_tiny),
+        "--out",
+        str(out),
+        "--eval-every",
+        "10",
+        "--checkpoint-every",
+        "10",
+        *TINY,
+    ]
     first = runner.invoke(app, [*args, "--steps", "20"])
     assert first.exit_code == 0, first.output
     assert "20 steps in" in first.output and "best val log-likelihood" in first.output
@@ -58,4 +69,7 @@ def test_bad_data_is_refused_before_training(tmp_path, prepared_tiny):
 
 def test_help_imports_no_torch():
     code = "import sys, poseprior.cli.train; print('torch' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )

@@ -31,7 +31,9 @@ def _invoke(*args: object):
 def test_lifters_on_a_prepared_dataset(prepared_tiny, tmp_path):
     _invoke("train", "lifter-flow", "--data", prepared_tiny, "--out", tmp_path / "flow", "--steps", "10", *FLOW)
     card = info(tmp_path / "flow" / "lifter-flow")
-    assert card.model_class == "ProbabilisticLifter" and load(tmp_path / "flow" / "lifter-flow").skeleton.joint_names == ("Hips", "A", "B", "C")
+    assert card.model_class == "ProbabilisticLifter" and load(
+        tmp_path / "flow" / "lifter-flow"
+    ).skeleton.joint_names == ("Hips", "A", "B", "C")
     rot = ["--window", "3", "--channels", "16", "--blocks", "0", *COMMON]
     _invoke("train", "lifter-rot", "--data", prepared_tiny, "--out", tmp_path / "rot", "--steps", "10", *rot)
     assert info(tmp_path / "rot" / "lifter-rot").model_class == "RotationLifter"
@@ -39,7 +41,9 @@ def test_lifters_on_a_prepared_dataset(prepared_tiny, tmp_path):
 
 def test_flow_lifter_on_h36m_joints(h36m_3d_file, tmp_path):
     out = tmp_path / "run"
-    result = _invoke("train", "lifter-flow", "--data", h36m_3d_file, "--out", out, "--steps", "30", "--lr", "3e-3", *FLOW)
+    result = _invoke(
+        "train", "lifter-flow", "--data", h36m_3d_file, "--out", out, "--steps", "30", "--lr", "3e-3", *FLOW
+    )
     assert "30 steps in" in result.output
     card = info(out / "lifter-flow")
     assert "S1, S5, S6, S7" in card.training["data"] and "80 poses" in card.training["data"]
@@ -52,10 +56,20 @@ def test_flow_lifter_on_h36m_joints(h36m_3d_file, tmp_path):
     # Lift held-out S9 keypoints seen by a camera: the output names the H36M-17 joints, mm, root-relative.
     s9 = read_h36m_3d(h36m_3d_file, subjects=["S9"])["S9"]["Sitting"].with_unit("mm").positions[:4]
     world = torch.from_numpy(s9 - s9[:, :1]).float().reshape(1, -1, 3)
-    view = random_views(world, torch.eye(3)[None], LiftingConfig(layout="h36m17", up=H36M_UP), 1.0, torch.Generator().manual_seed(0))
-    kp = Keypoints(view["pixels"][0].reshape(4, 17, 2).numpy(), H36M17.joint_names, fps=10, camera=view["camera"][0].numpy(), layout="h36m17")
+    view = random_views(
+        world, torch.eye(3)[None], LiftingConfig(layout="h36m17", up=H36M_UP), 1.0, torch.Generator().manual_seed(0)
+    )
+    kp = Keypoints(
+        view["pixels"][0].reshape(4, 17, 2).numpy(),
+        H36M17.joint_names,
+        fps=10,
+        camera=view["camera"][0].numpy(),
+        layout="h36m17",
+    )
     write_keypoints_npz(kp, tmp_path / "kp.npz")
-    _invoke("lift", tmp_path / "kp.npz", "-o", tmp_path / "lifted.npz", "--model", out / "lifter-flow", "--hypotheses", "3")
+    _invoke(
+        "lift", tmp_path / "kp.npz", "-o", tmp_path / "lifted.npz", "--model", out / "lifter-flow", "--hypotheses", "3"
+    )
     with np.load(tmp_path / "lifted.npz") as z:
         assert tuple(z["joint_names"]) == H36M17.joint_names and str(z["unit"]) == "mm"
         assert z["positions"].shape == (4, 17, 3) and z["hypotheses"].shape == (4, 3, 17, 3)

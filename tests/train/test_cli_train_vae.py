@@ -16,7 +16,20 @@ TINY = ["--hidden", "16", "--latent", "4", "--batch-size", "32", "--threads", "1
 def test_vae_train_resume_export(prepared_tiny, tmp_path):
     runner = CliRunner()
     out = tmp_path / "run"
-    args = ["vae", "--data", str(prepared_tiny), "--out", str(out), "--eval-every", "10", "--checkpoint-every", "10", "--kl-warmup", "15", *TINY]
+    args = [
+        "vae",
+        "--data",
+        str(prepared_tiny),
+        "--out",
+        str(out),
+        "--eval-every",
+        "10",
+        "--checkpoint-every",
+        "10",
+        "--kl-warmup",
+        "15",
+        *TINY,
+    ]
     first = runner.invoke(app, [*args, "--steps", "20"])
     assert first.exit_code == 0, first.output
     assert "20 steps in" in first.output and "geodesic_deg" in first.output and "mpjpe_mm" in first.output
@@ -35,14 +48,33 @@ def test_vae_train_resume_export(prepared_tiny, tmp_path):
 
 def test_vae_reference_architecture(prepared_tiny, tmp_path):
     result = CliRunner().invoke(
-        app, ["vae", "--data", str(prepared_tiny), "--out", str(tmp_path), "--steps", "5", "--reference-architecture", *TINY]
+        app,
+        [
+            "vae",
+            "--data",
+            str(prepared_tiny),
+            "--out",
+            str(tmp_path),
+            "--steps",
+            "5",
+            "--reference-architecture",
+            *TINY,
+        ],
     )
     assert result.exit_code == 0, result.output
     config = load(tmp_path / "vae").config
-    assert (config.architecture, config.input, config.hidden, config.latent, config.dropout) == ("vposer", "rotvec", 512, 32, 0.1)
+    assert (config.architecture, config.input, config.hidden, config.latent, config.dropout) == (
+        "vposer",
+        "rotvec",
+        512,
+        32,
+        0.1,
+    )
     assert info(tmp_path / "vae").parameters == VAEPrior(VAEConfig.vposer_v02(3)).num_parameters()
 
 
 def test_bad_vae_options_are_refused(prepared_tiny, tmp_path):
-    result = CliRunner().invoke(app, ["vae", "--data", str(prepared_tiny), "--out", str(tmp_path), "--input", "euler", *TINY])
+    result = CliRunner().invoke(
+        app, ["vae", "--data", str(prepared_tiny), "--out", str(tmp_path), "--input", "euler", *TINY]
+    )
     assert isinstance(result.exception, ValidationError) and "input" in str(result.exception)

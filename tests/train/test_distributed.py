@@ -23,15 +23,43 @@ def val_curve(out):
 
 def test_two_processes_match_one(prepared_tiny, tmp_path):
     runner = CliRunner()
-    one = runner.invoke(app, ["flow", "--data", str(prepared_tiny), "--out", str(tmp_path / "one"), "--batch-size", "64", "--threads", "1", *ARGS])
+    one = runner.invoke(
+        app,
+        [
+            "flow",
+            "--data",
+            str(prepared_tiny),
+            "--out",
+            str(tmp_path / "one"),
+            "--batch-size",
+            "64",
+            "--threads",
+            "1",
+            *ARGS,
+        ],
+    )
     assert one.exit_code == 0, one.output
-    two = runner.invoke(app, ["flow", "--data", str(prepared_tiny), "--out", str(tmp_path / "two"), "--batch-size", "32", "--nproc", "2", *ARGS])
+    two = runner.invoke(
+        app,
+        [
+            "flow",
+            "--data",
+            str(prepared_tiny),
+            "--out",
+            str(tmp_path / "two"),
+            "--batch-size",
+            "32",
+            "--nproc",
+            "2",
+            *ARGS,
+        ],
+    )
     assert two.exit_code == 0, two.output
     assert "on 2 process(es)" in two.output and "on 1 process(es)" in one.output
     a, b = val_curve(tmp_path / "one"), val_curve(tmp_path / "two")
     assert [s for s, _ in a] == [s for s, _ in b] == [20, 40, 60]
     assert a[-1][1] > a[0][1]  # it learns
-    for (_, x), (_, y) in zip(a, b):
+    for (_, x), (_, y) in zip(a, b, strict=False):
         assert abs(x - y) < 1e-3, (a, b)
     card = info(tmp_path / "two" / "flow.json")  # rank 0 exported, once
     assert card.training["world_size"] == 2 and card.training["steps"] == 60

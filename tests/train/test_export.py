@@ -16,7 +16,9 @@ from poseprior.train import TrainResult, export, load_exported, read_card
 from .conftest import PARENTS, chain_rotations
 
 R = chain_rotations(200, 0)
-SKELETON = Skeleton(("Hips", "A", "B", "C"), (-1, 0, 1, 2), torch.tensor([[0.0, 0, 0], [0, 10, 0], [0, 10, 0], [0, 10, 0]]))
+SKELETON = Skeleton(
+    ("Hips", "A", "B", "C"), (-1, 0, 1, 2), torch.tensor([[0.0, 0, 0], [0, 10, 0], [0, 10, 0], [0, 10, 0]])
+)
 
 
 def trained_prior() -> FlowPrior:
@@ -31,7 +33,13 @@ def trained_prior() -> FlowPrior:
 
 def test_round_trip(tmp_path):
     prior = trained_prior()
-    result = TrainResult(steps=123, elapsed_s=4.56, loss=-1.0, val={"step": 123, "log_likelihood": 7.5}, best_val={"step": 100, "log_likelihood": 7.6})
+    result = TrainResult(
+        steps=123,
+        elapsed_s=4.56,
+        loss=-1.0,
+        val={"step": 123, "log_likelihood": 7.5},
+        best_val={"step": 100, "log_likelihood": 7.6},
+    )
     path = export(prior, tmp_path / "tiny", result=result, data="synthetic chain", description="a test", licence="CC0")
     assert path == tmp_path / "tiny.json" and (tmp_path / "tiny.safetensors").is_file()
     for name in ("tiny", "tiny.json", "tiny.safetensors"):
@@ -43,7 +51,11 @@ def test_round_trip(tmp_path):
     assert card.model_class == "FlowPrior" and card.joint_names == ("A", "B", "C")
     assert card.skeleton.joint_names == SKELETON.joint_names and card.unit == 10.0
     torch.testing.assert_close(card.skeleton.offsets, SKELETON.offsets)
-    assert card.training["steps"] == 123 and card.training["wall_time_s"] == 4.6 and card.training["data"] == "synthetic chain"
+    assert (
+        card.training["steps"] == 123
+        and card.training["wall_time_s"] == 4.6
+        and card.training["data"] == "synthetic chain"
+    )
     assert card.training["val_log_likelihood"] == 7.5 and card.training["best_val_log_likelihood"] == 7.6
     assert card.licence == "CC0" and card.description == "a test"
     assert card.parameters == sum(p.numel() for p in prior.parameters())

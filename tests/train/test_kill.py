@@ -68,11 +68,19 @@ def test_killed_run_resumes_to_the_same_end(tmp_path):
 
     quiet = Console(file=io.StringIO())
     resumed = objective()
-    result = train(resumed, {"rotations": TRAIN}, {"rotations": VAL}, TrainConfig(out, **SETTINGS), resume=True, console=quiet)
+    result = train(
+        resumed, {"rotations": TRAIN}, {"rotations": VAL}, TrainConfig(out, **SETTINGS), resume=True, console=quiet
+    )
     straight = objective()
-    expected = train(straight, {"rotations": TRAIN}, {"rotations": VAL}, TrainConfig(tmp_path / "straight", **SETTINGS), console=quiet)
+    expected = train(
+        straight,
+        {"rotations": TRAIN},
+        {"rotations": VAL},
+        TrainConfig(tmp_path / "straight", **SETTINGS),
+        console=quiet,
+    )
     assert result.steps == STEPS and result.val == expected.val
-    for (k, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
+    for (k, p), q in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=False):
         torch.testing.assert_close(p, q, rtol=0, atol=0, msg=k)
     steps = [r["step"] for r in read_metrics(out / "metrics.jsonl") if r["kind"] == "val"]
     assert steps == list(range(50, STEPS + 1, 50))  # the log holds each evaluation once

@@ -38,7 +38,14 @@ def config(out, **kw) -> TrainConfig:
 
 
 def run(model, out, resume=False, **kw):
-    return train(model, {"rotations": TRAIN}, {"rotations": VAL}, config(out, **kw), resume=resume, console=Console(file=io.StringIO()))
+    return train(
+        model,
+        {"rotations": TRAIN},
+        {"rotations": VAL},
+        config(out, **kw),
+        resume=resume,
+        console=Console(file=io.StringIO()),
+    )
 
 
 def val_ll(model: FlowObjective) -> float:
@@ -73,7 +80,7 @@ def test_schedule_warmup_then_cosine(tmp_path):
     run(objective(), tmp_path, steps=40, warmup_steps=10, log_every=1)
     lrs = [r["lr"] for r in read_metrics(tmp_path / "metrics.jsonl") if r["kind"] == "train"]
     assert lrs[0] == pytest.approx(3e-4) and lrs[9] == pytest.approx(3e-3)  # linear warm-up over 10 steps
-    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:])) and lrs[-1] < 1e-5  # cosine decay to 0
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:], strict=False)) and lrs[-1] < 1e-5  # cosine decay to 0
 
 
 def test_resume_is_bit_for_bit(tmp_path):
@@ -86,7 +93,7 @@ def test_resume_is_bit_for_bit(tmp_path):
     resumed = objective(seed=1)  # another init: everything must come from the checkpoint
     b = run(resumed, interrupted, resume=True)
     assert b.steps == a.steps == 40
-    for (k, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
+    for (k, p), q in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=False):
         torch.testing.assert_close(p, q, rtol=0, atol=0, msg=k)
     assert b.val == a.val and b.loss == a.loss
     # the log is rewritten from the checkpoint on: the same records as the straight run

@@ -24,7 +24,14 @@ def walk(frames: int) -> np.ndarray:
 
 def test_gif_has_every_frame_side_by_side(tmp_path):
     noisy = walk(5) + np.random.default_rng(0).normal(0, 2, (5, 7, 3))
-    path = animate_motion([torch.from_numpy(noisy), walk(5)], PARENTS, tmp_path / "walk.gif", titles=["noisy", "clean"], panel_size=1.0, dpi=50)
+    path = animate_motion(
+        [torch.from_numpy(noisy), walk(5)],
+        PARENTS,
+        tmp_path / "walk.gif",
+        titles=["noisy", "clean"],
+        panel_size=1.0,
+        dpi=50,
+    )
     assert path == tmp_path / "walk.gif" and [p.name for p in tmp_path.iterdir()] == ["walk.gif"]
     frames = iio.imread(path, index=None)
     assert frames.shape[:3] == (5, 50, 100)  # T frames, 2 panels of 1 inch at 50 dpi
@@ -48,7 +55,9 @@ def test_mp4_is_readable(tmp_path):
 
 
 def test_max_frames_subsamples_and_keeps_real_time(tmp_path):
-    path = animate_motion(walk(10), PARENTS, tmp_path / "w.gif", fps=20, max_frames=4, panel_size=0.8, dpi=40, show_time=False)
+    path = animate_motion(
+        walk(10), PARENTS, tmp_path / "w.gif", fps=20, max_frames=4, panel_size=0.8, dpi=40, show_time=False
+    )
     frames = iio.imread(path, index=None)
     assert frames.shape[:3] == (4, 32, 32)  # frames 0, 3, 6, 9
     assert iio.immeta(path)["duration"] == pytest.approx(150, abs=10)  # 3 frames of 1/20 s each

@@ -29,12 +29,19 @@ def _png(path):
 def test_report_embeds_every_figure(tmp_path):
     png = _png(tmp_path / "a.png")
     sections = [
-        ReportSection("First <section>", rows=[("model", "x & y")], figures=[ReportFigure(png, "a line: what it shows")]),
+        ReportSection(
+            "First <section>", rows=[("model", "x & y")], figures=[ReportFigure(png, "a line: what it shows")]
+        ),
         ReportSection("Table", tables=[ReportTable(("a", "b"), (("1", "2"), ("3", "<4>")))], notes=["source: here"]),
     ]
     path = write_html_report(sections, tmp_path / "out" / "report.html", title="T", intro="made by a test")
     text = path.read_text()
-    assert text.startswith("<!DOCTYPE html>") and "First &lt;section&gt;" in text and "x &amp; y" in text and "&lt;4&gt;" in text
+    assert (
+        text.startswith("<!DOCTYPE html>")
+        and "First &lt;section&gt;" in text
+        and "x &amp; y" in text
+        and "&lt;4&gt;" in text
+    )
     # The image is the file itself, base64 in the page: the report needs nothing beside it.
     data = re.search(r'src="data:image/png;base64,([^"]+)"', text).group(1)
     assert base64.b64decode(data) == png.read_bytes()
@@ -44,10 +51,14 @@ def test_report_embeds_every_figure(tmp_path):
 
 def test_bad_figures_and_tables(tmp_path):
     with pytest.raises(ValidationError, match="missing.png"):
-        write_html_report([ReportSection("s", figures=[ReportFigure(tmp_path / "missing.png", "c")])], tmp_path / "r.html", title="T")
+        write_html_report(
+            [ReportSection("s", figures=[ReportFigure(tmp_path / "missing.png", "c")])], tmp_path / "r.html", title="T"
+        )
     (tmp_path / "x.bmp").write_bytes(b"BM")
     with pytest.raises(ValidationError, match="cannot embed"):
-        write_html_report([ReportSection("s", figures=[ReportFigure(tmp_path / "x.bmp", "c")])], tmp_path / "r.html", title="T")
+        write_html_report(
+            [ReportSection("s", figures=[ReportFigure(tmp_path / "x.bmp", "c")])], tmp_path / "r.html", title="T"
+        )
     assert not (tmp_path / "r.html").exists()
     with pytest.raises(ValidationError, match="row 1"):
         ReportTable(("a", "b"), (("1", "2"), ("3",)))

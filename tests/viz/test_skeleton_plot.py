@@ -78,7 +78,9 @@ def test_camera_frame_stands_upright():
 def test_joint_values_colour_the_joints_with_a_colour_bar(tmp_path):
     cmap = matplotlib.colormaps["cool"]  # cyan to magenta: colours nothing else in the figure has
     values = torch.tensor([[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0]])
-    fig = plot_poses(poses(2), SKELETON.parents, joint_values=values * 80, cmap="cool", colorbar_label="error (mm)", dpi=50)
+    fig = plot_poses(
+        poses(2), SKELETON.parents, joint_values=values * 80, cmap="cool", colorbar_label="error (mm)", dpi=50
+    )
     assert len(fig.axes) == 3 and fig.axes[-1].get_ylabel() == "error (mm)"  # two panels and the bar
     img = imread(save_figure(fig, tmp_path / "err.png"))[..., :3]
     assert img.shape[:2] == (150, 350)  # 2 panels of 3 inches plus the 1 inch colour bar at 50 dpi

@@ -101,10 +101,14 @@ def test_viewer_renders_the_skeleton_and_follows_the_gui(browser, tmp_path: Path
 
         # The skeleton: hiding it through the viewer changes many pixels, and those pixels were orange-ish.
         viewer.set_skeletons_visible(False)
-        hidden = screenshot_when(page, lambda shot: changed_pixels(shot, shown).sum() > 800, "the skeleton to disappear")
+        hidden = screenshot_when(
+            page, lambda shot: changed_pixels(shot, shown).sum() > 800, "the skeleton to disappear"
+        )
         skeleton = changed_pixels(shown, hidden)
         r, g, b = shown[skeleton].mean(axis=0)
-        assert r > b + 40, f"the pixels of the skeleton average rgb({r:.0f}, {g:.0f}, {b:.0f}), not the skeleton's orange"
+        assert r > b + 40, (
+            f"the pixels of the skeleton average rgb({r:.0f}, {g:.0f}, {b:.0f}), not the skeleton's orange"
+        )
 
         # The server-side frame slider moves the skeleton (the walk advances 3.3 s) and the client's slider.
         viewer.set_skeletons_visible(True)

@@ -111,7 +111,9 @@ def test_fit2d_npz_in_the_camera_frame(clip: Motion, tmp_path: Path) -> None:
     mm = replace(clip.with_unit(1.0), metadata={"source": "poseprior fit2d"})
     hyp = hypothesis_rotations(mm)
     root_R = mm.rotations[:, None, 0].expand(T, 2, 3, 3).numpy()
-    root_t = np.stack([mm.root_translation.numpy(), mm.root_translation.numpy() + [0, 0, 500.0]], axis=1)  # 2nd: 0.5 m deeper
+    root_t = np.stack(
+        [mm.root_translation.numpy(), mm.root_translation.numpy() + [0, 0, 500.0]], axis=1
+    )  # 2nd: 0.5 m deeper
     extra = {
         "objective": np.zeros(T), "hypotheses": hyp, "hypotheses_objective": np.zeros((T, 2)), "hypotheses_root_rotation": root_R,
         "hypotheses_root_translation": root_t, "pixels": np.zeros((T, 17, 2)),
@@ -144,14 +146,22 @@ def test_lift_outputs_rotation_and_flow_lifters(clip: Motion, tmp_path: Path) ->
     flow = load_scene_motion(tmp_path / "flow.npz")
     assert flow.parents == H36M17.parents and flow.fps == 10.0 and "up axis -y" in flow.note
     assert np.allclose(flow.positions, upright(positions / 1000, "-y"))
-    assert flow.hypotheses.shape == (T, 4, 17, 3) and np.allclose(flow.hypotheses, upright(arrays["hypotheses"] / 1000, "-y"))
+    assert flow.hypotheses.shape == (T, 4, 17, 3) and np.allclose(
+        flow.hypotheses, upright(arrays["hypotheses"] / 1000, "-y")
+    )
     assert flow.joint_values is None and flow.frame_values == {}
 
 
 def test_named_joints_take_their_tree_from_a_known_skeleton(tmp_path: Path) -> None:
     sk = Skeleton(("root", "spine", "neck", "head", "arm"), (-1, 0, 1, 2, 2), torch.eye(5, 3))
     names = ("head", "root", "arm", "spine")  # no neck: head and arm hang from the spine
-    np.savez(tmp_path / "joints.npz", joint_names=np.array(names), positions=np.zeros((2, 4, 3)), fps=np.array(5.0), unit=np.array("m"))
+    np.savez(
+        tmp_path / "joints.npz",
+        joint_names=np.array(names),
+        positions=np.zeros((2, 4, 3)),
+        fps=np.array(5.0),
+        unit=np.array("m"),
+    )
     bare = load_scene_motion(tmp_path / "joints.npz")
     assert bare.parents == (-1, -1, -1, -1) and "unconnected" in bare.note
     known = load_scene_motion(tmp_path / "joints.npz", ViewOptions(skeletons=(ReferenceSkeleton("ref", sk, 10.0),)))
@@ -171,7 +181,11 @@ def test_sampled_poses_on_a_known_skeleton(clip: Motion, tmp_path: Path) -> None
     assert np.allclose(m.frame_values["log_prob"], np.arange(T)) and "cmu skeleton, stood up" in m.note
     # the clip's own poses (its root unrotated), up to one turn about the root shared by every pose ...
     unrotated = torch.cat([torch.eye(3, dtype=torch.float64).expand(T, 1, 3, 3), clip.rotations[:, 1:]], dim=1)
-    own = upright(forward_kinematics(clip.skeleton, unrotated, torch.zeros(T, 3, dtype=torch.float64))[0].numpy() * clip.unit / 1000)
+    own = upright(
+        forward_kinematics(clip.skeleton, unrotated, torch.zeros(T, 3, dtype=torch.float64))[0].numpy()
+        * clip.unit
+        / 1000
+    )
     got = m.positions - m.positions[:, :1]
     turn, _, _ = procrustes(torch.from_numpy(own.reshape(-1, 3)), torch.from_numpy(got.reshape(-1, 3)), scale=False)
     assert np.allclose(own @ turn.numpy().T, got, atol=1e-6)
@@ -194,7 +208,13 @@ def test_keypoints_npz_mask_confidence_and_values(tmp_path: Path) -> None:
     assert m.value_label == "confidence" and np.allclose(m.joint_values, confidence)
     with pytest.raises(ValidationError, match="values: .*kp.npz has no array 'error'.*confidence"):
         load_scene_motion(tmp_path / "kp.npz", ViewOptions(values="error"))
-    np.savez(tmp_path / "nofps.npz", positions=positions[0:1, :2] * 0, joint_names=np.array(["a", "b"]), unit=np.array(10.0), error=np.ones((1, 3)))
+    np.savez(
+        tmp_path / "nofps.npz",
+        positions=positions[0:1, :2] * 0,
+        joint_names=np.array(["a", "b"]),
+        unit=np.array(10.0),
+        error=np.ones((1, 3)),
+    )
     nofps = load_scene_motion(tmp_path / "nofps.npz")
     assert nofps.fps == 30.0 and "30 assumed" in nofps.note and nofps.joint_values is None
     with pytest.raises(ValidationError, match="values: .*'error' has shape \\(1, 3\\)"):
@@ -206,7 +226,9 @@ def test_keypoints_npz_mask_confidence_and_values(tmp_path: Path) -> None:
 def prepared(tmp_path_factory) -> Path:
     """A prepared folder (``poseprior data prepare``'s format) on a 4-joint chain: train with one take, test
     with takes ``a.bvh`` (3 poses) and ``b.bvh`` (2 poses, its own bone lengths), in centimetres."""
-    sk = Skeleton(("Hips", "A", "B", "C"), (-1, 0, 1, 2), torch.tensor([[0.0, 0, 0], [0, 10, 0], [0, 10, 0], [0, 10, 0]]))
+    sk = Skeleton(
+        ("Hips", "A", "B", "C"), (-1, 0, 1, 2), torch.tensor([[0.0, 0, 0], [0, 10, 0], [0, 10, 0], [0, 10, 0]])
+    )
     g = torch.Generator().manual_seed(0)
 
     def take(name: str, n: int, scale: float) -> TakePoses:
@@ -220,7 +242,9 @@ def prepared(tmp_path_factory) -> Path:
 
     root = begin_prepare(tmp_path_factory.mktemp("prepared") / "tiny")
     takes = {"train": [take("t.bvh", 4, 1.0)], "test": [take("a.bvh", 3, 1.0), take("b.bvh", 2, 2.0)]}
-    write_prepared(root, takes, dataset="test", protocol=BANDAI_V1, unit=10.0, source={"path": "x"}, started=time.perf_counter())
+    write_prepared(
+        root, takes, dataset="test", protocol=BANDAI_V1, unit=10.0, source={"path": "x"}, started=time.perf_counter()
+    )
     return root
 
 
@@ -304,7 +328,9 @@ def test_files_the_viewer_cannot_show(tmp_path: Path) -> None:
     (tmp_path / "folder").mkdir()
     with pytest.raises(FormatError, match="folder: a folder, but not a prepared dataset"):
         load_scene_motion(tmp_path / "folder")
-    np.savez(tmp_path / "nounit.npz", positions=np.zeros((2, 2, 3)), joint_names=np.array(["a", "b"]), fps=np.array(10.0))
+    np.savez(
+        tmp_path / "nounit.npz", positions=np.zeros((2, 2, 3)), joint_names=np.array(["a", "b"]), fps=np.array(10.0)
+    )
     with pytest.raises(FormatError, match="nounit.npz: 3D keypoints without a 'unit' key"):
         load_scene_motion(tmp_path / "nounit.npz")
     assert load_scene_motion(tmp_path / "nounit.npz", ViewOptions(unit="mm")).num_frames == 2

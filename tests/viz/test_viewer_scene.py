@@ -59,7 +59,7 @@ def test_placement_puts_motions_on_the_ground_side_by_side() -> None:
     a, b = chain(x=5.0), chain(x=5.0)
     b = SceneMotion("b", b.positions + [0.0, 3.0, -2.0], parents=b.parents, fps=10)
     scene = MotionScene((a, b), gap=0.5)
-    placed = [m.positions + shift for m, shift in zip(scene.motions, scene.placements())]
+    placed = [m.positions + shift for m, shift in zip(scene.motions, scene.placements(), strict=False)]
     for p in placed:
         assert np.isclose(p[..., 2].min(), 0.0)  # standing on the ground
         assert np.isclose(p[..., 1].min() + p[..., 1].max(), 0.0)  # centred in depth
@@ -105,7 +105,9 @@ def test_value_colours_follow_the_colormap_and_mark_missing_values() -> None:
 
 
 def test_value_ranges_are_shared_by_motions_with_the_same_label() -> None:
-    a = SceneMotion("a", np.zeros((2, 2, 3)), (-1, 0), 10, joint_values=np.array([[1.0, 2.0], [3.0, np.nan]]), value_label="err")
+    a = SceneMotion(
+        "a", np.zeros((2, 2, 3)), (-1, 0), 10, joint_values=np.array([[1.0, 2.0], [3.0, np.nan]]), value_label="err"
+    )
     b = SceneMotion("b", np.zeros((2, 2, 3)), (-1, 0), 10, joint_values=np.array([0.5, 2.5]), value_label="err")
     c = SceneMotion("c", np.zeros((2, 2, 3)), (-1, 0), 10, joint_values=np.array([7.0, 9.0]), value_label="conf")
     assert MotionScene((a, b, c)).value_ranges() == {"err": (0.5, 3.0), "conf": (7.0, 9.0)}

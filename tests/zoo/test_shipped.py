@@ -17,7 +17,12 @@ MAX_BYTES = 8 * 2**20
 
 @pytest.mark.parametrize(
     "name, cls",
-    [("flow-bandai", FlowPrior), ("flow-ik-bandai", ConditionalFlowPrior), ("vae-bandai", VAEPrior), ("ndf-bandai", DistanceFieldPrior)],
+    [
+        ("flow-bandai", FlowPrior),
+        ("flow-ik-bandai", ConditionalFlowPrior),
+        ("vae-bandai", VAEPrior),
+        ("ndf-bandai", DistanceFieldPrior),
+    ],
 )
 def test_shipped_models_load_by_name_and_are_small(name, cls):
     json_path = zoo.WEIGHTS_DIR / f"{name}.json"
@@ -65,7 +70,7 @@ def test_flow_ik_bandai_is_more_sure_of_the_truth_the_more_it_sees(bandai_first_
             mask = torch.ones(N, K + 1, dtype=torch.bool).scatter(1, order[:, : round(percent / 100 * K)], False)
             means.append(float(model.log_prob(R, keypoints, mask).mean()))
         means.append(float(model.log_prob_unobserved(R).mean()))
-    assert all(a > b for a, b in zip(means, means[1:])), means
+    assert all(a > b for a, b in zip(means, means[1:], strict=False)), means
 
 
 PRIORS = ("flow-bandai", "vae-bandai", "ndf-bandai")
@@ -126,7 +131,9 @@ def test_one_fitting_loop_takes_any_prior(name, bandai_first_test_poses):
     prior = UniformPrior(20) if name == "none" else zoo.load(name)
     skeleton = zoo.load("flow-bandai").joints.skeleton
     truth = bandai_first_test_poses[::50]
-    target = pelvis_keypoints(skeleton, truth) + 2.0 * torch.randn(truth.shape[0], 21, 3, generator=torch.Generator().manual_seed(0))
+    target = pelvis_keypoints(skeleton, truth) + 2.0 * torch.randn(
+        truth.shape[0], 21, 3, generator=torch.Generator().manual_seed(0)
+    )
     delta = torch.zeros(truth.shape[0], 20, 3, requires_grad=True)
     optimizer = torch.optim.Adam([delta], lr=0.05)
     start = prior.sample(1).expand_as(truth).detach()

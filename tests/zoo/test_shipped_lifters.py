@@ -38,12 +38,26 @@ def seen(lifter, R, root, seed=0):
     """The take seen by one random camera: pixels (T, J, 2), camera (3, 3), true camera-frame joints (T, J, 3) mm."""
     keypoints = layout_keypoints(lifter.skeleton, R, None)
     world = keypoints @ root.transpose(-1, -2)
-    v = random_views(world.reshape(1, -1, 3), torch.eye(3)[None], LiftingConfig(), lifter.unit_mm, torch.Generator().manual_seed(seed))
+    v = random_views(
+        world.reshape(1, -1, 3),
+        torch.eye(3)[None],
+        LiftingConfig(),
+        lifter.unit_mm,
+        torch.Generator().manual_seed(seed),
+    )
     truth = world @ v["R_cw"][0].T * lifter.unit_mm
     return v["pixels"][0].reshape(R.shape[0], -1, 2), v["camera"][0], truth - truth[:, :1]
 
 
-@pytest.mark.parametrize("name, cls", [("lifter-rot-bandai", RotationLifter), ("lifter-flow-bandai", ProbabilisticLifter), ("lifter-rot-coco17", RotationLifter), ("lifter-flow-coco17", ProbabilisticLifter)])
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("lifter-rot-bandai", RotationLifter),
+        ("lifter-flow-bandai", ProbabilisticLifter),
+        ("lifter-rot-coco17", RotationLifter),
+        ("lifter-flow-coco17", ProbabilisticLifter),
+    ],
+)
 def test_shipped_lifters_load_and_are_licensed(name, cls):
     assert (zoo.WEIGHTS_DIR / f"{name}.safetensors").stat().st_size < MAX_BYTES
     assert type(zoo.load(name)) is cls and "CC BY-NC 4.0" in zoo.info(name).licence

@@ -17,7 +17,9 @@ from poseprior.models.prior import PoseJoints
 from poseprior.skeleton import Skeleton
 from poseprior.train import export
 
-SKELETON = Skeleton(("Hips", "A", "B", "C"), (-1, 0, 1, 2), torch.tensor([[0.0, 0, 0], [0, 10, 0], [0, 10, 0], [0, 10, 0]]))
+SKELETON = Skeleton(
+    ("Hips", "A", "B", "C"), (-1, 0, 1, 2), torch.tensor([[0.0, 0, 0], [0, 10, 0], [0, 10, 0], [0, 10, 0]])
+)
 JOINTS = PoseJoints.from_skeleton(SKELETON, unit_mm=10.0)
 
 
@@ -28,7 +30,16 @@ def tiny_flow() -> FlowPrior:
 
 def test_available_names_descriptions_licences():
     entries = {e.name: e for e in zoo.available()}
-    names = ("flow-bandai", "flow-ik-bandai", "vae-bandai", "ndf-bandai", "lifter-rot-bandai", "lifter-flow-bandai", "lifter-rot-coco17", "lifter-flow-coco17")
+    names = (
+        "flow-bandai",
+        "flow-ik-bandai",
+        "vae-bandai",
+        "ndf-bandai",
+        "lifter-rot-bandai",
+        "lifter-flow-bandai",
+        "lifter-rot-coco17",
+        "lifter-flow-coco17",
+    )
     assert set(names) <= set(entries)
     for name in names:
         e = entries[name]
@@ -53,7 +64,10 @@ def test_load_by_name(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
     with pytest.raises(FormatError, match="'flow-bandai' are not installed"):
         zoo.load("flow-bandai")
-    with pytest.raises(ValidationError, match="unknown model 'flow-bandit'; known models: flow-bandai, flow-ik-bandai, vae-bandai, ndf-bandai, lifter-rot-bandai, lifter-flow-bandai, lifter-rot-coco17, lifter-flow-coco17"):
+    with pytest.raises(
+        ValidationError,
+        match="unknown model 'flow-bandit'; known models: flow-bandai, flow-ik-bandai, vae-bandai, ndf-bandai, lifter-rot-bandai, lifter-flow-bandai, lifter-rot-coco17, lifter-flow-coco17",
+    ):
         zoo.load("flow-bandit")
     prior = tiny_flow()
     export(prior, tmp_path / "flow-bandai", licence="test licence")
@@ -70,7 +84,9 @@ def test_conditional_flow_through_the_registry(tmp_path):
     torch.manual_seed(0)
     from poseprior.models.flow.condition import ConditionConfig
 
-    model = ConditionalFlowPrior(ConditionalFlowConfig.for_joints(JOINTS, ConditionConfig(context=8, hidden=(16,)), layers=2, hidden=(16,)))
+    model = ConditionalFlowPrior(
+        ConditionalFlowConfig.for_joints(JOINTS, ConditionConfig(context=8, hidden=(16,)), layers=2, hidden=(16,))
+    )
     export(model, tmp_path / "ik")
     loaded = zoo.load(tmp_path / "ik")
     assert type(loaded) is ConditionalFlowPrior and zoo.info(tmp_path / "ik").model_class == "ConditionalFlowPrior"
@@ -89,4 +105,4 @@ def test_class_registry(monkeypatch):
     assert type(entry.build(FlowConfig(2, layers=2, hidden=(8,)).to_dict())) is FlowPrior
     zoo.register_model_class("Broken", "poseprior.no_such_module")
     with pytest.raises(ValidationError, match="cannot import poseprior.no_such_module"):
-        zoo.model_class("Broken").cls
+        _ = zoo.model_class("Broken").cls

@@ -9,7 +9,10 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError as e:
         import sys
 
-        print(f"error: poseprior's command line needs {e.name}, which is not installed: pip install 'poseprior[cli]'", file=sys.stderr)
+        print(
+            f"error: poseprior's command line needs {e.name}, which is not installed: pip install 'poseprior[cli]'",
+            file=sys.stderr,
+        )
         raise SystemExit(1) from None
     from poseprior.cli.app import main as run
 

@@ -71,7 +71,10 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=args, standalone_mode=False)
     except _Stopped as e:
         name = "Ctrl-C" if e.signum == signal.SIGINT else signal.Signals(e.signum).name
-        _fail(f"{command} interrupted ({name}); files are written whole or not at all, so none was left half-written", "stopped: ")
+        _fail(
+            f"{command} interrupted ({name}); files are written whole or not at all, so none was left half-written",
+            "stopped: ",
+        )
         raise SystemExit(128 + e.signum) from None
     except BaseException as e:  # noqa: BLE001 (the edge: every exception becomes one line)
         message, status = _describe(e, command)
@@ -115,10 +118,17 @@ def _describe(e: BaseException, command: str) -> tuple[str, int | None]:
     if isinstance(e, ModuleNotFoundError) and (e.name or "").split(".")[0] in VIZ_MODULES:
         return f"{command} draws with {e.name}, which is not installed: pip install 'poseprior[viz]'", 1
     if isinstance(e, OSError):
-        what = {errno.ENOSPC: "the disk is full", errno.EACCES: "permission denied", errno.EROFS: "read-only file system"}.get(e.errno, e.strerror or str(e))
+        what = {
+            errno.ENOSPC: "the disk is full",
+            errno.EACCES: "permission denied",
+            errno.EROFS: "read-only file system",
+        }.get(e.errno, e.strerror or str(e))
         where = e.filename if e.filename is not None else command
         return f"{where}: {what}", 1
-    return f"{command}: internal error ({type(e).__name__}: {e}); this is a bug, the full traceback is in {_write_traceback(e)}", 1
+    return (
+        f"{command}: internal error ({type(e).__name__}: {e}); this is a bug, the full traceback is in {_write_traceback(e)}",
+        1,
+    )
 
 
 def _write_traceback(e: BaseException) -> str:

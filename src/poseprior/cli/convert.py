@@ -21,15 +21,32 @@ def parse_unit(text: str | None) -> str | float | None:
 
 
 def convert(
-    input: Annotated[Path, typer.Argument(help="Motion to read: .bvh, .amc (+ .asf), .npz (interchange or AMASS), or archive.zip:member.bvh.")],
-    output: Annotated[Path, typer.Argument(help="File to write; the format follows the extension (.bvh, .amc writes .asf too, .npz).")],
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="Motion to read: .bvh, .amc (+ .asf), .npz (interchange or AMASS), or archive.zip:member.bvh."
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Argument(help="File to write; the format follows the extension (.bvh, .amc writes .asf too, .npz).")
+    ],
     unit: Annotated[
         str | None,
-        typer.Option(help="Length unit of the INPUT's numbers (mm, cm, m, in, asf, or mm per unit) when the reader's default is wrong: BVH cm, ASF its header, AMASS m."),
+        typer.Option(
+            help="Length unit of the INPUT's numbers (mm, cm, m, in, asf, or mm per unit) when the reader's default is wrong: BVH cm, ASF its header, AMASS m."
+        ),
     ] = None,
     fps: Annotated[float | None, typer.Option(help="Resample the motion to this frame rate before writing.")] = None,
-    skeleton: Annotated[Path | None, typer.Option(help="The .asf skeleton of an .amc input (default: X.asf, then CMU's 01.asf for 01_01.amc).")] = None,
-    to: Annotated[str | None, typer.Option(help="Output format when the extension is not enough: 'amass' writes an AMASS npz (SMPL-family skeletons).")] = None,
+    skeleton: Annotated[
+        Path | None,
+        typer.Option(help="The .asf skeleton of an .amc input (default: X.asf, then CMU's 01.asf for 01_01.amc)."),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            help="Output format when the extension is not enough: 'amass' writes an AMASS npz (SMPL-family skeletons)."
+        ),
+    ] = None,
 ) -> None:
     """Convert a motion file to another format, optionally resampling it; prints a one-line summary."""
     from rich.console import Console

@@ -84,7 +84,9 @@ def clip_section(motion: Motion, name: str, positions: torch.Tensor, up: str, fk
     vertical = positions[..., "xyz".index(up)]
     height = float((vertical.amax(dim=-1) - vertical.amin(dim=-1)).amax()) * to_m
     if bones.numel():
-        bone_range = f"{float(bones.min()):.2f} to {float(bones.max()):.2f} {unit} ({bones.numel()} bones of nonzero length)"
+        bone_range = (
+            f"{float(bones.min()):.2f} to {float(bones.max()):.2f} {unit} ({bones.numel()} bones of nonzero length)"
+        )
     else:
         bone_range = "all zero"
     rows = [
@@ -129,7 +131,9 @@ def poses_section(motion: Motion, positions: torch.Tensor, out: Path, frames: in
     path = save_figure(fig, out / "poses.png")
     width, height = (int(round(v)) for v in fig.get_size_inches() * fig.dpi)
     rows = [("frames drawn", ", ".join(map(str, index))), ("image", f"{path.name} ({width} x {height} px)")]
-    caption = f"{frames} evenly spaced frames of the clip by forward kinematics, one side of the body blue, the other orange."
+    caption = (
+        f"{frames} evenly spaced frames of the clip by forward kinematics, one side of the body blue, the other orange."
+    )
     return ReportSection("Picture", rows, [ReportFigure(path, caption)])
 
 
@@ -163,12 +167,29 @@ def retarget_section(motion: Motion, out: Path, frames: int, up: str) -> ReportS
     seconds = time.perf_counter() - start
     index = torch.linspace(0, motion.num_frames - 1, frames).round().long().tolist()
     figures = []
-    for m, name, what in ((motion, "retarget_source.png", "the source rig"), (body, "retarget_body.png", "the canonical body")):
-        fig = plot_poses(m.positions()[index], m.skeleton.parents, up="y" if m is body else up, titles=[f"frame {i}" for i in index], colors=side_colors(m.skeleton))
-        figures.append(ReportFigure(save_figure(fig, out / name), f"The clip on {what} ({m.skeleton.num_joints} joints) at frames {', '.join(map(str, index))}."))
+    for m, name, what in (
+        (motion, "retarget_source.png", "the source rig"),
+        (body, "retarget_body.png", "the canonical body"),
+    ):
+        fig = plot_poses(
+            m.positions()[index],
+            m.skeleton.parents,
+            up="y" if m is body else up,
+            titles=[f"frame {i}" for i in index],
+            colors=side_colors(m.skeleton),
+        )
+        figures.append(
+            ReportFigure(
+                save_figure(fig, out / name),
+                f"The clip on {what} ({m.skeleton.num_joints} joints) at frames {', '.join(map(str, index))}.",
+            )
+        )
     rows = [
         ("source", str(report)),
-        ("canonical body", f"{body.skeleton.num_joints} joints (SMPL's body tree, Y-up) in the clip's proportions; {motion.num_frames} frames in {seconds * 1e3:.0f} ms"),
+        (
+            "canonical body",
+            f"{body.skeleton.num_joints} joints (SMPL's body tree, Y-up) in the clip's proportions; {motion.num_frames} frames in {seconds * 1e3:.0f} ms",
+        ),
     ]
     return ReportSection("Retargeting onto the canonical body", rows, figures)
 
@@ -206,8 +227,18 @@ def priors_section(out: Path, samples: int = 8, seed: int = 0) -> ReportSection:
             titles=[f"{float(v):.0f} nats" for v in log_prob], colors=side_colors(skeleton),
         )  # fmt: skip
         path = save_figure(fig, out / f"samples_{name}.png")
-        section.rows.append((name, f"{samples} samples in {seconds * 1e3:.0f} ms; flow log-likelihood median {float(log_prob.median()):.0f} nats/pose (uniform = 0)"))
-        section.figures.append(ReportFigure(path, f"{samples} random poses from {name}, stood upright (the priors model the 20 joints below the hips, not the body's orientation); each titled with its log-likelihood under flow-bandai."))
+        section.rows.append(
+            (
+                name,
+                f"{samples} samples in {seconds * 1e3:.0f} ms; flow log-likelihood median {float(log_prob.median()):.0f} nats/pose (uniform = 0)",
+            )
+        )
+        section.figures.append(
+            ReportFigure(
+                path,
+                f"{samples} random poses from {name}, stood upright (the priors model the 20 joints below the hips, not the body's orientation); each titled with its log-likelihood under flow-bandai.",
+            )
+        )
     return section
 
 
@@ -245,10 +276,21 @@ def ik_section(clip: Motion, out: Path, hypotheses: int = 10, seed: int = 0) -> 
     return ReportSection(
         "Inverse kinematics with hypotheses",
         [
-            ("clip", f"{T} frames of a Bandai test take at {clip.fps:g} fps, 3D keypoints with {hidden.shape[1]} of {J - 1} joints hidden per frame"),
-            ("flow-ik-bandai", f"mode MPJPE {error:.1f} mm (visible joints {visible_error:.1f} mm), {hypotheses} hypotheses per frame, {T / seconds:.0f} frames/s"),
+            (
+                "clip",
+                f"{T} frames of a Bandai test take at {clip.fps:g} fps, 3D keypoints with {hidden.shape[1]} of {J - 1} joints hidden per frame",
+            ),
+            (
+                "flow-ik-bandai",
+                f"mode MPJPE {error:.1f} mm (visible joints {visible_error:.1f} mm), {hypotheses} hypotheses per frame, {T / seconds:.0f} frames/s",
+            ),
         ],
-        [ReportFigure(path, f"The {hypotheses} IK hypotheses (blue, translucent) for frame {frame} of the clip, against the true pose (red): they agree where joints are seen and spread over the hidden ones.")],
+        [
+            ReportFigure(
+                path,
+                f"The {hypotheses} IK hypotheses (blue, translucent) for frame {frame} of the clip, against the true pose (red): they agree where joints are seen and spread over the hidden ones.",
+            )
+        ],
     )
 
 
@@ -289,21 +331,47 @@ def lifting_section(clip: Motion, out: Path, hypotheses: int = 50, seed: int = 0
     mode = flow.mode(pixels[frame], camera)
     flow_seconds = time.perf_counter() - start
     best = float(best_of_n(samples, truth[frame]))
-    input_fig = plot_keypoints_2d(pixels[frame], skeleton.parents, image_size=(1000, 1000), scale=0.4, title=f"frame {frame}: 2D input")
+    input_fig = plot_keypoints_2d(
+        pixels[frame], skeleton.parents, image_size=(1000, 1000), scale=0.4, title=f"frame {frame}: 2D input"
+    )
     input_path = save_figure(input_fig, out / "lift_input.png")
-    fig = plot_hypotheses(samples, skeleton.parents, truth=truth[frame], up="-y", title=f"frame {frame}: {hypotheses} hypotheses of lifter-flow-bandai")
+    fig = plot_hypotheses(
+        samples,
+        skeleton.parents,
+        truth=truth[frame],
+        up="-y",
+        title=f"frame {frame}: {hypotheses} hypotheses of lifter-flow-bandai",
+    )
     path = save_figure(fig, out / "lift_hypotheses.png")
     return ReportSection(
         "2D-to-3D lifting",
         [
-            ("input", f"the clip's {T} frames projected by one random camera ({float(view['root_camera'][0].norm()) / 1000:.1f} m away, focal 1000 px)"),
-            ("lifter-rot-bandai", f"whole clip: MPJPE {rot_error:.1f} mm, MPJAE {rot_angle:.1f} deg, in {rot_seconds * 1e3:.0f} ms"),
-            ("lifter-rot-coco17", f"whole clip from its COCO-17 keypoints (as OpenPose or MediaPipe give): MPJPE {coco_error:.1f} mm, MPJAE {coco_angle:.1f} deg"),
-            ("lifter-flow-bandai", f"frame {frame}: mode MPJPE {float(mpjpe(mode, truth[frame])):.1f} mm, best of {hypotheses} {best:.1f} mm, in {flow_seconds * 1e3:.0f} ms"),
+            (
+                "input",
+                f"the clip's {T} frames projected by one random camera ({float(view['root_camera'][0].norm()) / 1000:.1f} m away, focal 1000 px)",
+            ),
+            (
+                "lifter-rot-bandai",
+                f"whole clip: MPJPE {rot_error:.1f} mm, MPJAE {rot_angle:.1f} deg, in {rot_seconds * 1e3:.0f} ms",
+            ),
+            (
+                "lifter-rot-coco17",
+                f"whole clip from its COCO-17 keypoints (as OpenPose or MediaPipe give): MPJPE {coco_error:.1f} mm, MPJAE {coco_angle:.1f} deg",
+            ),
+            (
+                "lifter-flow-bandai",
+                f"frame {frame}: mode MPJPE {float(mpjpe(mode, truth[frame])):.1f} mm, best of {hypotheses} {best:.1f} mm, in {flow_seconds * 1e3:.0f} ms",
+            ),
         ],
         [
-            ReportFigure(input_path, f"The 2D keypoints of frame {frame} as the camera sees them (pixels, 1000 x 1000 image): the lifters' only input."),
-            ReportFigure(path, f"{hypotheses} 3D hypotheses of the flow lifter for that frame (blue), camera frame, against the truth (red): depth is where they differ."),
+            ReportFigure(
+                input_path,
+                f"The 2D keypoints of frame {frame} as the camera sees them (pixels, 1000 x 1000 image): the lifters' only input.",
+            ),
+            ReportFigure(
+                path,
+                f"{hypotheses} 3D hypotheses of the flow lifter for that frame (blue), camera frame, against the truth (red): depth is where they differ.",
+            ),
         ],
     )
 
@@ -323,19 +391,39 @@ def denoise_section(clip: Motion, out: Path, noise_deg: float = 20.0, seed: int 
     from poseprior.zoo import load
 
     prior = load("ndf-bandai")
-    noisy = add_rotation_noise(clip, prior_joint_indices(clip.skeleton, prior), noise_deg, torch.Generator().manual_seed(seed))
+    noisy = add_rotation_noise(
+        clip, prior_joint_indices(clip.skeleton, prior), noise_deg, torch.Generator().manual_seed(seed)
+    )
     start = time.perf_counter()
     denoised = denoise_motion(noisy, prior)
     seconds = time.perf_counter() - start
     truth, p_noisy, p_denoised = (m.positions(millimetres=True) for m in (clip, noisy, denoised))
-    path = animate_motion([p_noisy, p_denoised, truth], clip.skeleton.parents, out / "denoise.gif", fps=clip.fps, titles=["noisy", "denoised (ndf-bandai)", "clean"], dpi=60)
+    path = animate_motion(
+        [p_noisy, p_denoised, truth],
+        clip.skeleton.parents,
+        out / "denoise.gif",
+        fps=clip.fps,
+        titles=["noisy", "denoised (ndf-bandai)", "clean"],
+        dpi=60,
+    )
     return ReportSection(
         "Motion denoising",
         [
-            ("noise", f"{noise_deg:g} deg RMS on each of the 20 joint rotations below the hips, the clip's {clip.num_frames} frames"),
-            ("ndf-bandai", f"MPJPE {float(mpjpe(p_noisy, truth)):.1f} -> {float(mpjpe(p_denoised, truth)):.1f} mm; jitter {float(jitter(p_noisy, clip.fps)):,.0f} -> {float(jitter(p_denoised, clip.fps)):,.0f} mm/s^2 (clean {float(jitter(truth, clip.fps)):,.0f}); {seconds:.1f} s"),
+            (
+                "noise",
+                f"{noise_deg:g} deg RMS on each of the 20 joint rotations below the hips, the clip's {clip.num_frames} frames",
+            ),
+            (
+                "ndf-bandai",
+                f"MPJPE {float(mpjpe(p_noisy, truth)):.1f} -> {float(mpjpe(p_denoised, truth)):.1f} mm; jitter {float(jitter(p_noisy, clip.fps)):,.0f} -> {float(jitter(p_denoised, clip.fps)):,.0f} mm/s^2 (clean {float(jitter(truth, clip.fps)):,.0f}); {seconds:.1f} s",
+            ),
         ],
-        [ReportFigure(path, "The noisy clip, its denoised version and the clean original, played side by side at the clip's frame rate.")],
+        [
+            ReportFigure(
+                path,
+                "The noisy clip, its denoised version and the clean original, played side by side at the clip's frame rate.",
+            )
+        ],
     )
 
 
@@ -381,17 +469,31 @@ def fitting_section(frames: int = 8, seed: int = 0) -> ReportSection:
     rows = []
     for label, prior in (("vae-bandai", vae), ("no prior", UniformPrior(20))):
         start = time.perf_counter()
-        fit = fit_keypoints_3d(noisy, mask, skeleton, prior, unit_mm=unit, init=ik_model, generator=torch.Generator().manual_seed(seed))
+        fit = fit_keypoints_3d(
+            noisy, mask, skeleton, prior, unit_mm=unit, init=ik_model, generator=torch.Generator().manual_seed(seed)
+        )
         seconds = time.perf_counter() - start
         error = float(mpjpe(fit.positions * unit, truth * unit))
-        rows.append((f"3D, {label}", f"{frames} poses, 20 mm noise + 30% hidden: MPJPE {error:.1f} mm in {seconds * 1e3:.0f} ms"))
+        rows.append(
+            (
+                f"3D, {label}",
+                f"{frames} poses, 20 mm noise + 30% hidden: MPJPE {error:.1f} mm in {seconds * 1e3:.0f} ms",
+            )
+        )
     start = time.perf_counter()
-    fit = fit_keypoints_2d(pixels, None, camera, skeleton, vae, unit_mm=unit, init=ik_model, generator=torch.Generator().manual_seed(seed))
+    fit = fit_keypoints_2d(
+        pixels, None, camera, skeleton, vae, unit_mm=unit, init=ik_model, generator=torch.Generator().manual_seed(seed)
+    )
     seconds = time.perf_counter() - start
     reprojection = float((fit.pixels - pixels).norm(dim=-1).mean())
     # The fit is in the camera frame, the truth in the pelvis frame: compare after Procrustes alignment.
     error = float(pa_mpjpe(fit.positions * unit, truth * unit))
-    rows.append(("2D, vae-bandai", f"pixels of a camera 4 m away, 3 px noise: reprojection {reprojection:.1f} px, PA-MPJPE {error:.1f} mm, {fit.hypotheses.shape[1]} ranked hypotheses in {seconds * 1e3:.0f} ms"))
+    rows.append(
+        (
+            "2D, vae-bandai",
+            f"pixels of a camera 4 m away, 3 px noise: reprojection {reprojection:.1f} px, PA-MPJPE {error:.1f} mm, {fit.hypotheses.shape[1]} ranked hypotheses in {seconds * 1e3:.0f} ms",
+        )
+    )
     return ReportSection("Fitting keypoints with a prior", rows)
 
 
@@ -407,12 +509,20 @@ def render_sections(sections: list[ReportSection], console: Console) -> None:
 
 
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the report and its pictures (created if needed).")] = Path("poseprior-demo"),
+    out: Annotated[Path, typer.Option(help="Folder for the report and its pictures (created if needed).")] = Path(
+        "poseprior-demo"
+    ),
     frames: Annotated[int, typer.Option(help="How many frames of the clip to draw side by side.")] = 4,
-    clip: Annotated[Path | None, typer.Option(help="Use this motion file (.bvh, .amc, .npz) instead of the shipped CMU sample.")] = None,
-    unit: Annotated[str | None, typer.Option(help="Length unit of --clip when its reader's default is wrong (mm, cm, m, in, asf).")] = None,
+    clip: Annotated[
+        Path | None, typer.Option(help="Use this motion file (.bvh, .amc, .npz) instead of the shipped CMU sample.")
+    ] = None,
+    unit: Annotated[
+        str | None, typer.Option(help="Length unit of --clip when its reader's default is wrong (mm, cm, m, in, asf).")
+    ] = None,
     up: Annotated[str, typer.Option(help="Up axis of the clip: y (BVH, CMU, Bandai) or z (AMASS).")] = "y",
-    quick: Annotated[bool, typer.Option("--quick", help="Fewer samples and hypotheses: a faster, smaller report (for tests).")] = False,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Fewer samples and hypotheses: a faster, smaller report (for tests).")
+    ] = False,
 ) -> None:
     """Run the shipped models on the shipped clips (draw, sample the priors, IK, lifting, fitting, denoising) and
     write an HTML report with every picture embedded; print a summary and where the report is."""
@@ -456,7 +566,10 @@ def demo(
         intro=f"The shipped models on the shipped clips, made by `poseprior demo{' --quick' if quick else ''}` in {seconds:.1f} s on this machine's CPU.",
     )  # fmt: skip
     console = Console(highlight=False)
-    console.print(Text("poseprior demo", style="bold"), Text("- clips, priors, IK, lifting, fitting, denoising with the shipped models"))
+    console.print(
+        Text("poseprior demo", style="bold"),
+        Text("- clips, priors, IK, lifting, fitting, denoising with the shipped models"),
+    )
     render_sections(sections, console)
     for line in credits:
         console.print(line, markup=False, soft_wrap=True)

@@ -25,12 +25,30 @@ DEFAULT_PRIOR = "ndf-bandai"
 
 
 def denoise(
-    file: Annotated[Path, typer.Argument(help="Motion to denoise: .bvh, .npz (interchange or AMASS), .amc, or archive.zip:member.bvh.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="Motion to denoise: .bvh, .npz (interchange or AMASS), .amc, or archive.zip:member.bvh."),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .bvh or interchange .npz (by extension).")],
     prior: Annotated[str, typer.Option(help=PRIOR_OPTION_HELP)] = DEFAULT_PRIOR,
-    steps: Annotated[int | None, typer.Option(min=0, max=100_000, help="Optimiser steps, at most 100,000 (default: DenoiseConfig's).")] = None,
-    noise_deg: Annotated[float | None, typer.Option(min=0.0, max=180.0, help="Expected rotation noise of the input per axis, degrees, at most 180 (default: DenoiseConfig's 11.5).")] = None,
-    prior_weight: Annotated[float | None, typer.Option(min=0.0, max=1e6, help="Weight of the prior's energy, at most 1e6 (default: measured per prior type).")] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(min=0, max=100_000, help="Optimiser steps, at most 100,000 (default: DenoiseConfig's)."),
+    ] = None,
+    noise_deg: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=180.0,
+            help="Expected rotation noise of the input per axis, degrees, at most 180 (default: DenoiseConfig's 11.5).",
+        ),
+    ] = None,
+    prior_weight: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, max=1e6, help="Weight of the prior's energy, at most 1e6 (default: measured per prior type)."
+        ),
+    ] = None,
     device: Annotated[str | None, typer.Option(help="cpu or cuda (default cpu).", callback=check_device_option)] = None,
     map: Annotated[Path | None, typer.Option("--map", help=MAP_HELP)] = None,
 ) -> None:
@@ -73,18 +91,24 @@ def denoise(
     console = Console(stderr=True)
     with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(f"denoising {motion.num_frames} frames", total=config.steps)
-        denoised = denoise_motion(motion, pose_prior, config=config, on_step=lambda i, n: progress.update(task, completed=i, total=n))
+        denoised = denoise_motion(
+            motion, pose_prior, config=config, on_step=lambda i, n: progress.update(task, completed=i, total=n)
+        )
     elapsed = time.perf_counter() - started
     with torch.no_grad():
-        change = torch.cat([  # a block of frames at a time: a long take's copies would double its memory
-            geodesic_error(denoised.rotations[a : a + 16_384, joints], motion.rotations[a : a + 16_384, joints])
-            for a in range(0, motion.num_frames, 16_384)
-        ]).mean()
+        change = torch.cat(
+            [  # a block of frames at a time: a long take's copies would double its memory
+                geodesic_error(denoised.rotations[a : a + 16_384, joints], motion.rotations[a : a + 16_384, joints])
+                for a in range(0, motion.num_frames, 16_384)
+            ]
+        ).mean()
     frames, fps = motion.num_frames, motion.fps
     del motion  # a long take's canonical copy is not needed any more
     if rig is not None:
         denoised = from_canonical(denoised, rig, up=report.up, template=original)
-        Console(highlight=False, soft_wrap=True).print(f"{file}: {report}; denoised on the canonical body, written back on its rig", markup=False)
+        Console(highlight=False, soft_wrap=True).print(
+            f"{file}: {report}; denoised on the canonical body, written back on its rig", markup=False
+        )
     write_motion(denoised, out)
     Console(highlight=False, soft_wrap=True).print(
         f"{file} -> {out}: {frames} frames at {fps:g} fps, {len(joints)} joints denoised with prior "

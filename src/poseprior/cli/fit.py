@@ -46,7 +46,9 @@ SKELETON_HELP = "Subject skeleton (hierarchy and bone offsets) from a BVH or int
 INIT_HELP = "IK model whose mode (and samples) start the fit, or 'none' for the rest pose and prior samples."
 
 
-def fit_skeleton(prior: PosePrior, skeleton_file: Path | None, mapping: Path | None = None) -> tuple[Skeleton, float, Rig | None, Motion | None]:
+def fit_skeleton(
+    prior: PosePrior, skeleton_file: Path | None, mapping: Path | None = None
+) -> tuple[Skeleton, float, Rig | None, Motion | None]:
     """The skeleton to fit (root + the prior's joints), its millimetres per unit, and, when it comes from a rig
     of another naming (retargeted), that rig and its motion: from ``skeleton_file`` (a motion file; a rig with
     the prior's joints is restricted to them by name, tree checked), else the prior's own."""
@@ -66,7 +68,9 @@ def fit_skeleton(prior: PosePrior, skeleton_file: Path | None, mapping: Path | N
     names = ((root,) if root else ()) + prior.joint_names
     missing = [n for n in names if n not in sk.joint_names]
     if missing:
-        raise ValidationError(f"skeleton: {skeleton_file} lacks joint(s) {', '.join(missing)} of the prior; it has {', '.join(sk.joint_names)}")
+        raise ValidationError(
+            f"skeleton: {skeleton_file} lacks joint(s) {', '.join(missing)} of the prior; it has {', '.join(sk.joint_names)}"
+        )
     sub = sk.subset(names)
     if joints is not None and set(sub.joint_names) == set(names) and sub.joint_names != names:
         try:
@@ -89,15 +93,21 @@ def camera_for(kp: Keypoints, source: Path, image_size: tuple[int, int] | None, 
     if kp.camera is not None:
         return torch.from_numpy(kp.camera).float()
     if image_size is None:
-        raise ValidationError(f"camera: {source} has no camera intrinsics; pass --image-size W H (and --focal F if known)")
+        raise ValidationError(
+            f"camera: {source} has no camera intrinsics; pass --image-size W H (and --focal F if known)"
+        )
     if not all(0 < v <= 100_000 for v in image_size):
-        raise ValidationError(f"--image-size: expected two pixel counts from 1 to 100,000, got {image_size[0]} {image_size[1]}")
+        raise ValidationError(
+            f"--image-size: expected two pixel counts from 1 to 100,000, got {image_size[0]} {image_size[1]}"
+        )
     if focal is not None and not 0 < focal <= 1e6:
         raise ValidationError(f"--focal: expected a focal length from 0 to 1e6 pixels, got {focal:g}")
     return default_camera(image_size, focal)
 
 
-def keypoint_targets(kp: Keypoints, skeleton: Skeleton, source: Path, rig: Rig | None = None) -> tuple[torch.Tensor, torch.Tensor, str | None]:
+def keypoint_targets(
+    kp: Keypoints, skeleton: Skeleton, source: Path, rig: Rig | None = None
+) -> tuple[torch.Tensor, torch.Tensor, str | None]:
     """``(values (T, P, D), weights (T, P), layout)`` of ``kp`` for ``skeleton``: the layout's keypoints as
     they are, or the skeleton's joints picked by name, or, with the ``rig`` the skeleton was retargeted from,
     keypoints named as the rig's joints (missing ones weigh 0). A weight is the keypoint's confidence (1
@@ -193,7 +203,9 @@ def _init_model(init: str, skeleton: Skeleton):
         return None
     model = load_model(init)
     if model.skeleton.joint_names != skeleton.joint_names:
-        raise ValidationError(f"init: IK model {init!r} has joints {model.skeleton.joint_names}, not the skeleton's; pass --init none")
+        raise ValidationError(
+            f"init: IK model {init!r} has joints {model.skeleton.joint_names}, not the skeleton's; pass --init none"
+        )
     return model
 
 
@@ -230,16 +242,35 @@ def _check_output(out: Path) -> None:
 
 
 def fit3d(
-    file: Annotated[Path, typer.Argument(help="3D keypoints .npz (positions, joint_names or layout, optional mask), or a motion (BVH, interchange npz).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="3D keypoints .npz (positions, joint_names or layout, optional mask), or a motion (BVH, interchange npz)."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .bvh or .npz (interchange motion + hypotheses).")],
     prior: Annotated[str, typer.Option(help=PRIOR_OPTION_HELP)] = "vae-bandai",
     skeleton: Annotated[Path | None, typer.Option(help=SKELETON_HELP)] = None,
     init: Annotated[str, typer.Option(help=INIT_HELP)] = "flow-ik-bandai",
-    noise_mm: Annotated[float, typer.Option(min=0.0, max=1e5, help="Expected keypoint noise, mm per coordinate, at most 1e5 (weighs data against prior).")] = 20.0,
+    noise_mm: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1e5,
+            help="Expected keypoint noise, mm per coordinate, at most 1e5 (weighs data against prior).",
+        ),
+    ] = 20.0,
     steps: Annotated[int, typer.Option(min=1, max=100_000, help="Adam steps, at most 100,000.")] = 60,
-    hypotheses: Annotated[int, typer.Option(min=1, max=100, help="Restarts per frame, ranked by objective (at most 100).")] = 1,
-    pelvis_frame: Annotated[bool, typer.Option(help="Keypoints are pelvis-frame (root at the origin, unrotated): do not fit the root.")] = False,
-    unit: Annotated[str | None, typer.Option(help="Length unit of the keypoints when the file has none (mm, cm, m, or mm per unit).")] = None,
+    hypotheses: Annotated[
+        int, typer.Option(min=1, max=100, help="Restarts per frame, ranked by objective (at most 100).")
+    ] = 1,
+    pelvis_frame: Annotated[
+        bool, typer.Option(help="Keypoints are pelvis-frame (root at the origin, unrotated): do not fit the root.")
+    ] = False,
+    unit: Annotated[
+        str | None,
+        typer.Option(help="Length unit of the keypoints when the file has none (mm, cm, m, or mm per unit)."),
+    ] = None,
     fps: Annotated[float | None, typer.Option(help="Frame rate when the file has none.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the restarts' sampling.")] = 0,
     map: Annotated[Path | None, typer.Option("--map", help=MAP_HELP)] = None,
@@ -267,7 +298,9 @@ def fit3d(
     kp, is_motion = _read_keypoints_3d(file, parse_unit(unit), fps)
     pose_prior = load_prior_option(prior)
     # A motion is its own skeleton: fitted on the canonical body in its proportions, written back on its rig.
-    sk, unit_mm, rig, original = fit_skeleton(pose_prior, skeleton if skeleton is not None or not is_motion else file, map)
+    sk, unit_mm, rig, original = fit_skeleton(
+        pose_prior, skeleton if skeleton is not None or not is_motion else file, map
+    )
     values, weights, layout = keypoint_targets(kp, sk, file, rig)
     if rig is not None and is_motion and skeleton is None:
         kp = replace(kp, unit=rig.unit)  # a guessed unit (BVH) holds for its joint positions too
@@ -277,14 +310,33 @@ def fit3d(
         matched = int(visible.any(0).sum())
         if matched < sk.num_joints // 2:
             Console(stderr=True, highlight=False, soft_wrap=True).print(
-                f"warning: {file}: keypoints for only {matched} of the skeleton's {sk.num_joints} joints; the rest are free", markup=False
+                f"warning: {file}: keypoints for only {matched} of the skeleton's {sk.num_joints} joints; the rest are free",
+                markup=False,
             )
-    config = FitConfig(steps=steps, hypotheses=hypotheses, keypoint_sigma_mm=noise_mm, fit_root_rotation=not pelvis_frame, fit_root_translation=not pelvis_frame)
+    config = FitConfig(
+        steps=steps,
+        hypotheses=hypotheses,
+        keypoint_sigma_mm=noise_mm,
+        fit_root_rotation=not pelvis_frame,
+        fit_root_translation=not pelvis_frame,
+    )
     model = _init_model(init, sk)
     generator = torch.Generator().manual_seed(seed)
     parts = []
     for sl in _chunks(kp.num_frames, "fitting"):
-        parts.append(fit_keypoints_3d(values[sl].float(), visible[sl], sk, pose_prior, unit_mm=unit_mm, layout=layout, init=model, config=config, generator=generator))
+        parts.append(
+            fit_keypoints_3d(
+                values[sl].float(),
+                visible[sl],
+                sk,
+                pose_prior,
+                unit_mm=unit_mm,
+                layout=layout,
+                init=model,
+                config=config,
+                generator=generator,
+            )
+        )
     fitted = torch.cat([p.positions for p in parts]).double()  # the fit's own forward kinematics
     error = _keypoint_error_mm(fitted, values, visible, sk, layout) * unit_mm
     extra = {"objective": torch.cat([p.objective for p in parts])}
@@ -295,7 +347,9 @@ def fit3d(
     root = torch.cat([p.root_translation for p in parts]).double()
     frames, fps, kp_unit = kp.num_frames, kp.fps, kp.unit
     del parts, fitted, values, visible, kp  # a long take's copies, before the motion goes back onto the rig
-    motion = Motion(sk, nearest_rotation(rotations), root, fps, unit_mm, metadata={"source": "poseprior fit3d"}).with_unit(kp_unit)
+    motion = Motion(
+        sk, nearest_rotation(rotations), root, fps, unit_mm, metadata={"source": "poseprior fit3d"}
+    ).with_unit(kp_unit)
     del rotations, root
     if rig is not None:  # back on the rig, in its world (the fit is in the keypoints' world already)
         template = original if is_motion and skeleton is None else None
@@ -303,7 +357,9 @@ def fit3d(
     _write(motion, out, extra)
     console = Console(highlight=False, soft_wrap=True)
     if rig is not None:
-        console.print(f"{skeleton or file}: {rig.describe()}; fitted on the canonical body, written on its rig", markup=False)
+        console.print(
+            f"{skeleton or file}: {rig.describe()}; fitted on the canonical body, written on its rig", markup=False
+        )
     console.print(
         f"{file} -> {out}: {frames} frames fitted with prior {prior} (init {init}); mean distance to the "
         f"visible keypoints {error:.1f} mm",
@@ -312,14 +368,29 @@ def fit3d(
 
 
 def fit2d(
-    file: Annotated[Path, typer.Argument(help="2D keypoints: .npz (keypoints_2d, joint_names or layout, confidence, camera), OpenPose JSON (file or folder) or MediaPipe JSON.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="2D keypoints: .npz (keypoints_2d, joint_names or layout, confidence, camera), OpenPose JSON (file or folder) or MediaPipe JSON."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .bvh or .npz (camera-frame motion + hypotheses).")],
     prior: Annotated[str, typer.Option(help=PRIOR_OPTION_HELP)] = "vae-bandai",
     skeleton: Annotated[Path | None, typer.Option(help=SKELETON_HELP)] = None,
     init: Annotated[str, typer.Option(help=INIT_HELP)] = "flow-ik-bandai",
-    focal: Annotated[float | None, typer.Option(help="Focal length in pixels when the file has no camera (default: the image's larger side).")] = None,
-    image_size: Annotated[tuple[int, int] | None, typer.Option(help="Image width and height in pixels when the file has no camera.")] = None,
-    hypotheses: Annotated[int, typer.Option(min=1, max=100, help="Hypotheses per frame (depth is ambiguous), ranked by objective (at most 100).")] = 5,
+    focal: Annotated[
+        float | None,
+        typer.Option(help="Focal length in pixels when the file has no camera (default: the image's larger side)."),
+    ] = None,
+    image_size: Annotated[
+        tuple[int, int] | None, typer.Option(help="Image width and height in pixels when the file has no camera.")
+    ] = None,
+    hypotheses: Annotated[
+        int,
+        typer.Option(
+            min=1, max=100, help="Hypotheses per frame (depth is ambiguous), ranked by objective (at most 100)."
+        ),
+    ] = 5,
     steps: Annotated[int, typer.Option(min=1, max=100_000, help="Adam steps of the joint fit, at most 100,000.")] = 100,
     fps: Annotated[float | None, typer.Option(help="Frame rate when the file has none.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the hypotheses' sampling.")] = 0,
@@ -348,16 +419,43 @@ def fit2d(
     generator = torch.Generator().manual_seed(seed)
     parts = []
     for sl in _chunks(kp.num_frames, "fitting"):
-        parts.append(fit_keypoints_2d(values[sl].float(), confidence[sl], camera, sk, pose_prior, unit_mm=unit_mm, layout=layout, init=model, config=config, generator=generator))
+        parts.append(
+            fit_keypoints_2d(
+                values[sl].float(),
+                confidence[sl],
+                camera,
+                sk,
+                pose_prior,
+                unit_mm=unit_mm,
+                layout=layout,
+                init=model,
+                config=config,
+                generator=generator,
+            )
+        )
 
     def cat(name: str) -> torch.Tensor:
         return torch.cat([getattr(p, name) for p in parts])
 
     rotations = torch.cat([cat("root_rotation")[:, None], cat("rotations")], dim=1).double()
-    motion = Motion(sk, nearest_rotation(rotations), cat("root_translation").double(), kp.fps, unit_mm, metadata={"source": "poseprior fit2d"}).with_unit(1.0)
+    motion = Motion(
+        sk,
+        nearest_rotation(rotations),
+        cat("root_translation").double(),
+        kp.fps,
+        unit_mm,
+        metadata={"source": "poseprior fit2d"},
+    ).with_unit(1.0)
     if rig is not None:  # on the rig whose joints the keypoints are named after (camera frame, mm)
         motion = from_canonical(motion, rig, up="+y", scale=1.0).with_unit(1.0)
-    names = ("objective", "hypotheses", "hypotheses_objective", "hypotheses_root_rotation", "hypotheses_root_translation", "pixels")
+    names = (
+        "objective",
+        "hypotheses",
+        "hypotheses_objective",
+        "hypotheses_root_rotation",
+        "hypotheses_root_translation",
+        "pixels",
+    )
     extra = {n: cat(n) for n in names}
     extra["hypotheses_root_translation"] = extra["hypotheses_root_translation"] * unit_mm
     _write(motion, out, extra)

@@ -53,14 +53,43 @@ def write_ik_npz(result: IKResult, fps: float, path: str | Path) -> None:
 #: Most frames times hypotheses one ``ik`` output holds (each a pose of 20 rotations, 720 bytes).
 MAX_FRAME_HYPOTHESES = 2_000_000
 
+
 def ik(
-    file: Annotated[Path, typer.Argument(help="Keypoints .npz: positions (T, J, 3) or keypoints_2d (T, J, 2) + camera (3, 3), joint_names, optional mask (T, J).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz: the mode as an interchange motion, plus 'hypotheses' (T, N, K, 3, 3).")],
-    model: Annotated[str, typer.Option(help="Zoo name (flow-ik-bandai) or path of an exported conditional model (NAME.json).")] = "flow-ik-bandai",
-    hypotheses: Annotated[int, typer.Option(min=1, max=1000, help="Samples per frame written under 'hypotheses' (at most 1,000).")] = 10,
-    candidates: Annotated[int, typer.Option(min=1, max=10_000, help="Samples per frame scored to pick the mode (the most likely; at most 10,000).")] = 100,
-    temperature: Annotated[float, typer.Option(min=0.0, help="Scale of the samples' base noise: 1 samples p(R | keypoints); below 1, likelier, less diverse.")] = 1.0,
-    unit: Annotated[str | None, typer.Option(help="Length unit of 3D keypoints when the file has no 'unit' key (mm, cm, m, or mm per unit).")] = None,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Keypoints .npz: positions (T, J, 3) or keypoints_2d (T, J, 2) + camera (3, 3), joint_names, optional mask (T, J)."
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Output .npz: the mode as an interchange motion, plus 'hypotheses' (T, N, K, 3, 3)."
+        ),
+    ],
+    model: Annotated[
+        str, typer.Option(help="Zoo name (flow-ik-bandai) or path of an exported conditional model (NAME.json).")
+    ] = "flow-ik-bandai",
+    hypotheses: Annotated[
+        int, typer.Option(min=1, max=1000, help="Samples per frame written under 'hypotheses' (at most 1,000).")
+    ] = 10,
+    candidates: Annotated[
+        int,
+        typer.Option(
+            min=1, max=10_000, help="Samples per frame scored to pick the mode (the most likely; at most 10,000)."
+        ),
+    ] = 100,
+    temperature: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Scale of the samples' base noise: 1 samples p(R | keypoints); below 1, likelier, less diverse.",
+        ),
+    ] = 1.0,
+    unit: Annotated[
+        str | None,
+        typer.Option(help="Length unit of 3D keypoints when the file has no 'unit' key (mm, cm, m, or mm per unit)."),
+    ] = None,
     fps: Annotated[float | None, typer.Option(help="Frame rate when the file has no 'fps' key.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the sampling.")] = 0,
 ) -> None:
@@ -79,7 +108,9 @@ def ik(
     from poseprior.tasks.ik import solve_ik
 
     if out.suffix.lower() != ".npz":
-        raise ValidationError(f"out: expected a .npz path, got {out}; convert the result afterwards with `poseprior convert`")
+        raise ValidationError(
+            f"out: expected a .npz path, got {out}; convert the result afterwards with `poseprior convert`"
+        )
     keypoints = check_keypoints(read_keypoints_npz(file, fps=fps, unit=parse_unit(unit)), file)
     if keypoints.num_frames * hypotheses > MAX_FRAME_HYPOTHESES:
         raise ValidationError(
@@ -87,7 +118,9 @@ def ik(
             f"{MAX_FRAME_HYPOTHESES:,} frame-hypotheses one output holds (about 1.4 GB of rotations); use fewer or split the file"
         )
     ik_model = load_model(model)
-    result = solve_ik(ik_model, keypoints, hypotheses=hypotheses, candidates=candidates, temperature=temperature, seed=seed)
+    result = solve_ik(
+        ik_model, keypoints, hypotheses=hypotheses, candidates=candidates, temperature=temperature, seed=seed
+    )
     write_ik_npz(result, keypoints.fps, out)
     kind = "3D" if keypoints.dims == 3 else "2D perspective"
     Console(highlight=False, soft_wrap=True).print(

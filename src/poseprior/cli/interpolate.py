@@ -30,20 +30,31 @@ def frame_index(motion: Motion, frame: int, option: str) -> int:
 
     T = motion.num_frames
     if not -T <= frame < T:
-        raise ValidationError(f"{option}: frame {frame} is outside the motion's {T} frames (0 .. {T - 1}, or negative from the end)")
+        raise ValidationError(
+            f"{option}: frame {frame} is outside the motion's {T} frames (0 .. {T - 1}, or negative from the end)"
+        )
     return frame % T
 
 
 #: Most frames one ``interpolate`` writes (about 64 KB each in memory with every prior, measured).
 MAX_STEPS = 10_000
 
+
 def interpolate(
     a: Annotated[Path, typer.Argument(help="Motion with the start pose (.bvh, .npz, .amc, archive.zip:member.bvh).")],
     b: Annotated[Path, typer.Argument(help="Motion with the end pose (A's joints, matched by name).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .bvh or interchange .npz (by extension).")],
-    steps: Annotated[int, typer.Option(min=2, max=MAX_STEPS, help=f"Frames of the output, both ends included (at most {MAX_STEPS:,}).")] = 30,
+    steps: Annotated[
+        int,
+        typer.Option(min=2, max=MAX_STEPS, help=f"Frames of the output, both ends included (at most {MAX_STEPS:,})."),
+    ] = 30,
     prior: Annotated[str, typer.Option(help=PRIOR_OPTION_HELP)] = "vae-bandai",
-    method: Annotated[str, typer.Option(help="auto (the prior's own: geodesic for none), geodesic, latent (VAE), projected (distance field) or energy (flow).")] = "auto",
+    method: Annotated[
+        str,
+        typer.Option(
+            help="auto (the prior's own: geodesic for none), geodesic, latent (VAE), projected (distance field) or energy (flow)."
+        ),
+    ] = "auto",
     frame_a: Annotated[int, typer.Option(help="Frame of A (negative: from the end).")] = -1,
     frame_b: Annotated[int, typer.Option(help="Frame of B (negative: from the end).")] = 0,
     device: Annotated[str | None, typer.Option(help="cpu or cuda (default cpu).", callback=check_device_option)] = None,
@@ -100,7 +111,13 @@ def interpolate(
     translations = None
     if motion_a.translations is not None and motion_b.translations is not None:
         translations = lerp(motion_a.translations[i], motion_b.translations[j][order] * scale)
-    result = replace(motion_a, rotations=rotations, root_translation=root, translations=translations, metadata={**motion_a.metadata, "source": "poseprior interpolate"})
+    result = replace(
+        motion_a,
+        rotations=rotations,
+        root_translation=root,
+        translations=translations,
+        metadata={**motion_a.metadata, "source": "poseprior interpolate"},
+    )
     console = Console(highlight=False, soft_wrap=True)
     for path, report in ((a, report_a), (b, report_b)):
         if report is not None:

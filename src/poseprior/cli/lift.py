@@ -32,16 +32,41 @@ DEFAULT_MODELS = {None: "lifter-rot-bandai", "coco17": "lifter-rot-coco17"}
 MAX_HYPOTHESES = 1000
 MAX_FRAME_HYPOTHESES = 2_000_000
 
+
 def lift(
-    file: Annotated[Path, typer.Argument(help="2D keypoints: .npz (keypoints_2d, joint_names or layout, confidence, camera), OpenPose JSON (file or folder) or MediaPipe JSON.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output .npz (positions, rotations or hypotheses), or .bvh for a rotation lifter.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="2D keypoints: .npz (keypoints_2d, joint_names or layout, confidence, camera), OpenPose JSON (file or folder) or MediaPipe JSON."
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Output .npz (positions, rotations or hypotheses), or .bvh for a rotation lifter."
+        ),
+    ],
     model: Annotated[
         str | None,
-        typer.Option(help="Zoo name (lifter-rot-bandai, lifter-rot-coco17, lifter-flow-bandai) or path of an exported lifter (NAME.json). Default: the rotation lifter for the file's keypoints (COCO-17 detections: lifter-rot-coco17; the bandai skeleton's joints: lifter-rot-bandai)."),
+        typer.Option(
+            help="Zoo name (lifter-rot-bandai, lifter-rot-coco17, lifter-flow-bandai) or path of an exported lifter (NAME.json). Default: the rotation lifter for the file's keypoints (COCO-17 detections: lifter-rot-coco17; the bandai skeleton's joints: lifter-rot-bandai)."
+        ),
     ] = None,
-    hypotheses: Annotated[int, typer.Option(min=1, max=MAX_HYPOTHESES, help=f"Flow lifter: samples per frame written under 'hypotheses' (at most {MAX_HYPOTHESES:,}).")] = 10,
-    focal: Annotated[float | None, typer.Option(help="Focal length in pixels when the file has no camera (default: the image's larger side).")] = None,
-    image_size: Annotated[tuple[int, int] | None, typer.Option(help="Image width and height in pixels when the file has no camera.")] = None,
+    hypotheses: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_HYPOTHESES,
+            help=f"Flow lifter: samples per frame written under 'hypotheses' (at most {MAX_HYPOTHESES:,}).",
+        ),
+    ] = 10,
+    focal: Annotated[
+        float | None,
+        typer.Option(help="Focal length in pixels when the file has no camera (default: the image's larger side)."),
+    ] = None,
+    image_size: Annotated[
+        tuple[int, int] | None, typer.Option(help="Image width and height in pixels when the file has no camera.")
+    ] = None,
     fps: Annotated[float | None, typer.Option(help="Frame rate when the file has none.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the flow lifter's sampling.")] = 0,
 ) -> None:
@@ -74,21 +99,31 @@ def lift(
     if model is None:
         model = DEFAULT_MODELS.get(kp.layout)
         if model is None:
-            raise ValidationError(f"model: no shipped lifter reads the {kp.layout} layout of {file}; train one (poseprior train lifter-rot --layout {kp.layout}) and pass --model")
+            raise ValidationError(
+                f"model: no shipped lifter reads the {kp.layout} layout of {file}; train one (poseprior train lifter-rot --layout {kp.layout}) and pass --model"
+            )
     lifter = zoo.load(model)
     kind = type(lifter).__name__
     if kind not in ("RotationLifter", "ProbabilisticLifter"):
-        raise ValidationError(f"model: {model!r} is a {kind}, not a lifter (lifter-rot-bandai, lifter-rot-coco17, lifter-flow-bandai)")
+        raise ValidationError(
+            f"model: {model!r} is a {kind}, not a lifter (lifter-rot-bandai, lifter-rot-coco17, lifter-flow-bandai)"
+        )
     if suffix == ".bvh" and kind != "RotationLifter":
         raise ValidationError("out: a flow lifter gives joints, not rotations; write .npz")
     camera = camera_for(kp, file, image_size, focal)
     layout = lifter.config.lifting.layout
     if layout is None and kp.layout is not None:
-        raise ValidationError(f"{file}: the lifter reads the skeleton's joints by name ({', '.join(lifter.skeleton.joint_names)}), the file has the {kp.layout} layout")
+        raise ValidationError(
+            f"{file}: the lifter reads the skeleton's joints by name ({', '.join(lifter.skeleton.joint_names)}), the file has the {kp.layout} layout"
+        )
     if layout is not None and kp.layout != get_layout(layout).name:
-        raise ValidationError(f"{file}: the lifter reads the {layout} layout, the file has {kp.layout or 'named joints'} ({kp.num_joints} keypoints)")
+        raise ValidationError(
+            f"{file}: the lifter reads the {layout} layout, the file has {kp.layout or 'named joints'} ({kp.num_joints} keypoints)"
+        )
     pixels, confidence, _ = keypoint_targets(kp, lifter.skeleton, file)
-    names = lifter.skeleton.joint_names if layout is None else get_layout(layout).joint_names  # the flow's output joints
+    names = (
+        lifter.skeleton.joint_names if layout is None else get_layout(layout).joint_names
+    )  # the flow's output joints
     pixels, confidence = torch.nan_to_num(pixels.float()), confidence.float().clamp(0, 1)
     torch.manual_seed(seed)
     with torch.no_grad():
@@ -96,14 +131,23 @@ def lift(
             result = lift_rotations(lifter, pixels, camera, confidence)
             positions = result["positions"]
             rotations = torch.cat([result["root_rotation"][:, None], result["rotations"]], dim=1).double()
-            motion = Motion(lifter.skeleton.scaled(lifter.unit_mm), nearest_rotation(rotations), torch.zeros(kp.num_frames, 3, dtype=torch.float64), kp.fps, 1.0, metadata={"source": f"poseprior lift ({model})"})
+            motion = Motion(
+                lifter.skeleton.scaled(lifter.unit_mm),
+                nearest_rotation(rotations),
+                torch.zeros(kp.num_frames, 3, dtype=torch.float64),
+                kp.fps,
+                1.0,
+                metadata={"source": f"poseprior lift ({model})"},
+            )
             if suffix == ".bvh":
                 write_motion(motion, out)
             else:
                 write_motion_npz(motion, out, {"unit": np.array("mm")})
             extra = ""
         else:
-            positions, samples, log_prob = lift_hypotheses(lifter, hypotheses, pixels, camera, confidence)  # samples (N, T, P, 3)
+            positions, samples, log_prob = lift_hypotheses(
+                lifter, hypotheses, pixels, camera, confidence
+            )  # samples (N, T, P, 3)
             arrays = {
                 "joint_names": np.array(names, dtype=np.str_),
                 "positions": positions.cpu().numpy(),

@@ -20,4 +20,3 @@ def check_device_option(value: str | None) -> str | None:
     except ValidationError as e:
         raise typer.BadParameter(str(e)) from None
     return value
-

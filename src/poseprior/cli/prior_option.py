@@ -22,7 +22,9 @@ DEFAULT_JOINTS_FROM = "flow-bandai"
 #: Help text of a ``--map`` option (the commands that read a motion on any rig).
 MAP_HELP = "Joint mapping file for a rig no naming convention covers: lines 'canonical_joint = rig_joint' (docs/conventions.md)."
 #: Help text of a ``--prior`` option.
-PRIOR_OPTION_HELP = "Prior: a zoo name (flow-bandai, vae-bandai, ndf-bandai), an exported model path (NAME.json), or 'none'."
+PRIOR_OPTION_HELP = (
+    "Prior: a zoo name (flow-bandai, vae-bandai, ndf-bandai), an exported model path (NAME.json), or 'none'."
+)
 
 
 def load_prior_option(name: str, device: str | None = None) -> PosePrior:

@@ -18,12 +18,23 @@ __all__ = ["retarget"]
 
 
 def retarget(
-    input: Annotated[Path, typer.Argument(help="Motion on any humanoid rig: .bvh, .amc (+ .asf), .npz (interchange or AMASS).")],
+    input: Annotated[
+        Path, typer.Argument(help="Motion on any humanoid rig: .bvh, .amc (+ .asf), .npz (interchange or AMASS).")
+    ],
     output: Annotated[Path, typer.Argument(help="Output .bvh or interchange .npz (by extension).")],
-    to: Annotated[str, typer.Option(help="'body' for the canonical body (in the input's proportions and unit), or a target rig file (.bvh, .npz, .amc).")] = "body",
+    to: Annotated[
+        str,
+        typer.Option(
+            help="'body' for the canonical body (in the input's proportions and unit), or a target rig file (.bvh, .npz, .amc)."
+        ),
+    ] = "body",
     map: Annotated[Path | None, typer.Option("--map", help=MAP_HELP)] = None,
-    target_map: Annotated[Path | None, typer.Option("--target-map", help="Joint mapping file of the target rig.")] = None,
-    up: Annotated[str | None, typer.Option(help="Up axis of the input's world (+y, +z, ...; default: found from the motion).")] = None,
+    target_map: Annotated[
+        Path | None, typer.Option("--target-map", help="Joint mapping file of the target rig.")
+    ] = None,
+    up: Annotated[
+        str | None, typer.Option(help="Up axis of the input's world (+y, +z, ...; default: found from the motion).")
+    ] = None,
 ) -> None:
     """Retarget a motion onto the canonical body or onto another rig; prints what it found and wrote."""
     from dataclasses import replace
@@ -47,9 +58,14 @@ def retarget(
     else:
         target_motion = read_motion(to)
         target = source_rig(target_motion, target_map)
-        result, report = move(motion, target, source_rig(motion, map), up=up, target_up=motion_up(target_motion, target))
+        result, report = move(
+            motion, target, source_rig(motion, map), up=up, target_up=motion_up(target_motion, target)
+        )
         where = f"{to} ({target.describe()})"
     write_motion(replace(result, metadata={**result.metadata, "source": f"poseprior retarget {input}"}), output)
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"{input}: {report}", markup=False)
-    console.print(f"-> {output}: {result.num_frames} frames at {result.fps:g} fps on {where}, {result.skeleton.num_joints} joints", markup=False)
+    console.print(
+        f"-> {output}: {result.num_frames} frames at {result.fps:g} fps on {where}, {result.skeleton.num_joints} joints",
+        markup=False,
+    )

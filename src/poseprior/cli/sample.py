@@ -42,8 +42,19 @@ def load_prior(model: str, device: str | None = None) -> PosePrior:
 
 
 def sample(
-    model: Annotated[str, typer.Option(help="Zoo name (flow-bandai) or path of an exported model (NAME.json).")] = "flow-bandai",
-    n: Annotated[int, typer.Option("-n", "--num", min=1, max=MAX_SAMPLES, help=f"Number of poses (at most {MAX_SAMPLES:,}: drawn {_CHUNK:,} at a time, kept as they are written).")] = 16,
+    model: Annotated[
+        str, typer.Option(help="Zoo name (flow-bandai) or path of an exported model (NAME.json).")
+    ] = "flow-bandai",
+    n: Annotated[
+        int,
+        typer.Option(
+            "-n",
+            "--num",
+            min=1,
+            max=MAX_SAMPLES,
+            help=f"Number of poses (at most {MAX_SAMPLES:,}: drawn {_CHUNK:,} at a time, kept as they are written).",
+        ),
+    ] = 16,
     output: Annotated[
         Path, typer.Option("-o", "--output", help="poses.npz (rotations, joint_names, log_prob) or poses.bvh.")
     ] = Path("poses.npz"),
@@ -62,7 +73,9 @@ def sample(
         raise ValidationError(f"output: expected a .npz or .bvh file, got {str(output)!r}")
     prior = load_prior(model, device)
     if suffix == ".bvh" and (prior.joints is None or prior.joints.skeleton is None):
-        raise ValidationError(f"output: model {model!r} carries no skeleton (rest offsets), so it cannot write BVH; write .npz")
+        raise ValidationError(
+            f"output: model {model!r} carries no skeleton (rest offsets), so it cannot write BVH; write .npz"
+        )
     if seed is not None:
         torch.manual_seed(seed)
     exact = isinstance(prior, ExactPosePrior)
@@ -80,7 +93,9 @@ def sample(
     else:
         _write_bvh(prior, R, output)
     what = f"mean log-likelihood {score.mean():.2f} nats/pose" if exact else f"mean energy {score.mean():.2f}"
-    Console(highlight=False, soft_wrap=True).print(f"{output}: {n} poses of {prior.num_joints} joints from {model}, {what}", markup=False)
+    Console(highlight=False, soft_wrap=True).print(
+        f"{output}: {n} poses of {prior.num_joints} joints from {model}, {what}", markup=False
+    )
 
 
 def _write_bvh(prior: PosePrior, R: torch.Tensor, output: Path) -> None:

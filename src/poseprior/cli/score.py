@@ -64,9 +64,16 @@ def poses_from_file(path: Path, prior: PosePrior, mapping: Path | None = None) -
 
 
 def score(
-    file: Annotated[Path, typer.Argument(help="Motion (.bvh, interchange or AMASS .npz, .amc, archive.zip:member.bvh) or poses .npz.")],
-    model: Annotated[str, typer.Option(help="Zoo name (flow-bandai) or path of an exported model (NAME.json).")] = "flow-bandai",
-    per_frame: Annotated[Path | None, typer.Option(help="Write each frame's log-likelihood (or energy) to this .csv or .npz.")] = None,
+    file: Annotated[
+        Path,
+        typer.Argument(help="Motion (.bvh, interchange or AMASS .npz, .amc, archive.zip:member.bvh) or poses .npz."),
+    ],
+    model: Annotated[
+        str, typer.Option(help="Zoo name (flow-bandai) or path of an exported model (NAME.json).")
+    ] = "flow-bandai",
+    per_frame: Annotated[
+        Path | None, typer.Option(help="Write each frame's log-likelihood (or energy) to this .csv or .npz.")
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Poses scored at once.")] = 4096,
     device: Annotated[str | None, typer.Option(help="cpu or cuda (default cpu).", callback=check_device_option)] = None,
     map: Annotated[Path | None, typer.Option("--map", help=MAP_HELP)] = None,
@@ -97,7 +104,9 @@ def score(
     console = Console(highlight=False, soft_wrap=True)
     if note is not None:
         console.print(note, markup=False)
-    console.print(f"{file}: {values.shape[0]} poses, {prior.num_joints} joints picked by name, model {model}", markup=False)
+    console.print(
+        f"{file}: {values.shape[0]} poses, {prior.num_joints} joints picked by name, model {model}", markup=False
+    )
     if exact:
         console.print(f"mean log-likelihood: {values.mean():.4f} nats/pose", markup=False)
     else:

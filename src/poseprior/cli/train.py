@@ -22,8 +22,12 @@ from poseprior.cli.options import check_device_option
 
 app = typer.Typer(help="Train pose priors on a prepared dataset (see `poseprior data prepare`).", no_args_is_help=True)
 
-Data = Annotated[Path, typer.Option("--data", help="A prepared dataset folder (train and val splits).", show_default=False)]
-Out = Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, metrics.jsonl, run.json.", show_default=False)]
+Data = Annotated[
+    Path, typer.Option("--data", help="A prepared dataset folder (train and val splits).", show_default=False)
+]
+Out = Annotated[
+    Path, typer.Option("--out", help="Run folder: checkpoints, metrics.jsonl, run.json.", show_default=False)
+]
 Steps = Annotated[int, typer.Option(min=1, help="Optimiser steps in total.")]
 BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Poses per step per process.")]
 Lr = Annotated[float, typer.Option(min=0.0, help="Peak learning rate (AdamW, warm-up then cosine decay).")]
@@ -42,10 +46,15 @@ Seed = Annotated[int, typer.Option(help="Seed of the initialisation and the mini
 CheckpointEvery = Annotated[int, typer.Option("--checkpoint-every", min=1, help="Steps between checkpoints.")]
 EvalEvery = Annotated[int, typer.Option("--eval-every", min=1, help="Steps between evaluations on the val split.")]
 Threads = Annotated[int | None, typer.Option(min=1, help="Torch threads per process (default: cores / processes).")]
-Device = Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N (default: cuda if available).", callback=check_device_option)]
-Nproc = Annotated[int, typer.Option("--nproc", min=1, help="Processes on this machine (data parallel, torchrun's agent).")]
+Device = Annotated[
+    str | None, typer.Option(help="cpu, cuda or cuda:N (default: cuda if available).", callback=check_device_option)
+]
+Nproc = Annotated[
+    int, typer.Option("--nproc", min=1, help="Processes on this machine (data parallel, torchrun's agent).")
+]
 Export = Annotated[
-    Path | None, typer.Option("--export", help="Exported model NAME (NAME.json + NAME.safetensors); default OUT/<model>.")
+    Path | None,
+    typer.Option("--export", help="Exported model NAME (NAME.json + NAME.safetensors); default OUT/<model>."),
 ]
 ShowProgress = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
 
@@ -97,7 +106,9 @@ def flow_ik(
     mlp_layers: MlpLayers = 2,
     bins: Bins = 8,
     context: Annotated[int, typer.Option(min=1, help="Size of the observation encoding fed to the flow.")] = 64,
-    noise: Annotated[float, typer.Option(min=0.0, help="Noise on visible training observations (fractions of the skeleton size).")] = 0.002,
+    noise: Annotated[
+        float, typer.Option(min=0.0, help="Noise on visible training observations (fractions of the skeleton size).")
+    ] = 0.002,
     minutes: Minutes = None,
     resume: Resume = False,
     seed: Seed = 0,
@@ -116,9 +127,17 @@ def flow_ik(
     _main("flow-ik", locals())
 
 
-Layout = Annotated[str | None, typer.Option(help="2D keypoint layout the lifter reads: h36m17, coco17, or none for the skeleton's joints.")]
-PixelNoise = Annotated[float, typer.Option("--pixel-noise", min=0.0, help="Gaussian noise on the training pixels (px per coordinate).")]
-DropProbability = Annotated[float, typer.Option("--drop", min=0.0, max=1.0, help="Probability of dropping each training keypoint (confidence 0).")]
+Layout = Annotated[
+    str | None,
+    typer.Option(help="2D keypoint layout the lifter reads: h36m17, coco17, or none for the skeleton's joints."),
+]
+PixelNoise = Annotated[
+    float, typer.Option("--pixel-noise", min=0.0, help="Gaussian noise on the training pixels (px per coordinate).")
+]
+DropProbability = Annotated[
+    float,
+    typer.Option("--drop", min=0.0, max=1.0, help="Probability of dropping each training keypoint (confidence 0)."),
+]
 
 
 @app.command("lifter-flow")
@@ -144,13 +163,21 @@ def lifter_flow(
     bins: Bins = 8,
     context: Annotated[int, typer.Option(min=1, help="Size of the 2D encoding fed to the flow.")] = 64,
     passes: Annotated[
-        int | None, typer.Option(min=2, help="Coupling transforms with this many passes (2: one-pass sampling, 17x faster on bandai-v1); default autoregressive.")
+        int | None,
+        typer.Option(
+            min=2,
+            help="Coupling transforms with this many passes (2: one-pass sampling, 17x faster on bandai-v1); default autoregressive.",
+        ),
     ] = None,
     layout: Layout = None,
     pixel_noise: PixelNoise = 2.0,
     drop: DropProbability = 0.1,
-    train_subjects: Annotated[str, typer.Option("--train-subjects", help="Human3.6M data: training subjects.")] = "S1,S5,S6,S7",
-    val_subjects: Annotated[str, typer.Option("--val-subjects", help="Human3.6M data: validation subjects (S9, S11 are the usual test).")] = "S8",
+    train_subjects: Annotated[
+        str, typer.Option("--train-subjects", help="Human3.6M data: training subjects.")
+    ] = "S1,S5,S6,S7",
+    val_subjects: Annotated[
+        str, typer.Option("--val-subjects", help="Human3.6M data: validation subjects (S9, S11 are the usual test).")
+    ] = "S8",
     every: Annotated[int, typer.Option(min=1, help="Human3.6M data: keep every N-th frame (5: 50 fps to 10 fps).")] = 5,
     minutes: Minutes = None,
     resume: Resume = False,
@@ -221,15 +248,26 @@ def vae(
     layers: Annotated[int, typer.Option(min=1, help="Hidden layers of the encoder and of the decoder (mlp).")] = 2,
     latent: Annotated[int, typer.Option(min=1, help="Dimension of the latent code.")] = 32,
     dropout: Annotated[float, typer.Option(min=0.0, max=0.99, help="Dropout probability.")] = 0.0,
-    input: Annotated[str, typer.Option("--input", help="Encoder features: rotmat, sixd or rotvec (axis-angle).")] = "rotmat",
-    rotation_weight: Annotated[float, typer.Option("--rotation-weight", min=0.0, help="Weight of the geodesic error (rad).")] = 2.0,
-    position_weight: Annotated[float, typer.Option("--position-weight", min=0.0, help="Weight of the joint position error (m).")] = 10.0,
-    kl_weight: Annotated[float, typer.Option("--kl-weight", min=0.0, help="Weight of the KL divergence (nats).")] = 0.01,
+    input: Annotated[
+        str, typer.Option("--input", help="Encoder features: rotmat, sixd or rotvec (axis-angle).")
+    ] = "rotmat",
+    rotation_weight: Annotated[
+        float, typer.Option("--rotation-weight", min=0.0, help="Weight of the geodesic error (rad).")
+    ] = 2.0,
+    position_weight: Annotated[
+        float, typer.Option("--position-weight", min=0.0, help="Weight of the joint position error (m).")
+    ] = 10.0,
+    kl_weight: Annotated[
+        float, typer.Option("--kl-weight", min=0.0, help="Weight of the KL divergence (nats).")
+    ] = 0.01,
     kl_warmup: Annotated[int, typer.Option("--kl-warmup", min=0, help="Steps of linear KL weight warm-up from 0.")] = 0,
     input_noise: Annotated[
-        float, typer.Option("--input-noise", min=0.0, help="Denoising: max RMS noise angle on the encoder's input, degrees.")
+        float,
+        typer.Option("--input-noise", min=0.0, help="Denoising: max RMS noise angle on the encoder's input, degrees."),
     ] = 40.0,
-    energy_sigma: Annotated[float, typer.Option("--energy-sigma", min=0.0, help="Energy's reconstruction scale, degrees.")] = 5.0,
+    energy_sigma: Annotated[
+        float, typer.Option("--energy-sigma", min=0.0, help="Energy's reconstruction scale, degrees.")
+    ] = 5.0,
     reference_architecture: Annotated[
         bool,
         typer.Option(
@@ -265,17 +303,25 @@ def ndf(
     batch_size: BatchSize = 1000,
     lr: Annotated[
         float | None,
-        typer.Option(min=0.0, help="Peak learning rate (AdamW, warm-up then cosine decay); default 3e-2, 1e-3 for the reference."),
+        typer.Option(
+            min=0.0, help="Peak learning rate (AdamW, warm-up then cosine decay); default 3e-2, 1e-3 for the reference."
+        ),
     ] = None,
     warmup: Warmup = 200,
     weight_decay: WeightDecay = 0.0,
     grad_clip: GradClip = 5.0,
     hidden: Annotated[int, typer.Option(min=1, help="Width of the distance MLP's hidden layers.")] = 256,
     mlp_layers: Annotated[int, typer.Option("--mlp-layers", min=1, help="Hidden layers of the distance MLP.")] = 2,
-    encoder_features: Annotated[int, typer.Option("--encoder-features", min=1, help="Feature size per joint of the tree encoder.")] = 8,
+    encoder_features: Annotated[
+        int, typer.Option("--encoder-features", min=1, help="Feature size per joint of the tree encoder.")
+    ] = 8,
     input: Annotated[str, typer.Option("--input", help="Per-joint input: matrix or quaternion.")] = "matrix",
-    pairs: Annotated[int, typer.Option(min=1, help="Labelled training poses (perturbed train poses and sampler seeds).")] = 100_000,
-    val_pairs: Annotated[int, typer.Option("--val-pairs", min=1, help="Labelled validation poses (perturbed val poses).")] = 5_000,
+    pairs: Annotated[
+        int, typer.Option(min=1, help="Labelled training poses (perturbed train poses and sampler seeds).")
+    ] = 100_000,
+    val_pairs: Annotated[
+        int, typer.Option("--val-pairs", min=1, help="Labelled validation poses (perturbed val poses).")
+    ] = 5_000,
     nn_reference: Annotated[
         int, typer.Option("--nn-reference", min=0, help="Train poses to label against (a seeded subset; 0: all).")
     ] = 0,
@@ -401,13 +447,19 @@ def _prepared_job(kind: str, opts: dict[str, Any]) -> _Job:
 
     data = load_prepared(opts["data"], ["train", "val"])
     joints = PoseJoints.from_skeleton(data.skeleton, data.unit)
-    flow_args = {"layers": opts["layers"], "hidden": (opts["hidden"],) * opts["mlp_layers"], "bins": opts["bins"]} if kind.startswith("flow") else {}
+    flow_args = (
+        {"layers": opts["layers"], "hidden": (opts["hidden"],) * opts["mlp_layers"], "bins": opts["bins"]}
+        if kind.startswith("flow")
+        else {}
+    )
     train_split, val_split = data["train"], data["val"]
     objective = None  # the model trains itself, but for the flow
     if kind == "vae":
         model = _vae_model(opts, joints, train_split.rotations)
         keys = ("rotations",)
-        description = f"VAE prior over the {len(joints.names)} {data.protocol.name} joint rotations (VAEPrior, VPoser's design)."
+        description = (
+            f"VAE prior over the {len(joints.names)} {data.protocol.name} joint rotations (VAEPrior, VPoser's design)."
+        )
     elif kind == "flow":
         from poseprior.models.flow import FlowConfig, FlowPrior
         from poseprior.train import FlowObjective
@@ -419,17 +471,28 @@ def _prepared_job(kind: str, opts: dict[str, Any]) -> _Job:
     elif kind == "ndf":
         model = _ndf_model(opts, joints, train_split.rotations)
         train_data, val_data = _ndf_pairs(model, opts, train_split.rotations, val_split.rotations)
-        description = f"Distance field to the {data.protocol.name} training poses (DistanceFieldPrior, Pose-NDF's idea)."
+        description = (
+            f"Distance field to the {data.protocol.name} training poses (DistanceFieldPrior, Pose-NDF's idea)."
+        )
     elif kind == "lifter-flow":
         from poseprior.data.lifting import LiftingConfig
         from poseprior.models.lifter import FlowLifterConfig, ProbabilisticLifter
 
-        lifting = LiftingConfig(layout=opts["layout"], pixel_noise_px=opts["pixel_noise"], drop_probability=opts["drop"])
+        lifting = LiftingConfig(
+            layout=opts["layout"], pixel_noise_px=opts["pixel_noise"], drop_probability=opts["drop"]
+        )
         config = FlowLifterConfig(
-            joints=joints, lifting=lifting, transforms=opts["layers"], hidden=(opts["hidden"],) * opts["mlp_layers"], bins=opts["bins"], context=opts["context"],
+            joints=joints,
+            lifting=lifting,
+            transforms=opts["layers"],
+            hidden=(opts["hidden"],) * opts["mlp_layers"],
+            bins=opts["bins"],
+            context=opts["context"],
             passes=opts["passes"],
         )
-        model = ProbabilisticLifter.from_data(config, {"rotations": train_split.rotations, "root_rotation": train_split.root_rotation})
+        model = ProbabilisticLifter.from_data(
+            config, {"rotations": train_split.rotations, "root_rotation": train_split.root_rotation}
+        )
         keys = ("rotations", "root_rotation")
         description = f"Flow lifter from 2D keypoints to {data.protocol.name} root-relative 3D joints, many hypotheses (ProbabilisticLifter)."
     elif kind == "lifter-rot":
@@ -440,10 +503,17 @@ def _prepared_job(kind: str, opts: dict[str, Any]) -> _Job:
             sequence_windows,
         )
 
-        lifting = LiftingConfig(layout=opts["layout"], pixel_noise_px=opts["pixel_noise"], drop_probability=opts["drop"])
-        config = RotationLifterConfig(joints=joints, lifting=lifting, window=opts["window"], channels=opts["channels"], blocks=opts["blocks"])
+        lifting = LiftingConfig(
+            layout=opts["layout"], pixel_noise_px=opts["pixel_noise"], drop_probability=opts["drop"]
+        )
+        config = RotationLifterConfig(
+            joints=joints, lifting=lifting, window=opts["window"], channels=opts["channels"], blocks=opts["blocks"]
+        )
         model = RotationLifter.from_data(config, train_split.rotations, train_split.root_rotation)
-        train_data, val_data = sequence_windows(train_split, opts["window"]), sequence_windows(val_split, opts["window"])
+        train_data, val_data = (
+            sequence_windows(train_split, opts["window"]),
+            sequence_windows(val_split, opts["window"]),
+        )
         description = f"Lifter from windows of 2D keypoints to {data.protocol.name} 3D joints and joint rotations (RotationLifter)."
     else:
         from poseprior.models.flow.condition import ConditionConfig
@@ -457,12 +527,22 @@ def _prepared_job(kind: str, opts: dict[str, Any]) -> _Job:
         config = ConditionalFlowConfig.for_joints(joints, condition, **flow_args)
         model = ConditionalFlowPrior.from_data(config, train_split.rotations, train_split.root_rotation)
         keys = ("rotations", "root_rotation")
-        description = f"Flow over the {data.protocol.name} joint rotations conditioned on 3D/2D keypoints (ConditionalFlowPrior)."
+        description = (
+            f"Flow over the {data.protocol.name} joint rotations conditioned on 3D/2D keypoints (ConditionalFlowPrior)."
+        )
     if kind not in ("ndf", "lifter-rot"):
         train_data = {k: getattr(train_split, k) for k in keys}
         val_data = {k: getattr(val_split, k)[_val_rows(kind)] for k in keys}
     source = f"{data.root} ({data.protocol.name} train split, {len(train_split)} poses)"
-    return _Job(model, model if objective is None else objective, train_data, val_data, description, source, _licence(data.manifest.get("dataset", "")))
+    return _Job(
+        model,
+        model if objective is None else objective,
+        train_data,
+        val_data,
+        description,
+        source,
+        _licence(data.manifest.get("dataset", "")),
+    )
 
 
 def _val_rows(kind: str) -> slice:
@@ -493,13 +573,24 @@ def _h36m_flow_lifter(opts: dict[str, Any]) -> _Job:
     from poseprior.skeleton.layouts import H36M17
 
     train_subjects = _subjects(opts["train_subjects"], "--train-subjects")
-    splits = h36m_lifting_splits(opts["data"], train_subjects, _subjects(opts["val_subjects"], "--val-subjects"), every=opts["every"])
+    splits = h36m_lifting_splits(
+        opts["data"], train_subjects, _subjects(opts["val_subjects"], "--val-subjects"), every=opts["every"]
+    )
     # The 17 keypoints below the pelvis, as a pose without rest offsets: the training data are keypoints.
-    joints = PoseJoints(H36M17.joint_names[1:], tuple(p - 1 for p in H36M17.parents[1:]), root=H36M17.joint_names[0], unit_mm=1.0)
-    lifting = LiftingConfig(layout="h36m17", pixel_noise_px=opts["pixel_noise"], drop_probability=opts["drop"], up=H36M_UP)
+    joints = PoseJoints(
+        H36M17.joint_names[1:], tuple(p - 1 for p in H36M17.parents[1:]), root=H36M17.joint_names[0], unit_mm=1.0
+    )
+    lifting = LiftingConfig(
+        layout="h36m17", pixel_noise_px=opts["pixel_noise"], drop_probability=opts["drop"], up=H36M_UP
+    )
     config = FlowLifterConfig(
-        joints=joints, lifting=lifting, transforms=opts["layers"], hidden=(opts["hidden"],) * opts["mlp_layers"], bins=opts["bins"], context=opts["context"],
-            passes=opts["passes"],
+        joints=joints,
+        lifting=lifting,
+        transforms=opts["layers"],
+        hidden=(opts["hidden"],) * opts["mlp_layers"],
+        bins=opts["bins"],
+        context=opts["context"],
+        passes=opts["passes"],
     )
     train_data = {"keypoints": splits["train"]}
     model = ProbabilisticLifter.from_data(config, train_data)

@@ -61,18 +61,52 @@ def display_available() -> bool:
 
 
 def view(
-    file: Annotated[str, typer.Argument(help="Motion (.bvh, .amc, .npz, archive.zip:member.bvh), an npz from sample / fit3d / fit2d / lift, 3D keypoints npz, or a prepared dataset folder.")],
-    file2: Annotated[str | None, typer.Argument(help="A second motion shown beside FILE on the same frame slider (e.g. denoised beside noisy).")] = None,
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="Motion (.bvh, .amc, .npz, archive.zip:member.bvh), an npz from sample / fit3d / fit2d / lift, 3D keypoints npz, or a prepared dataset folder."
+        ),
+    ],
+    file2: Annotated[
+        str | None,
+        typer.Argument(help="A second motion shown beside FILE on the same frame slider (e.g. denoised beside noisy)."),
+    ] = None,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on (the next free one if busy).")] = 8080,
-    host: Annotated[str, typer.Option(help="Address to listen on: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).")] = "127.0.0.1",
-    up: Annotated[str | None, typer.Option(help="The data's up axis: y, z, or -y (camera frame). Default: z for AMASS, -y for fit2d / lift outputs, else y.")] = None,
-    fps: Annotated[float | None, typer.Option(help="Frame rate replacing the files' own (AMC files store none: 120).")] = None,
-    values: Annotated[str | None, typer.Option(help="npz array of per-joint values (T, J) or (J,) to colour joints by (default: the distance between FILE and FILE2, else the file's first per-joint array).")] = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).")
+    ] = "127.0.0.1",
+    up: Annotated[
+        str | None,
+        typer.Option(
+            help="The data's up axis: y, z, or -y (camera frame). Default: z for AMASS, -y for fit2d / lift outputs, else y."
+        ),
+    ] = None,
+    fps: Annotated[
+        float | None, typer.Option(help="Frame rate replacing the files' own (AMC files store none: 120).")
+    ] = None,
+    values: Annotated[
+        str | None,
+        typer.Option(
+            help="npz array of per-joint values (T, J) or (J,) to colour joints by (default: the distance between FILE and FILE2, else the file's first per-joint array)."
+        ),
+    ] = None,
     split: Annotated[str | None, typer.Option(help="Prepared dataset: the split to show (default its first).")] = None,
-    take: Annotated[str | None, typer.Option(help="Prepared dataset: take name or index in the split (default 0).")] = None,
-    skeleton: Annotated[str | None, typer.Option(help="Skeleton for files without one (keypoints, sampled poses): a motion file or a zoo model name. Default: the zoo models' skeletons.")] = None,
-    unit: Annotated[str | None, typer.Option(help="Length unit of keypoint files that record none (mm, cm, m, or mm per unit).")] = None,
-    open_browser: Annotated[bool | None, typer.Option("--open/--no-open", help="Open a browser tab (default: only where a display is available).")] = None,
+    take: Annotated[
+        str | None, typer.Option(help="Prepared dataset: take name or index in the split (default 0).")
+    ] = None,
+    skeleton: Annotated[
+        str | None,
+        typer.Option(
+            help="Skeleton for files without one (keypoints, sampled poses): a motion file or a zoo model name. Default: the zoo models' skeletons."
+        ),
+    ] = None,
+    unit: Annotated[
+        str | None, typer.Option(help="Length unit of keypoint files that record none (mm, cm, m, or mm per unit).")
+    ] = None,
+    open_browser: Annotated[
+        bool | None,
+        typer.Option("--open/--no-open", help="Open a browser tab (default: only where a display is available)."),
+    ] = None,
 ) -> None:
     """Show motions in an interactive 3D viewer in the browser: play, scrub, compare two side by side."""
     import contextlib
@@ -84,7 +118,13 @@ def view(
     from poseprior.viz.viewer_load import ViewOptions, load_scene
 
     options = ViewOptions(
-        up=up, fps=fps, unit=parse_unit(unit), values=values, split=split, take=take, skeletons=reference_skeletons(skeleton)
+        up=up,
+        fps=fps,
+        unit=parse_unit(unit),
+        values=values,
+        split=split,
+        take=take,
+        skeletons=reference_skeletons(skeleton),
     )
     paths = [file] if file2 is None else [file, file2]
     scene = load_scene(paths, options)  # every input error surfaces here, before any server starts

@@ -8,4 +8,12 @@ from poseprior.data.dataset import (
 )
 from poseprior.data.protocol import BANDAI_V1, PoseProtocol, extract_poses
 
-__all__ = ["PoseDataset", "PreparedDataset", "PreparedSplit", "load_prepared", "BANDAI_V1", "PoseProtocol", "extract_poses"]
+__all__ = [
+    "PoseDataset",
+    "PreparedDataset",
+    "PreparedSplit",
+    "load_prepared",
+    "BANDAI_V1",
+    "PoseProtocol",
+    "extract_poses",
+]

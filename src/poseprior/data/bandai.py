@@ -147,7 +147,9 @@ def _shipped_rig(source: Path, where: dict[str, tuple[Path, str]]) -> Rig:
     rig = Rig.from_skeleton(skeleton, _UNIT, source="bandai")
     profile = rig_profile(skeleton, rig.joint_map.convention)
     if profile is None:
-        raise FormatError(f"{z}:{member}", "its skeleton is not the Bandai Namco rig of the shipped retargeting profile")
+        raise FormatError(
+            f"{z}:{member}", "its skeleton is not the Bandai Namco rig of the shipped retargeting profile"
+        )
     return rig.with_profile(profile)
 
 

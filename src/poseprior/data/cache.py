@@ -47,7 +47,18 @@ __all__ = [
 
 MANIFEST = "prepared.json"
 # What readers of a manifest use: a manifest without one is refused whole, naming it.
-_MANIFEST_KEYS = ("dataset", "protocol", "splits", "files", "joint_names", "root", "fps", "unit", "created", "elapsed_s")
+_MANIFEST_KEYS = (
+    "dataset",
+    "protocol",
+    "splits",
+    "files",
+    "joint_names",
+    "root",
+    "fps",
+    "unit",
+    "created",
+    "elapsed_s",
+)
 _PROTOCOL_KEYS = ("name", "stride", "fps", "splits")
 _SPLIT_KEYS = ("file", "takes", "frames", "poses")
 SKELETON_FILE = "skeleton.json"
@@ -285,9 +296,18 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
     missing = [k for k in _MANIFEST_KEYS if k not in manifest]
     if missing:
         raise FormatError(path, f"manifest lacks key(s) {', '.join(missing)}; {_RERUN.format(root=root)}")
-    if not isinstance(manifest["files"], dict) or not isinstance(manifest["splits"], dict) or not isinstance(manifest["protocol"], dict):
-        raise FormatError(path, f"manifest's 'files', 'splits' or 'protocol' is not a mapping; {_RERUN.format(root=root)}")
-    for where, entry, keys in (("protocol", manifest["protocol"], _PROTOCOL_KEYS), *((f"split {n!r}", e, _SPLIT_KEYS) for n, e in manifest["splits"].items())):
+    if (
+        not isinstance(manifest["files"], dict)
+        or not isinstance(manifest["splits"], dict)
+        or not isinstance(manifest["protocol"], dict)
+    ):
+        raise FormatError(
+            path, f"manifest's 'files', 'splits' or 'protocol' is not a mapping; {_RERUN.format(root=root)}"
+        )
+    for where, entry, keys in (
+        ("protocol", manifest["protocol"], _PROTOCOL_KEYS),
+        *((f"split {n!r}", e, _SPLIT_KEYS) for n, e in manifest["splits"].items()),
+    ):
         lacking = [k for k in keys if not isinstance(entry, dict) or k not in entry]
         if lacking:
             raise FormatError(path, f"manifest's {where} lacks key(s) {', '.join(lacking)}; {_RERUN.format(root=root)}")

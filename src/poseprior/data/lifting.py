@@ -139,7 +139,9 @@ def layout_keypoints(skeleton: Skeleton, rotations: torch.Tensor, layout: str | 
     """
     J = skeleton.num_joints
     if rotations.ndim < 3 or rotations.shape[-3:] != (J - 1, 3, 3):
-        raise ValidationError(f"rotations: expected shape (..., {J - 1}, 3, 3) for this {J}-joint skeleton, got {tuple(rotations.shape)}")
+        raise ValidationError(
+            f"rotations: expected shape (..., {J - 1}, 3, 3) for this {J}-joint skeleton, got {tuple(rotations.shape)}"
+        )
     joints = pelvis_keypoints(skeleton, rotations)
     if layout is None:
         return joints
@@ -227,7 +229,9 @@ def normalise_2d(
     order (exactly for a scaled scene). Invisible keypoints come out as 0 (they may hold NaN). The result is
     invariant to translating the pixels and to scaling them about any point, hence to the focal length.
     """
-    visible = torch.ones(pixels.shape[:-1], dtype=torch.bool, device=pixels.device) if confidence is None else confidence > 0
+    visible = (
+        torch.ones(pixels.shape[:-1], dtype=torch.bool, device=pixels.device) if confidence is None else confidence > 0
+    )
     safe = torch.where(visible.unsqueeze(-1), pixels, 0.0)
     homogeneous = torch.cat([safe, torch.ones_like(safe[..., :1])], dim=-1)
     rays = homogeneous @ torch.linalg.inv(camera.to(pixels)).transpose(-1, -2)
@@ -247,9 +251,15 @@ def root_translation(
     with rays ``(a_i, b_i, 1) = K^-1 (u_i, v_i, 1)``, weighted by ``confidence (..., P)``: the algebraic
     error, in the points' unit. ``points`` may have more leading dimensions than the 2D input (e.g. samples).
     """
-    w = torch.ones(pixels.shape[:-1], dtype=points.dtype, device=points.device) if confidence is None else confidence.to(points)
+    w = (
+        torch.ones(pixels.shape[:-1], dtype=points.dtype, device=points.device)
+        if confidence is None
+        else confidence.to(points)
+    )
     safe = torch.where(w.unsqueeze(-1) > 0, pixels.to(points), 0.0)
-    rays = torch.cat([safe, torch.ones_like(safe[..., :1])], dim=-1) @ torch.linalg.inv(camera.to(points)).transpose(-1, -2)
+    rays = torch.cat([safe, torch.ones_like(safe[..., :1])], dim=-1) @ torch.linalg.inv(camera.to(points)).transpose(
+        -1, -2
+    )
     a, b, w, _ = torch.broadcast_tensors(rays[..., 0], rays[..., 1], w, points[..., 0])  # samples (n, ..., P, 3)
     one, zero = torch.ones_like(a), torch.zeros_like(a)
     A = torch.stack([torch.stack([one, zero, -a], -1), torch.stack([zero, one, -b], -1)], -3)  # (..., 2, P, 3)

@@ -66,7 +66,9 @@ class PoseProtocol:
         if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
             raise ValidationError(f"fps: must be a positive number, got {self.fps!r}")
         if self.retarget and (self.root, self.joints) != ("pelvis", POSE_JOINTS):
-            raise ValidationError("retarget: the canonical poses are the pelvis and the 20 POSE_JOINTS; set root and joints to them")
+            raise ValidationError(
+                "retarget: the canonical poses are the pelvis and the 20 POSE_JOINTS; set root and joints to them"
+            )
 
     def pose_fps(self, source_fps: float) -> float:
         """Rate of the poses taken from a motion at ``source_fps``."""

@@ -70,7 +70,9 @@ def project_points(points: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
     return image[..., :2] / image[..., 2:].clamp_min(MIN_DEPTH)
 
 
-def level_camera_rotations(up: torch.Tensor, yaw: torch.Tensor, pitch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def level_camera_rotations(
+    up: torch.Tensor, yaw: torch.Tensor, pitch: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Level cameras aimed at the origin from direction (yaw, pitch) radians ``(...)`` about world ``up (3,)``
     (the synthetic views of :mod:`poseprior.models.flow.condition` and :mod:`poseprior.data.lifting`).
 

@@ -67,7 +67,9 @@ def log_haar_density_rotvec(v: torch.Tensor) -> torch.Tensor:
 
 def _check_order(order: str) -> None:
     if not order or len(order) > 3 or not (order.isupper() or order.islower()) or set(order.lower()) - set("xyz"):
-        raise ValidationError(f"order: expected 1 to 3 of X/Y/Z, all upper (intrinsic) or all lower case, got {order!r}")
+        raise ValidationError(
+            f"order: expected 1 to 3 of X/Y/Z, all upper (intrinsic) or all lower case, got {order!r}"
+        )
 
 
 def euler_to_matrix(order: str, angles: torch.Tensor, degrees: bool = False) -> torch.Tensor:
@@ -80,7 +82,9 @@ def euler_to_matrix(order: str, angles: torch.Tensor, degrees: bool = False) -> 
     """
     _check_order(order)
     if angles.shape[-1] != len(order):
-        raise ValidationError(f"angles: last dimension must be {len(order)} for order {order!r}, got {tuple(angles.shape)}")
+        raise ValidationError(
+            f"angles: last dimension must be {len(order)} for order {order!r}, got {tuple(angles.shape)}"
+        )
     return roma.euler_to_rotmat(order, angles, degrees=degrees)
 
 
@@ -141,7 +145,11 @@ def rotvec_between(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     axis = torch.linalg.cross(a, b)
     angle = torch.atan2(axis.norm(), (a * b).sum())
     if float(axis.norm()) < 1e-12:  # parallel (angle 0) or opposite (any perpendicular axis)
-        other = torch.tensor([0.0, 1.0, 0.0], dtype=a.dtype) if abs(float(a[0])) > 0.9 else torch.tensor([1.0, 0.0, 0.0], dtype=a.dtype)
+        other = (
+            torch.tensor([0.0, 1.0, 0.0], dtype=a.dtype)
+            if abs(float(a[0])) > 0.9
+            else torch.tensor([1.0, 0.0, 0.0], dtype=a.dtype)
+        )
         axis = torch.linalg.cross(a, other)
     return axis / axis.norm() * angle
 
@@ -164,7 +172,11 @@ def swing_between(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-12) -> torch
     c = (a * b).sum(-1)
     zero = torch.zeros_like(c)
     K = torch.stack(
-        [torch.stack([zero, -v[..., 2], v[..., 1]], -1), torch.stack([v[..., 2], zero, -v[..., 0]], -1), torch.stack([-v[..., 1], v[..., 0], zero], -1)],
+        [
+            torch.stack([zero, -v[..., 2], v[..., 1]], -1),
+            torch.stack([v[..., 2], zero, -v[..., 0]], -1),
+            torch.stack([-v[..., 1], v[..., 0], zero], -1),
+        ],
         dim=-2,
     )
     eye = torch.eye(3, dtype=a.dtype, device=a.device).expand_as(K)
@@ -204,11 +216,15 @@ def check_rotations(R: torch.Tensor, name: str = "rotations", tol: float = 1e-4)
         ok = is_rotation(flat[a : a + 65_536].double(), tol=tol)
         if not ok.all():
             bad = torch.unravel_index(torch.tensor(a + int((~ok).nonzero()[0])), R.shape[:-2])
-            raise ValidationError(f"{name}: matrix at index {tuple(int(i) for i in bad)} is not a rotation (orthonormal, det +1, tol {tol})")
+            raise ValidationError(
+                f"{name}: matrix at index {tuple(int(i) for i in bad)} is not a rotation (orthonormal, det +1, tol {tol})"
+            )
     return R
 
 
-def random_rotations(*shape: int, generator: torch.Generator | None = None, dtype=torch.float32, device=None) -> torch.Tensor:
+def random_rotations(
+    *shape: int, generator: torch.Generator | None = None, dtype=torch.float32, device=None
+) -> torch.Tensor:
     """Rotations ``(*shape, 3, 3)`` drawn uniformly (Haar) on SO(3), from normalized Gaussian quaternions."""
     q = torch.randn(*shape, 4, generator=generator, dtype=dtype, device=device)
     return quat_to_matrix(q)

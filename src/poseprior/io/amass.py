@@ -109,7 +109,9 @@ def read_amass(
     if T == 0:
         raise FormatError(path, "'poses' has no frames")
     if surface is not None and surface != model_type:
-        raise FormatError(path, f"surface_model_type is {surface!r} but 'poses' has the {model_type} width {poses.shape[1]}")
+        raise FormatError(
+            path, f"surface_model_type is {surface!r} but 'poses' has the {model_type} width {poses.shape[1]}"
+        )
     if trans.shape != (T, 3):
         raise FormatError(path, f"'trans' must be ({T}, 3) to match 'poses' ({T} frames), got {trans.shape}")
     for name, array in (("poses", poses), ("trans", trans), ("betas", betas)):
@@ -119,7 +121,10 @@ def read_amass(
     if fps is None:
         fps = file_fps
     if fps is None:
-        raise FormatError(path, "no 'mocap_framerate' or 'mocap_frame_rate' key: add one to the file (the capture's frames per second), or give fps= to poseprior.io.read_motion")
+        raise FormatError(
+            path,
+            "no 'mocap_framerate' or 'mocap_frame_rate' key: add one to the file (the capture's frames per second), or give fps= to poseprior.io.read_motion",
+        )
 
     gender = gender or file_gender
     if model_path is not None:

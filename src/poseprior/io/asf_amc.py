@@ -125,7 +125,7 @@ class AsfSkeleton:
 
     def axis_rotations(self) -> torch.Tensor:
         """``(K, 3, 3)`` the matrices ``C`` of the joints' dof frames (see the module's conventions)."""
-        return torch.stack([euler_to_matrix(o.lower(), a) for o, a in zip(self.axis_orders, self.axes)])
+        return torch.stack([euler_to_matrix(o.lower(), a) for o, a in zip(self.axis_orders, self.axes, strict=False)])
 
     def local_rotations(self, values: Sequence[torch.Tensor]) -> torch.Tensor:
         """Local rotations ``(T, K, 3, 3)`` in world-aligned rest frames, ``C @ M @ C^T``.
@@ -143,7 +143,7 @@ class AsfSkeleton:
                 groups.setdefault(axes, []).append(k)
         for axes, joints in groups.items():
             columns = [[i for i, d in enumerate(self.dofs[k]) if d in _ROTATION_DOFS] for k in joints]
-            angles = torch.stack([values[k][:, c] for k, c in zip(joints, columns)], dim=1)
+            angles = torch.stack([values[k][:, c] for k, c in zip(joints, columns, strict=False)], dim=1)
             Cg = C[joints]
             out[:, joints] = Cg @ euler_to_matrix(axes, angles) @ Cg.transpose(-1, -2)
         return out
@@ -212,7 +212,9 @@ def _sections(path: Path) -> dict[str, tuple[int, list[str], list[tuple[int, lis
     return sections
 
 
-def _blocks(path: Path, body: list[tuple[int, list[str]]], section: str) -> list[tuple[int, list[tuple[int, list[str]]]]]:
+def _blocks(
+    path: Path, body: list[tuple[int, list[str]]], section: str
+) -> list[tuple[int, list[tuple[int, list[str]]]]]:
     """The ``begin ... end`` blocks of a section: ``(line of begin, lines inside)``."""
     blocks: list[tuple[int, list[tuple[int, list[str]]]]] = []
     inside: list[tuple[int, list[str]]] | None = None
@@ -221,7 +223,9 @@ def _blocks(path: Path, body: list[tuple[int, list[str]]], section: str) -> list
         word = tokens[0].lower()
         if word == "begin":
             if inside is not None:
-                raise FormatError(path, f":{section}: 'begin' inside the block opened at line {start} (missing 'end')", number)
+                raise FormatError(
+                    path, f":{section}: 'begin' inside the block opened at line {start} (missing 'end')", number
+                )
             inside, start = [], number
         elif word == "end":
             if inside is None:
@@ -273,14 +277,18 @@ def _bone(path: Path, start: int, body: list[tuple[int, list[str]]], to_rad: flo
             dofs = tuple(a.lower() for a in args)
             unknown = [d for d in dofs if d not in _ROTATION_DOFS]
             if unknown:
-                raise FormatError(path, f"dof {unknown[0]!r}: only rotation dofs rx, ry, rz are supported on bones", number)
+                raise FormatError(
+                    path, f"dof {unknown[0]!r}: only rotation dofs rx, ry, rz are supported on bones", number
+                )
             if len(set(dofs)) != len(dofs):
                 raise FormatError(path, f"dof: repeated entry in {' '.join(args)!r}", number)
             bone.dofs = dofs
         elif in_limits:
             limits += _floats(path, number, " ".join(args).replace("(", " ").replace(")", " ").split(), "limits")
     if bone.name is None or bone.direction is None or bone.length is None:
-        missing = [k for k, v in (("name", bone.name), ("direction", bone.direction), ("length", bone.length)) if v is None]
+        missing = [
+            k for k, v in (("name", bone.name), ("direction", bone.direction), ("length", bone.length)) if v is None
+        ]
         raise FormatError(path, f"bone block without {', '.join(missing)}", start)
     if limits:
         if len(limits) != 2 * len(bone.dofs):
@@ -320,7 +328,9 @@ def _root(path: Path, line: int, body: list[tuple[int, list[str]]], to_rad: floa
         if key == "order":
             dofs = tuple(a.lower() for a in args)
             if any(d not in _ROOT_DOFS for d in dofs) or len(set(dofs)) != len(dofs):
-                raise FormatError(path, f":root order: expected distinct TX TY TZ RX RY RZ, got {' '.join(args)!r}", number)
+                raise FormatError(
+                    path, f":root order: expected distinct TX TY TZ RX RY RZ, got {' '.join(args)!r}", number
+                )
             root.dofs = dofs
         elif key == "axis":
             if len(args) != 1:
@@ -453,7 +463,9 @@ def _amc_values(path: Path, asf: AsfSkeleton) -> tuple[list[torch.Tensor], float
             if frame is not None:
                 close_frame()
                 if int(head) != frame + 1:
-                    raise FormatError(path, f"frame number {head} after frame {frame}: frames must be consecutive", number)
+                    raise FormatError(
+                        path, f"frame number {head} after frame {frame}: frames must be consecutive", number
+                    )
             else:
                 first = int(head)
             frame, frame_line = int(head), number
@@ -470,7 +482,9 @@ def _amc_values(path: Path, asf: AsfSkeleton) -> tuple[list[torch.Tensor], float
         dofs = asf.dofs[k]
         if len(tokens) - 1 != len(dofs):
             raise FormatError(
-                path, f"bone {head!r} has {len(dofs)} dofs ({' '.join(dofs) or 'none'}) but {len(tokens) - 1} values", number
+                path,
+                f"bone {head!r} has {len(dofs)} dofs ({' '.join(dofs) or 'none'}) but {len(tokens) - 1} values",
+                number,
             )
         rows[k].append(tokens[1:])
         row_lines[k].append(number)
@@ -485,7 +499,9 @@ def _amc_values(path: Path, asf: AsfSkeleton) -> tuple[list[torch.Tensor], float
         except ValueError:
             bad = next(i for i, r in enumerate(rows[k]) if not _is_numeric(r))
             text = " ".join(rows[k][bad])
-            raise FormatError(path, f"bone {asf.names[k]!r}: expected numbers, got {text!r}", row_lines[k][bad]) from None
+            raise FormatError(
+                path, f"bone {asf.names[k]!r}: expected numbers, got {text!r}", row_lines[k][bad]
+            ) from None
         finite = np.isfinite(array).all(axis=1)
         if not finite.all():
             bad = int(np.argmin(finite))
@@ -537,19 +553,26 @@ def read_amc(
     for i, d in enumerate(asf.root_order):
         if d in ("tx", "ty", "tz"):
             root_translation[:, "xyz".index(d[1])] = values[0][:, i]
-    scales = [torch.tensor([to_rad if d in _ROTATION_DOFS else 1.0 for d in dofs], dtype=torch.float64) for dofs in asf.dofs]
-    for k, (v, dofs) in enumerate(zip(values, asf.dofs)):
+    scales = [
+        torch.tensor([to_rad if d in _ROTATION_DOFS else 1.0 for d in dofs], dtype=torch.float64) for dofs in asf.dofs
+    ]
+    for k, (v, dofs) in enumerate(zip(values, asf.dofs, strict=False)):
         rotation = torch.tensor([d in _ROTATION_DOFS for d in dofs], dtype=torch.bool)
         hit = first_beyond(v[:, rotation] * (to_rad * 180 / math.pi), MAX_ANGLE_DEG)
         if hit is not None:
             dof = [d for d in dofs if d in _ROTATION_DOFS][hit[1]]
-            raise FormatError(amc_path, f"frame {first + hit[0]}, bone {asf.names[k]!r}: {dof} is beyond any pose (limit {MAX_ANGLE_DEG:g} degrees)")
-    angles = [v * scale for v, scale in zip(values, scales)]
+            raise FormatError(
+                amc_path,
+                f"frame {first + hit[0]}, bone {asf.names[k]!r}: {dof} is beyond any pose (limit {MAX_ANGLE_DEG:g} degrees)",
+            )
+    angles = [v * scale for v, scale in zip(values, scales, strict=False)]
     metadata.update(first_frame=first, asf=asf)
     return Motion(asf.skeleton, asf.local_rotations(angles), root_translation, float(fps), unit_mm, metadata=metadata)
 
 
-def read_asf_amc(asf_path: str | Path, amc_path: str | Path, *, unit: str | float | None = None, fps: float = 120.0) -> Motion:
+def read_asf_amc(
+    asf_path: str | Path, amc_path: str | Path, *, unit: str | float | None = None, fps: float = 120.0
+) -> Motion:
     """Read an ASF skeleton and an AMC motion: ``read_amc(amc_path, read_asf(asf_path), ...)``."""
     return read_amc(amc_path, asf_path, unit=unit, fps=fps)
 
@@ -637,7 +660,9 @@ def _euler_order(axes: str) -> tuple[str, list[int]]:
     return axes + "".join(rest), list(range(len(axes)))
 
 
-def _dof_values(asf: AsfSkeleton, rotations: torch.Tensor, root_translation: torch.Tensor) -> tuple[list[torch.Tensor], float]:
+def _dof_values(
+    asf: AsfSkeleton, rotations: torch.Tensor, root_translation: torch.Tensor
+) -> tuple[list[torch.Tensor], float]:
     """Per joint, ``(T, len(dofs))`` AMC values (degrees, ASF units) reproducing float64 ``rotations``
     ``(T, K, 3, 3)``, and how far they miss what the dofs can express: the largest angle in radians (or
     root translation, for a root without some translation channel)."""
@@ -671,7 +696,12 @@ def _dof_values(asf: AsfSkeleton, rotations: torch.Tensor, root_translation: tor
 def _generic(skeleton: Skeleton, rotations: torch.Tensor) -> tuple[AsfSkeleton, torch.Tensor]:
     """The generic ASF of a skeleton (see :func:`write_asf_amc`) and the rotations of its joints ``(T, K', 3, 3)``."""
     for j, name in enumerate(skeleton.joint_names):
-        if any(c.isspace() for c in name) or name[:1] in "#:(" or name.lower() in ("begin", "end") or (j and name == "root"):
+        if (
+            any(c.isspace() for c in name)
+            or name[:1] in "#:("
+            or name.lower() in ("begin", "end")
+            or (j and name == "root")
+        ):
             raise ValidationError(f"motion: joint name {name!r} cannot be an ASF bone name")
     taken = set(skeleton.joint_names)
 
@@ -683,7 +713,7 @@ def _generic(skeleton: Skeleton, rotations: torch.Tensor) -> tuple[AsfSkeleton, 
         return candidate
 
     ends: dict[int, list[torch.Tensor]] = {}
-    for j, e in zip(skeleton.end_site_parents, skeleton.end_site_offsets):
+    for j, e in zip(skeleton.end_site_parents, skeleton.end_site_offsets, strict=False):
         ends.setdefault(j, []).append(e)
     names, parents, vectors, source = [], [], [], []  # source: the motion joint whose rotation a bone takes
 
@@ -769,7 +799,9 @@ def _asf_text(asf: AsfSkeleton) -> str:
         if asf.dofs[k]:
             lines.append(f"    dof {' '.join(asf.dofs[k])}")
         for i, (low, high) in enumerate(asf.limits[k]):
-            lines.append(f"    {'limits' if i == 0 else '      '} ({_num(math.degrees(low))} {_num(math.degrees(high))})")
+            lines.append(
+                f"    {'limits' if i == 0 else '      '} ({_num(math.degrees(low))} {_num(math.degrees(high))})"
+            )
         lines.append("  end")
     lines += [":hierarchy", "  begin"]
     for k in range(asf.num_joints):
@@ -782,7 +814,9 @@ def _asf_text(asf: AsfSkeleton) -> str:
 
 def _amc_text(asf: AsfSkeleton, values: list[torch.Tensor]) -> str:
     bones = [k for k in range(asf.num_joints) if asf.dofs[k]]
-    rows = [[(asf.names[k] + " %.12g" * len(asf.dofs[k])) % tuple(r) for r in values[k].numpy().tolist()] for k in bones]
+    rows = [
+        [(asf.names[k] + " %.12g" * len(asf.dofs[k])) % tuple(r) for r in values[k].numpy().tolist()] for k in bones
+    ]
     lines = ["# AMC written by poseprior", ":FULLY-SPECIFIED", ":DEGREES"]
     for t in range(values[0].shape[0]):
         lines.append(str(t + 1))

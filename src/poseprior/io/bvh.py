@@ -249,7 +249,11 @@ def _parse_frames(body: str, T: int, C: int, source: str, first_line: int) -> np
                 data = np.fromstring(body, dtype=np.float64, sep=" ")
             except ValueError:  # numpy 2: a bad token
                 data = np.zeros(0)
-        if data.size == T * C and np.isfinite(data).all() and all(len(line.split()) in (0, C) for line in body.split("\n")):
+        if (
+            data.size == T * C
+            and np.isfinite(data).all()
+            and all(len(line.split()) in (0, C) for line in body.split("\n"))
+        ):
             return data.reshape(T, C)
     rows: list[list[float]] = []
     last = first_line - 1
@@ -274,7 +278,9 @@ def _parse_frames(body: str, T: int, C: int, source: str, first_line: int) -> np
         rows.append(values)
         last = n
     if len(rows) < T:
-        raise FormatError(source, f"truncated: 'Frames:' declares {T} frames but the file has {len(rows)}", line=last + 1)
+        raise FormatError(
+            source, f"truncated: 'Frames:' declares {T} frames but the file has {len(rows)}", line=last + 1
+        )
     return np.array(rows, dtype=np.float64).reshape(T, C)
 
 
@@ -326,9 +332,13 @@ def parse_bvh(text: str, source: str = "<string>", unit: str | float = "cm") -> 
     line_text, line, pos = _next_line(text, found.end() + 1, motion_line + 1)
     match = None if line_text is None else _FRAMES_LINE.fullmatch(line_text)
     if match is None:
-        raise FormatError(source, f"expected 'Frames: N' after MOTION, got {line_text or 'the end of the file'!r}", line=line)
+        raise FormatError(
+            source, f"expected 'Frames: N' after MOTION, got {line_text or 'the end of the file'!r}", line=line
+        )
     if not _INTEGER.fullmatch(match.group(1)) or len(match.group(1)) > 18:
-        raise FormatError(source, f"'Frames:' needs a non-negative integer below 1e18, got {match.group(1)!r}", line=line)
+        raise FormatError(
+            source, f"'Frames:' needs a non-negative integer below 1e18, got {match.group(1)!r}", line=line
+        )
     T = int(match.group(1))
     line_text, line, pos = _next_line(text, pos, line + 1)
     match = None if line_text is None else _FRAME_TIME_LINE.fullmatch(line_text)
@@ -344,7 +354,9 @@ def parse_bvh(text: str, source: str = "<string>", unit: str | float = "cm") -> 
     channels: list[list[str]] = h.channels  # type: ignore[assignment]  # every joint has one after parsing
     C = sum(len(c) for c in channels)
     if C == 0:
-        raise FormatError(source, "the hierarchy declares no channels, so there are no frame values to read", line=motion_line)
+        raise FormatError(
+            source, "the hierarchy declares no channels, so there are no frame values to read", line=motion_line
+        )
     data = torch.from_numpy(_parse_frames(text[pos:], T, C, source, line + 1))
     _check_angles(h, channels, data, source)
     return _to_motion(h, channels, data, _frame_rate(match.group(1), frame_time), frame_time, unit, source)
@@ -356,9 +368,12 @@ def _check_angles(h: _Hierarchy, channels: list[list[str]], data: torch.Tensor, 
     rotation = torch.tensor([c.endswith("rotation") for _, c in columns])
     hit = first_beyond(data[:, rotation], MAX_ANGLE_DEG)
     if hit is not None:
-        name, channel = [col for col, r in zip(columns, rotation.tolist()) if r][hit[1]]
+        name, channel = [col for col, r in zip(columns, rotation.tolist(), strict=False) if r][hit[1]]
         value = float(data[hit[0], rotation.nonzero()[hit[1]]])
-        raise FormatError(source, f"frame {hit[0] + 1}, joint {name!r}: {channel} of {value:g} degrees is beyond any pose (limit {MAX_ANGLE_DEG:g})")
+        raise FormatError(
+            source,
+            f"frame {hit[0] + 1}, joint {name!r}: {channel} of {value:g} degrees is beyond any pose (limit {MAX_ANGLE_DEG:g})",
+        )
 
 
 _BLOCK_FRAMES = 16_384
@@ -369,7 +384,13 @@ def _long(index: list) -> torch.Tensor:
 
 
 def _to_motion(
-    h: _Hierarchy, channels: list[list[str]], data: torch.Tensor, fps: float, frame_time: float, unit: float, source: str
+    h: _Hierarchy,
+    channels: list[list[str]],
+    data: torch.Tensor,
+    fps: float,
+    frame_time: float,
+    unit: float,
+    source: str,
 ) -> Motion:
     """Turn the hierarchy and the ``(T, C)`` frame values into a Motion: one batched Euler call per order."""
     K, T = len(h.names), data.shape[0]
@@ -429,7 +450,9 @@ def read_bvh(path: str | Path, *, unit: str | float = "cm", member: str | None =
     return parse_bvh(read_text(source, member), source=name, unit=unit)
 
 
-def iter_bvh(source: str | Path, names: Iterable[str] | None = None, unit: str | float = "cm") -> Iterator[tuple[str, Motion]]:
+def iter_bvh(
+    source: str | Path, names: Iterable[str] | None = None, unit: str | float = "cm"
+) -> Iterator[tuple[str, Motion]]:
     """Yield ``(member, motion)`` for the BVH files of a zip archive or a folder, opening the archive once.
 
     Args:
@@ -483,11 +506,15 @@ def _layout(motion: Motion, rotation_order: str | None) -> list[list[str]]:
         return [pos + rot] + [(pos + rot) if motion.translations is not None else list(rot) for _ in range(K - 1)]
     where = "motion.metadata['bvh_channels']"
     if not isinstance(stored, (list, tuple)) or len(stored) != K:
-        raise ValidationError(f"{where}: expected one channel list per joint ({K}); delete the key to write the default layout")
+        raise ValidationError(
+            f"{where}: expected one channel list per joint ({K}); delete the key to write the default layout"
+        )
     layout = []
-    for name, chans in zip(motion.joint_names, stored):
+    for name, chans in zip(motion.joint_names, stored, strict=False):
         if isinstance(chans, str) or not all(isinstance(c, str) and c.lower() in _CANONICAL for c in chans):
-            raise ValidationError(f"{where}: joint {name!r} has channels {chans!r}; allowed: {', '.join(CHANNEL_NAMES)}")
+            raise ValidationError(
+                f"{where}: joint {name!r} has channels {chans!r}; allowed: {', '.join(CHANNEL_NAMES)}"
+            )
         chans = [_CANONICAL[c.lower()] for c in chans]
         if len(set(chans)) != len(chans):
             raise ValidationError(f"{where}: joint {name!r} repeats a channel in {chans!r}")
@@ -523,7 +550,9 @@ def _channel_values(motion: Motion, layout: list[list[str]]) -> list[torch.Tenso
         return x.detach().to("cpu", torch.float64)
 
     rotations = cpu(motion.rotations)
-    local = (sk.offsets.expand(T, sk.num_joints, 3) if motion.translations is None else cpu(motion.translations)).clone()
+    local = (
+        sk.offsets.expand(T, sk.num_joints, 3) if motion.translations is None else cpu(motion.translations)
+    ).clone()
     local[:, 0] = cpu(motion.root_translation)
     scale = max(1.0, float(sk.offsets.abs().max()))
     angles: dict[int, torch.Tensor] = {}

@@ -196,7 +196,9 @@ def _image_size(path: Path, header: dict, image_size: Sequence[float] | None) ->
         w, h = tuple(image_size) if len(image_size) == 2 else (None, None)
         where = "image_size=(W, H)"
     else:
-        raise FormatError(path, "coordinates are normalised but the file has no 'image_width'/'image_height'; pass image_size=(W, H)")
+        raise FormatError(
+            path, "coordinates are normalised but the file has no 'image_width'/'image_height'; pass image_size=(W, H)"
+        )
     if not (_is_number(w) and _is_number(h) and w > 0 and h > 0):
         raise FormatError(path, f"{where}: expected two positive numbers, got {w!r}, {h!r}")
     return float(w), float(h)
@@ -239,7 +241,9 @@ def read_mediapipe_json(
         if not (_is_number(fps) and fps > 0):
             raise FormatError(path, f"'fps': expected a positive number, got {fps!r}")
     if fps is None:
-        raise FormatError(path, "no frame rate: the file has no 'fps'; give it (--fps on the command line, fps= in Python)")
+        raise FormatError(
+            path, "no frame rate: the file has no 'fps'; give it (--fps on the command line, fps= in Python)"
+        )
     width, height = _image_size(path, header, image_size)
     n = len(MEDIAPIPE_POSE_LANDMARKS)
     values = np.full((len(frames), n, 3), np.nan)
@@ -248,7 +252,9 @@ def read_mediapipe_json(
             continue
         if not isinstance(frame, list) or len(frame) != n:
             got = f"{len(frame)} landmarks" if isinstance(frame, list) else type(frame).__name__
-            raise FormatError(path, f"frame {t}: expected null, [] or a list of {n} MediaPipe Pose landmarks, got {got}")
+            raise FormatError(
+                path, f"frame {t}: expected null, [] or a list of {n} MediaPipe Pose landmarks, got {got}"
+            )
         for j, landmark in enumerate(frame):
             for k, key in enumerate(("x", "y", "visibility")):
                 v = landmark.get(key) if isinstance(landmark, dict) else None
@@ -294,4 +300,6 @@ def read_keypoints_2d(path: str | Path, **kw: Any) -> Keypoints:
             return read_openpose_json(path, **kw)
         return read_mediapipe_json(path, **kw)
     kind = suffix or "(no suffix)"
-    raise FormatError(path, f"unknown 2D keypoint format {kind!r}; expected .npz, .json or a directory of OpenPose .json")
+    raise FormatError(
+        path, f"unknown 2D keypoint format {kind!r}; expected .npz, .json or a directory of OpenPose .json"
+    )

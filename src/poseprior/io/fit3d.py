@@ -68,7 +68,9 @@ def _array(path: Path, data: dict, key: str, person: int | None) -> np.ndarray:
     if person is None:
         return array
     if array.ndim == 0 or not -array.shape[0] <= person < array.shape[0]:
-        raise FormatError(path, f"person={person}, but '{key}' has shape {array.shape}: no such person on its first axis")
+        raise FormatError(
+            path, f"person={person}, but '{key}' has shape {array.shape}: no such person on its first axis"
+        )
     return array[person]
 
 
@@ -131,7 +133,9 @@ def read_fit3d_smplx(
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise FormatError(path, f"not a JSON file: {e}") from e
     if not isinstance(data, dict):
-        raise FormatError(path, f"expected a JSON object of Fit3D SMPL-X parameters, found a JSON {type(data).__name__}")
+        raise FormatError(
+            path, f"expected a JSON object of Fit3D SMPL-X parameters, found a JSON {type(data).__name__}"
+        )
     missing = [k for k in _REQUIRED if k not in data]
     if missing:
         raise FormatError(
@@ -153,12 +157,16 @@ def read_fit3d_smplx(
         if key in data:
             R = _array(path, data, key, person)
             if R.shape != (T, n, 3, 3):
-                raise FormatError(path, f"'{key}' must be ({T}, {n}, 3, 3) to match 'transl' ({T} frames), got {R.shape}")
+                raise FormatError(
+                    path, f"'{key}' must be ({T}, {n}, 3, 3) to match 'transl' ({T} frames), got {R.shape}"
+                )
             _finite(path, key, R)
             ok = is_rotation(torch.from_numpy(R))
             if not ok.all():
                 t, j = (~ok).nonzero()[0].tolist()
-                raise FormatError(path, f"'{key}' at frame {t}, joint {j} is not a rotation (orthonormal, det +1, tol 1e-4)")
+                raise FormatError(
+                    path, f"'{key}' at frame {t}, joint {j} is not a rotation (orthonormal, det +1, tol 1e-4)"
+                )
             rotations[:, first : first + n] = R
             pose_keys.append(key)
         first += n

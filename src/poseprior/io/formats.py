@@ -103,7 +103,11 @@ def read_motion(
 
         if member is not None:
             raise ValidationError(f"path: JSON files cannot be read from inside an archive, got {str(path)!r}")
-        return _plausible(read_fit3d_smplx(archive, unit="m" if unit is None else unit, fps=FIT3D_FPS if fps is None else fps), path, min_frames)
+        return _plausible(
+            read_fit3d_smplx(archive, unit="m" if unit is None else unit, fps=FIT3D_FPS if fps is None else fps),
+            path,
+            min_frames,
+        )
     else:  # .npz
         if member is not None:
             raise ValidationError(f"path: npz files cannot be read from inside an archive, got {str(path)!r}")
@@ -207,7 +211,8 @@ def find_asf(amc: str | Path, skeleton_file: str | Path | None = None) -> Path:
         if candidate.is_file():
             return candidate
     raise FormatError(
-        amc, f"no ASF skeleton found; tried {', '.join(str(p) for p in tried)}; give one with skeleton_file (--skeleton)"
+        amc,
+        f"no ASF skeleton found; tried {', '.join(str(p) for p in tried)}; give one with skeleton_file (--skeleton)",
     )
 
 

@@ -58,7 +58,9 @@ def _load(path: Path, key: str) -> tuple[dict, dict]:
     return data, meta if isinstance(meta, dict) else {}
 
 
-def _select(path: Path, data: dict, subjects: Sequence[str] | None, actions: Sequence[str] | None) -> list[tuple[str, str]]:
+def _select(
+    path: Path, data: dict, subjects: Sequence[str] | None, actions: Sequence[str] | None
+) -> list[tuple[str, str]]:
     if subjects is not None:
         unknown = [s for s in subjects if s not in data]
         if unknown:
@@ -120,14 +122,18 @@ def _layout_2d(path: Path, meta: dict, num_joints: int) -> KeypointLayout:
     name = meta.get("layout_name")
     if name is None:
         if num_joints != 17:
-            raise FormatError(path, f"{num_joints} keypoints and no metadata layout_name; expected 17 (Human3.6M order)")
+            raise FormatError(
+                path, f"{num_joints} keypoints and no metadata layout_name; expected 17 (Human3.6M order)"
+            )
         return H36M17
     try:
         layout = get_layout(str(name))
     except ValidationError as e:
         raise FormatError(path, f"metadata layout_name: {e}") from e
     if layout.num_joints != num_joints:
-        raise FormatError(path, f"layout {layout.name} has {layout.num_joints} keypoints but the arrays have {num_joints}")
+        raise FormatError(
+            path, f"layout {layout.name} has {layout.num_joints} keypoints but the arrays have {num_joints}"
+        )
     return layout
 
 
@@ -147,7 +153,9 @@ def read_h36m_2d(
     for subject, action in _select(path, data, subjects, actions):
         views = data[subject][action]
         if not isinstance(views, (list, tuple)) or not views:
-            raise FormatError(path, f"{subject}/{action}: expected a list of per-camera arrays, got {type(views).__name__}")
+            raise FormatError(
+                path, f"{subject}/{action}: expected a list of per-camera arrays, got {type(views).__name__}"
+            )
         per_camera = []
         for cam, array in enumerate(views):
             where = f"{path}:{subject}/{action}/camera {cam}"
@@ -157,7 +165,11 @@ def read_h36m_2d(
             layout = _layout_2d(path, meta, a.shape[1])
             per_camera.append(
                 _keypoints(
-                    where, a[..., :2], joint_names=layout.joint_names, fps=H36M_FPS, layout=layout.name,
+                    where,
+                    a[..., :2],
+                    joint_names=layout.joint_names,
+                    fps=H36M_FPS,
+                    layout=layout.name,
                     confidence=a[..., 2] if a.shape[-1] == 3 else None,
                     metadata={"path": str(path), "subject": subject, "action": action, "camera": cam},
                 )  # fmt: skip
@@ -190,6 +202,11 @@ def read_h36m_positions(
                 loaded = loaded[loaded.files[0]]
         source = loaded
     return _keypoints(
-        where, source, joint_names=H36M17.joint_names, fps=fps, unit=unit, layout=H36M17.name,
+        where,
+        source,
+        joint_names=H36M17.joint_names,
+        fps=fps,
+        unit=unit,
+        layout=H36M17.name,
         metadata={"path": where} if where else {},
     )

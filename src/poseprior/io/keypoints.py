@@ -78,7 +78,9 @@ class Keypoints:
             raise ValidationError(f"positions: expected shape (T, J, 3) or (T, J, 2), got {pos.shape}")
         T, J, D = pos.shape
         if len(names) != J or len(set(names)) != J:
-            raise ValidationError(f"joint_names: expected {J} unique names, got {len(names)} ({len(set(names))} unique)")
+            raise ValidationError(
+                f"joint_names: expected {J} unique names, got {len(names)} ({len(set(names))} unique)"
+            )
         if self.layout is not None:
             layout = get_layout(self.layout)
             if layout.joint_names != names:
@@ -145,6 +147,7 @@ class Keypoints:
 
     def frames(self, index: slice | list[int] | np.ndarray) -> Keypoints:
         """The keypoints restricted to some frames (``fps`` unchanged)."""
+
         def pick(a):
             return None if a is None else a[index]
 
@@ -179,7 +182,9 @@ def read_keypoints_npz(path: str | Path, *, fps: float | None = None, unit: str 
     with npz_errors(path), open_npz(path) as npz:
         keys = set(npz.files)
         if ("positions" in keys) == ("keypoints_2d" in keys):
-            raise FormatError(path, f"expected exactly one of 'positions' (3D) or 'keypoints_2d' (2D); keys: {sorted(keys)}")
+            raise FormatError(
+                path, f"expected exactly one of 'positions' (3D) or 'keypoints_2d' (2D); keys: {sorted(keys)}"
+            )
         if ("joint_names" in keys) == ("layout" in keys):
             raise FormatError(path, f"expected exactly one of 'joint_names' or 'layout'; keys: {sorted(keys)}")
         positions = npz["positions" if "positions" in keys else "keypoints_2d"]
@@ -197,7 +202,10 @@ def read_keypoints_npz(path: str | Path, *, fps: float | None = None, unit: str 
                 u = npz["unit"]
                 unit = _text(u) if u.dtype.kind in "US" else float(u)
             if unit is None:
-                raise FormatError(path, "3D keypoints without a 'unit' key: give the unit (--unit on the command line, unit= in Python; e.g. m or mm)")
+                raise FormatError(
+                    path,
+                    "3D keypoints without a 'unit' key: give the unit (--unit on the command line, unit= in Python; e.g. m or mm)",
+                )
         else:
             unit = None
         optional = {k: npz[k] for k in ("mask", "confidence", "camera") if k in keys}

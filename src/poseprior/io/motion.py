@@ -22,6 +22,7 @@ __all__ = ["Motion"]
 MAX_JOINT_FRAMES = 20_000_000
 _CHUNK_JOINT_FRAMES = 1_000_000
 
+
 @dataclass(frozen=True, eq=False)
 class Motion:
     """A skeleton animated over ``T`` frames.
@@ -60,7 +61,9 @@ class Motion:
         check_rotations(R, "rotations")
         if self.translations is not None:
             if self.translations.shape != (R.shape[0], K, 3):
-                raise ValidationError(f"translations: expected shape ({R.shape[0]}, {K}, 3), got {tuple(self.translations.shape)}")
+                raise ValidationError(
+                    f"translations: expected shape ({R.shape[0]}, {K}, 3), got {tuple(self.translations.shape)}"
+                )
             if not torch.isfinite(self.translations).all():
                 raise ValidationError("translations: contains NaN or inf")
         if not (math.isfinite(self.fps) and self.fps > 0):
@@ -97,14 +100,22 @@ class Motion:
     def frames(self, index: slice | list[int] | torch.Tensor) -> Motion:
         """The motion restricted to some frames (a slice keeps ``fps`` as is: use :meth:`resample` to change it)."""
         tr = None if self.translations is None else self.translations[index]
-        return replace(self, rotations=self.rotations[index], root_translation=self.root_translation[index], translations=tr)
+        return replace(
+            self, rotations=self.rotations[index], root_translation=self.root_translation[index], translations=tr
+        )
 
     def with_unit(self, unit: str | float) -> Motion:
         """The same motion with lengths converted to another unit (name or millimetres per unit)."""
         target = unit_to_mm(unit)
         s = self.unit / target
         tr = None if self.translations is None else self.translations * s
-        return replace(self, skeleton=self.skeleton.scaled(s), root_translation=self.root_translation * s, translations=tr, unit=target)
+        return replace(
+            self,
+            skeleton=self.skeleton.scaled(s),
+            root_translation=self.root_translation * s,
+            translations=tr,
+            unit=target,
+        )
 
     def resample(self, fps: float) -> Motion:
         """The motion at another frame rate: rotations by slerp and translations linearly between frames.

@@ -46,7 +46,17 @@ from poseprior.errors import FormatError, PosePriorError, ValidationError
 from poseprior.io.motion import Motion
 from poseprior.skeleton import Skeleton
 
-__all__ = ["FORMAT", "MAX_NPZ_BYTES", "write_motion_npz", "read_motion_npz", "is_motion_npz", "read_npz_arrays", "check_npz_sizes", "npz_errors", "open_npz"]
+__all__ = [
+    "FORMAT",
+    "MAX_NPZ_BYTES",
+    "write_motion_npz",
+    "read_motion_npz",
+    "is_motion_npz",
+    "read_npz_arrays",
+    "check_npz_sizes",
+    "npz_errors",
+    "open_npz",
+]
 
 #: Value of the ``format`` key; the number changes only if the layout does.
 FORMAT = "poseprior-motion/1"
@@ -55,6 +65,7 @@ _REQUIRED = ("joint_names", "parents", "offsets", "rotations", "root_translation
 
 #: Most bytes the arrays of one npz may take once loaded (a 200k-frame take of 52 joints takes about 1 GiB).
 MAX_NPZ_BYTES = 2 * 2**30
+
 
 def write_motion_npz(motion: Motion, path: str | Path, extra: dict[str, np.ndarray] | None = None) -> None:
     """Write ``motion`` to ``path`` (atomically) in the interchange npz layout described in this module.
@@ -136,13 +147,17 @@ def read_motion_npz(path: str | Path) -> Motion:
         raise FormatError(path, "end_site_parents and end_site_offsets must be both present or both absent")
     end_parents = _ints(path, data, "end_site_parents", ("E",)) if "end_site_parents" in data else np.zeros(0, np.int64)
     end_offsets = (
-        _floats(path, data, "end_site_offsets", (end_parents.shape[0], 3)) if "end_site_offsets" in data else torch.zeros(0, 3)
+        _floats(path, data, "end_site_offsets", (end_parents.shape[0], 3))
+        if "end_site_offsets" in data
+        else torch.zeros(0, 3)
     )
     metadata = _metadata(path, data)
     metadata["source"] = str(path)
 
     try:
-        skeleton = Skeleton(tuple(str(n) for n in names), tuple(parents.tolist()), offsets, tuple(end_parents.tolist()), end_offsets)
+        skeleton = Skeleton(
+            tuple(str(n) for n in names), tuple(parents.tolist()), offsets, tuple(end_parents.tolist()), end_offsets
+        )
         return Motion(skeleton, rotations, root, fps, unit_mm, translations, metadata)
     except ValidationError as e:
         raise FormatError(path, str(e)) from None
@@ -163,7 +178,9 @@ def read_npz_arrays(path: str | Path) -> dict[str, np.ndarray]:
             return {k: npz[k] for k in npz.files}
     except FormatError as e:
         if "allow_pickle" in str(e):
-            raise FormatError(path, "holds pickled object arrays, which are not read for safety; save plain arrays") from None
+            raise FormatError(
+                path, "holds pickled object arrays, which are not read for safety; save plain arrays"
+            ) from None
         raise
 
 
@@ -183,7 +200,11 @@ def check_npz_sizes(path: str | Path, limit: int | None = None) -> None:
                 if info.filename.endswith(".npy"):
                     with archive.open(info) as f, contextlib.suppress(*_DAMAGE):
                         version = np.lib.format.read_magic(f)
-                        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                        read = (
+                            np.lib.format.read_array_header_1_0
+                            if version == (1, 0)
+                            else np.lib.format.read_array_header_2_0
+                        )
                         shape, _, dtype = read(f)
                         declared = max(declared, math.prod(shape) * dtype.itemsize)
                 sizes[info.filename.removesuffix(".npy")] = (declared, shape)
@@ -200,7 +221,18 @@ def check_npz_sizes(path: str | Path, limit: int | None = None) -> None:
 
 
 #: What numpy and zipfile raise on a damaged member of an npz, read lazily (a bad header, bad CRC, cut data).
-_DAMAGE = (ValueError, TypeError, OSError, EOFError, OverflowError, zipfile.BadZipFile, zlib.error, SyntaxError, tokenize.TokenError, NotImplementedError)
+_DAMAGE = (
+    ValueError,
+    TypeError,
+    OSError,
+    EOFError,
+    OverflowError,
+    zipfile.BadZipFile,
+    zlib.error,
+    SyntaxError,
+    tokenize.TokenError,
+    NotImplementedError,
+)
 
 
 def open_npz(path: str | Path) -> np.lib.npyio.NpzFile:
@@ -232,7 +264,7 @@ def npz_errors(path: str | Path) -> Iterator[None]:
 # ------------------------------------------------------------------------------------------------ helpers
 def _check_shape(path: Path, key: str, a: np.ndarray, shape: tuple[int | str, ...]) -> None:
     """``shape`` holds sizes, or names for sizes that any value may take."""
-    if a.ndim != len(shape) or any(isinstance(s, int) and s != n for s, n in zip(shape, a.shape)):
+    if a.ndim != len(shape) or any(isinstance(s, int) and s != n for s, n in zip(shape, a.shape, strict=False)):
         want = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
         raise FormatError(path, f"{key}: expected shape {want}, got {a.shape}")
 

@@ -16,7 +16,17 @@ import torch
 
 from poseprior.errors import FormatError
 
-__all__ = ["FRAME_TIME_S", "MAX_ANGLE_DEG", "MAX_DISTANCE_MM", "MAX_PIXELS", "check_frame_time", "check_fps", "first_beyond", "check_motion", "check_keypoints"]
+__all__ = [
+    "FRAME_TIME_S",
+    "MAX_ANGLE_DEG",
+    "MAX_DISTANCE_MM",
+    "MAX_PIXELS",
+    "check_frame_time",
+    "check_fps",
+    "first_beyond",
+    "check_motion",
+    "check_keypoints",
+]
 
 #: Open interval of plausible frame times, seconds.
 FRAME_TIME_S = (1e-4, 10.0)
@@ -33,14 +43,18 @@ def check_frame_time(seconds: float, source: str | Path, line: int | None = None
     low, high = FRAME_TIME_S
     if not (math.isfinite(seconds) and low < seconds < high):
         text = written if written is not None else f"{seconds:g}"
-        raise FormatError(source, f"frame time {text} s is outside ({low:g} s, {high:g} s): not a capture's frame rate", line=line)
+        raise FormatError(
+            source, f"frame time {text} s is outside ({low:g} s, {high:g} s): not a capture's frame rate", line=line
+        )
 
 
 def check_fps(fps: float, source: str | Path, what: str = "frame rate") -> None:
     """Raise :class:`FormatError` unless ``1 / fps`` lies in :data:`FRAME_TIME_S` (``what`` names the field)."""
     low, high = FRAME_TIME_S
     if not (math.isfinite(fps) and 1 / high < fps < 1 / low):
-        raise FormatError(source, f"{what} {fps:g} fps is outside ({1 / high:g}, {1 / low:g}): not a capture's frame rate")
+        raise FormatError(
+            source, f"{what} {fps:g} fps is outside ({1 / high:g}, {1 / low:g}): not a capture's frame rate"
+        )
 
 
 def first_beyond(values: torch.Tensor, limit: float) -> tuple[int, int] | None:
@@ -61,12 +75,18 @@ def check_motion(motion, source: str | Path) -> None:
     limit = MAX_DISTANCE_MM / motion.unit
     hit = first_beyond(motion.root_translation.flatten(1), limit)
     if hit is not None:
-        raise FormatError(source, f"frame {hit[0] + 1}: the root of {names[0]!r} is {_far(motion.root_translation[hit[0]], motion.unit)}")
+        raise FormatError(
+            source,
+            f"frame {hit[0] + 1}: the root of {names[0]!r} is {_far(motion.root_translation[hit[0]], motion.unit)}",
+        )
     if motion.translations is not None:
         hit = first_beyond(motion.translations.flatten(1), limit)
         if hit is not None:
             j = hit[1] // 3
-            raise FormatError(source, f"frame {hit[0] + 1}: joint {names[j]!r} is offset {_far(motion.translations[hit[0], j], motion.unit)}")
+            raise FormatError(
+                source,
+                f"frame {hit[0] + 1}: joint {names[j]!r} is offset {_far(motion.translations[hit[0], j], motion.unit)}",
+            )
 
 
 def _far(v: torch.Tensor, unit_mm: float) -> str:
@@ -86,5 +106,8 @@ def check_keypoints(keypoints, source: str | Path, min_frames: int = 1):
     hit = first_beyond(torch.nan_to_num(values, nan=0.0), limit)
     if hit is not None:
         what = "pixels from the image origin" if keypoints.dims == 2 else f"{keypoints.unit:g} mm units from the origin"
-        raise FormatError(source, f"frame {hit[0] + 1}, keypoint {keypoints.joint_names[hit[1] // keypoints.dims]!r}: {float(values[hit]):g} {what} is beyond sense (limit {limit:g})")
+        raise FormatError(
+            source,
+            f"frame {hit[0] + 1}, keypoint {keypoints.joint_names[hit[1] // keypoints.dims]!r}: {float(values[hit]):g} {what} is beyond sense (limit {limit:g})",
+        )
     return keypoints

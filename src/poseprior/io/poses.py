@@ -53,7 +53,9 @@ def write_poses_npz(
         np.savez_compressed(f, **arrays)
 
 
-def read_poses_npz(path: str | Path, arrays: dict[str, np.ndarray] | None = None) -> tuple[torch.Tensor, tuple[str, ...]]:
+def read_poses_npz(
+    path: str | Path, arrays: dict[str, np.ndarray] | None = None
+) -> tuple[torch.Tensor, tuple[str, ...]]:
     """``rotations (N, K, 3, 3)`` float64 and ``joint_names`` of a poses npz (``arrays``: its contents, when
     already read); :class:`FormatError` naming the file for a wrong format, key, shape or non-rotation."""
     path = Path(path)
@@ -62,12 +64,18 @@ def read_poses_npz(path: str | Path, arrays: dict[str, np.ndarray] | None = None
         raise FormatError(path, f"format: expected {POSES_FORMAT!r}, got {str(data['format'])!r}")
     missing = [k for k in ("rotations", "joint_names") if k not in data]
     if missing:
-        raise FormatError(path, f"missing key(s) {missing}; a poses npz holds 'rotations' (N, K, 3, 3) and 'joint_names' (K,)")
+        raise FormatError(
+            path, f"missing key(s) {missing}; a poses npz holds 'rotations' (N, K, 3, 3) and 'joint_names' (K,)"
+        )
     names, R = data["joint_names"], data["rotations"]
     if names.ndim != 1 or names.dtype.kind != "U":
-        raise FormatError(path, f"joint_names: expected a (K,) unicode string array, got shape {names.shape}, dtype {names.dtype}")
+        raise FormatError(
+            path, f"joint_names: expected a (K,) unicode string array, got shape {names.shape}, dtype {names.dtype}"
+        )
     if R.ndim != 4 or R.shape[1:] != (names.shape[0], 3, 3) or R.dtype.kind != "f":
-        raise FormatError(path, f"rotations: expected float (N, {names.shape[0]}, 3, 3), got shape {R.shape}, dtype {R.dtype}")
+        raise FormatError(
+            path, f"rotations: expected float (N, {names.shape[0]}, 3, 3), got shape {R.shape}, dtype {R.dtype}"
+        )
     rotations = torch.from_numpy(np.ascontiguousarray(R, dtype=np.float64))
     try:
         check_rotations(rotations, "rotations", tol=1e-3)

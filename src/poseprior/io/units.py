@@ -16,7 +16,9 @@ def unit_to_mm(unit: str | float) -> float:
     """Millimetres per unit for a unit name in :data:`UNITS_MM` or a positive number (already mm per unit)."""
     if isinstance(unit, str):
         if unit not in UNITS_MM:
-            raise ValidationError(f"unit: unknown length unit {unit!r}; use one of {sorted(UNITS_MM)} or millimetres per unit")
+            raise ValidationError(
+                f"unit: unknown length unit {unit!r}; use one of {sorted(UNITS_MM)} or millimetres per unit"
+            )
         return UNITS_MM[unit]
     value = float(unit)
     if not value > 0:

@@ -73,7 +73,11 @@ class GaussianConfig:
             raise ValidationError(f"joints: expected {self.num_joints} joint names, got {len(self.joints.names)}")
 
     def to_dict(self) -> dict:
-        return {"num_joints": self.num_joints, "covariance": self.covariance, "joints": self.joints and self.joints.to_dict()}
+        return {
+            "num_joints": self.num_joints,
+            "covariance": self.covariance,
+            "joints": self.joints and self.joints.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> GaussianConfig:
@@ -105,7 +109,9 @@ class TangentGaussianPrior(ConfiguredJoints, nn.Module):
         super().__init__()
         K, D = config.num_joints, 3 * config.num_joints
         self.config = config
-        self.register_buffer("centers", torch.eye(3).expand(K, 3, 3).clone() if centers is None else centers.detach().float().clone())
+        self.register_buffer(
+            "centers", torch.eye(3).expand(K, 3, 3).clone() if centers is None else centers.detach().float().clone()
+        )
         self.register_buffer("loc", torch.zeros(D) if loc is None else loc.detach().float().clone())
         self.register_buffer("scale_tril", torch.eye(D) if scale_tril is None else scale_tril.detach().float().clone())
         self.register_buffer("log_mass", torch.tensor(float(log_mass)))
@@ -128,7 +134,9 @@ class TangentGaussianPrior(ConfiguredJoints, nn.Module):
             mass_samples, seed: Monte Carlo draws (and their seed) estimating the mass inside the balls.
         """
         if not isinstance(rotations, torch.Tensor) or rotations.ndim != 4 or rotations.shape[-2:] != (3, 3):
-            raise ValidationError(f"rotations: expected shape (N, K, 3, 3), got {tuple(getattr(rotations, 'shape', ()))}")
+            raise ValidationError(
+                f"rotations: expected shape (N, K, 3, 3), got {tuple(getattr(rotations, 'shape', ()))}"
+            )
         N, K = rotations.shape[:2]
         if N < 2:
             raise ValidationError(f"rotations: need at least 2 poses to fit a covariance, got {N}")
@@ -149,7 +157,9 @@ class TangentGaussianPrior(ConfiguredJoints, nn.Module):
             eps = torch.randn(min(2**16, mass_samples - start), 3 * K, generator=g, dtype=L.dtype)
             inside += _in_balls(loc + eps @ L.T).sum().item()
         if inside == 0:
-            raise ValidationError("rotations: the fitted Gaussian has no mass inside the balls |v| < pi; is the data a point cloud?")
+            raise ValidationError(
+                "rotations: the fitted Gaussian has no mass inside the balls |v| < pi; is the data a point cloud?"
+            )
         return cls(config, centers, loc, L, math.log(inside / mass_samples))
 
     def num_parameters(self) -> int:
@@ -166,11 +176,15 @@ class TangentGaussianPrior(ConfiguredJoints, nn.Module):
         """
         K = self.num_joints
         if not isinstance(R, torch.Tensor) or R.ndim < 3 or R.shape[-3:] != (K, 3, 3):
-            raise ValidationError(f"R: expected shape (..., {K}, 3, 3) for this {K}-joint prior, got {tuple(getattr(R, 'shape', ()))}")
+            raise ValidationError(
+                f"R: expected shape (..., {K}, 3, 3) for this {K}-joint prior, got {tuple(getattr(R, 'shape', ()))}"
+            )
         if validate:
             check_rotations(R, "R", tol=1e-3)
         v = roma.rotmat_to_rotvec(self.centers.transpose(-1, -2) @ R.to(self.loc.dtype))
-        x = torch.linalg.solve_triangular(self.scale_tril, (v.flatten(-2) - self.loc).unsqueeze(-1), upper=False).squeeze(-1)
+        x = torch.linalg.solve_triangular(
+            self.scale_tril, (v.flatten(-2) - self.loc).unsqueeze(-1), upper=False
+        ).squeeze(-1)
         log_gauss = -0.5 * x.square().sum(-1) - self.scale_tril.diagonal().log().sum() - 1.5 * K * _LOG_2PI
         return log_gauss - self.log_mass - log_haar_density_rotvec(v).sum(-1)
 
@@ -235,7 +249,9 @@ class UniformPrior(nn.Module):
     def _check(self, R: torch.Tensor) -> None:
         K = self._num_joints
         if not isinstance(R, torch.Tensor) or R.ndim < 3 or R.shape[-3:] != (K, 3, 3):
-            raise ValidationError(f"R: expected shape (..., {K}, 3, 3) for this {K}-joint prior, got {tuple(getattr(R, 'shape', ()))}")
+            raise ValidationError(
+                f"R: expected shape (..., {K}, 3, 3) for this {K}-joint prior, got {tuple(getattr(R, 'shape', ()))}"
+            )
 
     def log_prob(self, R: torch.Tensor) -> torch.Tensor:
         """Zeros ``(...)``: the uniform density w.r.t. the normalized Haar measure (with a zero gradient, so that

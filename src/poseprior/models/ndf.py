@@ -227,7 +227,9 @@ class TreeEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         xt = x.transpose(0, 1)  # (K, B, in): joints first, for batched matmuls over a level's joints
         stack = xt.new_zeros(1, x.shape[0], self.w2[0].shape[-1])  # (slots, B, F)
-        for (joints, parent_slots), w1, b1, w2, b2 in zip(self.levels, self.w1, self.b1, self.w2, self.b2):
+        for (joints, parent_slots), w1, b1, w2, b2 in zip(
+            self.levels, self.w1, self.b1, self.w2, self.b2, strict=False
+        ):
             inp = torch.cat([xt[joints], stack[parent_slots]], -1)
             h = self.act(torch.baddbmm(b1, inp, w1))
             stack = torch.cat([stack, self.act(torch.baddbmm(b2, h, w2))])

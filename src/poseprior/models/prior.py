@@ -29,7 +29,15 @@ import torch
 from poseprior.errors import ValidationError
 from poseprior.skeleton import Skeleton
 
-__all__ = ["PosePrior", "ExactPosePrior", "LatentPosePrior", "PoseJoints", "ConfiguredJoints", "default_joint_names", "match_prior_joints"]
+__all__ = [
+    "PosePrior",
+    "ExactPosePrior",
+    "LatentPosePrior",
+    "PoseJoints",
+    "ConfiguredJoints",
+    "default_joint_names",
+    "match_prior_joints",
+]
 
 
 @runtime_checkable
@@ -159,7 +167,9 @@ class PoseJoints:
     @classmethod
     def from_dict(cls, d: dict) -> PoseJoints:
         offsets = tuple(map(tuple, d.get("offsets", ())))
-        return cls(tuple(d["names"]), tuple(d["parents"]), d.get("root", "root"), offsets, float(d.get("unit_mm", 10.0)))
+        return cls(
+            tuple(d["names"]), tuple(d["parents"]), d.get("root", "root"), offsets, float(d.get("unit_mm", 10.0))
+        )
 
 
 def match_prior_joints(
@@ -180,10 +190,12 @@ def match_prior_joints(
     missing = [n for n in prior.joint_names if n not in index]
     if missing:
         holder = "the file" if in_file else "it"
-        raise ValidationError(f"{source}: missing joint(s) {', '.join(missing)} that the prior models; {holder} has: {', '.join(names)}")
+        raise ValidationError(
+            f"{source}: missing joint(s) {', '.join(missing)} that the prior models; {holder} has: {', '.join(names)}"
+        )
     joints = prior.joints
     if parents is not None and joints is not None:
-        for name, p in zip(joints.names, joints.parents):
+        for name, p in zip(joints.names, joints.parents, strict=False):
             want = joints.root if p < 0 else joints.names[p]
             q = parents[index[name]]
             got = "(none: it is the root)" if q < 0 else names[q]

@@ -198,7 +198,9 @@ def _run(net: nn.Sequential, x: torch.Tensor, train: bool) -> torch.Tensor:
     mode (so inference methods need not flip the module's state)."""
     for layer in net:
         if isinstance(layer, nn.BatchNorm1d):
-            x = F.batch_norm(x, layer.running_mean, layer.running_var, layer.weight, layer.bias, train, layer.momentum, layer.eps)
+            x = F.batch_norm(
+                x, layer.running_mean, layer.running_var, layer.weight, layer.bias, train, layer.momentum, layer.eps
+            )
         elif isinstance(layer, nn.Dropout):
             x = F.dropout(x, layer.p, train)
         else:
@@ -208,7 +210,13 @@ def _run(net: nn.Sequential, x: torch.Tensor, train: bool) -> torch.Tensor:
 
 def _networks(config: VAEConfig) -> tuple[nn.Sequential, nn.Sequential]:
     """The encoder (features -> (mean, std)) and decoder (latent -> 6K) of ``config``."""
-    n_in, h, d, p, K = INPUTS[config.input] * config.num_joints, config.hidden, config.latent, config.dropout, config.num_joints
+    n_in, h, d, p, K = (
+        INPUTS[config.input] * config.num_joints,
+        config.hidden,
+        config.latent,
+        config.dropout,
+        config.num_joints,
+    )
     if config.architecture == "vposer":
         encoder = nn.Sequential(
             nn.BatchNorm1d(n_in), nn.Linear(n_in, h), nn.LeakyReLU(), nn.BatchNorm1d(h), nn.Dropout(p),
@@ -243,14 +251,20 @@ class VAEPrior(ConfiguredJoints, nn.Module):
         (torch.Size([4, 3]), torch.Size([4, 2, 3, 3]))
     """
 
-    def __init__(self, config: VAEConfig, input_loc: torch.Tensor | None = None, input_scale: torch.Tensor | None = None):
+    def __init__(
+        self, config: VAEConfig, input_loc: torch.Tensor | None = None, input_scale: torch.Tensor | None = None
+    ):
         super().__init__()
         if not isinstance(config, VAEConfig):
             raise ValidationError(f"config: expected a VAEConfig, got {type(config).__name__}")
         self.config = config
         n_in = INPUTS[config.input] * config.num_joints
-        self.register_buffer("input_loc", torch.zeros(n_in) if input_loc is None else input_loc.detach().float().clone())
-        self.register_buffer("input_scale", torch.ones(n_in) if input_scale is None else input_scale.detach().float().clone())
+        self.register_buffer(
+            "input_loc", torch.zeros(n_in) if input_loc is None else input_loc.detach().float().clone()
+        )
+        self.register_buffer(
+            "input_scale", torch.ones(n_in) if input_scale is None else input_scale.detach().float().clone()
+        )
         if self.input_loc.shape != (n_in,) or self.input_scale.shape != (n_in,):
             raise ValidationError(f"input_loc, input_scale: expected shape ({n_in},) each for {config.input!r} input")
         # Training steps seen by loss(): drives the KL warm-up and is saved with the weights, so resumes continue it.
@@ -265,7 +279,9 @@ class VAEPrior(ConfiguredJoints, nn.Module):
         redundant there (its output does not change), so the two architectures train from the same call."""
         K = config.num_joints
         if not isinstance(rotations, torch.Tensor) or rotations.ndim != 4 or rotations.shape[1:] != (K, 3, 3):
-            raise ValidationError(f"rotations: expected shape (N, {K}, 3, 3), got {tuple(getattr(rotations, 'shape', ()))}")
+            raise ValidationError(
+                f"rotations: expected shape (N, {K}, 3, 3), got {tuple(getattr(rotations, 'shape', ()))}"
+            )
         if rotations.shape[0] < 2:
             raise ValidationError(f"rotations: need at least 2 poses, got {rotations.shape[0]}")
         check_rotations(rotations, "rotations", tol=1e-3)
@@ -285,7 +301,9 @@ class VAEPrior(ConfiguredJoints, nn.Module):
     def _check(self, R: torch.Tensor, name: str = "R", validate: bool = False) -> torch.Tensor:
         K = self.num_joints
         if not isinstance(R, torch.Tensor) or R.ndim < 3 or R.shape[-3:] != (K, 3, 3):
-            raise ValidationError(f"{name}: expected shape (..., {K}, 3, 3) for this {K}-joint prior, got {tuple(getattr(R, 'shape', ()))}")
+            raise ValidationError(
+                f"{name}: expected shape (..., {K}, 3, 3) for this {K}-joint prior, got {tuple(getattr(R, 'shape', ()))}"
+            )
         if validate:
             check_rotations(R, name, tol=1e-3)
         return R.to(self.input_loc.dtype)
@@ -316,7 +334,9 @@ class VAEPrior(ConfiguredJoints, nn.Module):
         """Rotations ``(..., K, 3, 3)`` from latent codes ``z (..., d)``; differentiable."""
         d = self.config.latent
         if not isinstance(z, torch.Tensor) or z.ndim < 1 or z.shape[-1] != d:
-            raise ValidationError(f"z: expected shape (..., {d}) for this prior's {d}-dimensional latent, got {tuple(getattr(z, 'shape', ()))}")
+            raise ValidationError(
+                f"z: expected shape (..., {d}) for this prior's {d}-dimensional latent, got {tuple(getattr(z, 'shape', ()))}"
+            )
         return self._decode(z.to(self.input_loc.dtype), train=False)
 
     def to_latent(self, R: torch.Tensor) -> torch.Tensor:
@@ -367,7 +387,9 @@ class VAEPrior(ConfiguredJoints, nn.Module):
         try:
             z0, z1 = torch.broadcast_tensors(z0, z1)
         except RuntimeError:
-            raise ValidationError(f"R0 {tuple(R0.shape)} and R1 {tuple(R1.shape)}: batch dimensions do not broadcast") from None
+            raise ValidationError(
+                f"R0 {tuple(R0.shape)} and R1 {tuple(R1.shape)}: batch dimensions do not broadcast"
+            ) from None
         t = torch.linspace(0, 1, steps, dtype=z0.dtype, device=z0.device).reshape(steps, *[1] * z0.ndim)
         return self._decode(z0 + t * (z1 - z0), train=False)
 

@@ -84,12 +84,19 @@ class _Convention:
 
 #: The name conventions :func:`find_joint_map` knows, in the order ties are broken.
 CONVENTIONS: dict[str, _Convention] = {
-    "smpl": _Convention(
-        ("left", "right"), tuple(f"{{s}}_{r}" for r in _ROLES), ("head",), {n: n for n in _TRUNK}
-    ),
+    "smpl": _Convention(("left", "right"), tuple(f"{{s}}_{r}" for r in _ROLES), ("head",), {n: n for n in _TRUNK}),
     "bandai": _Convention(
         ("L", "R"),
-        ("UpperLeg_{s}", "LowerLeg_{s}", "Foot_{s}", "Toes_{s}", "Shoulder_{s}", "UpperArm_{s}", "LowerArm_{s}", "Hand_{s}"),
+        (
+            "UpperLeg_{s}",
+            "LowerLeg_{s}",
+            "Foot_{s}",
+            "Toes_{s}",
+            "Shoulder_{s}",
+            "UpperArm_{s}",
+            "LowerArm_{s}",
+            "Hand_{s}",
+        ),
         ("Head",),
         loose_trunk={"pelvis": "Hips", "spine1": "Spine", "spine3": "Chest", "neck": "Neck"},
     ),
@@ -103,19 +110,40 @@ CONVENTIONS: dict[str, _Convention] = {
         ("Left", "Right"),
         ("{s}Hip", "{s}Knee", "{s}Ankle", "{s}Toe", "{s}Collar", "{s}Shoulder", "{s}Elbow", "{s}Wrist"),
         ("Head",),
-        loose_trunk={"pelvis": "Hips", "spine1": "lowerback", "spine2": "Chest", "spine3": "Chest2", "neck": "lowerneck"},
+        loose_trunk={
+            "pelvis": "Hips",
+            "spine1": "lowerback",
+            "spine2": "Chest",
+            "spine3": "Chest2",
+            "neck": "lowerneck",
+        },
     ),
     "asf": _Convention(
         ("l", "r"),
         ("{s}femur", "{s}tibia", "{s}foot", "{s}toes", "{s}clavicle", "{s}humerus", "{s}radius", "{s}wrist"),
         ("head",),
-        loose_trunk={"pelvis": "root", "spine1": "lowerback", "spine2": "upperback", "spine3": "thorax", "neck": "lowerneck"},
+        loose_trunk={
+            "pelvis": "root",
+            "spine1": "lowerback",
+            "spine2": "upperback",
+            "spine3": "thorax",
+            "neck": "lowerneck",
+        },
     ),
     "reallusion": _Convention(
         ("L", "R"),
-        tuple(f"CC_Base_{{s}}_{n}" for n in ("Thigh", "Calf", "Foot", "ToeBase", "Clavicle", "Upperarm", "Forearm", "Hand")),
+        tuple(
+            f"CC_Base_{{s}}_{n}"
+            for n in ("Thigh", "Calf", "Foot", "ToeBase", "Clavicle", "Upperarm", "Forearm", "Hand")
+        ),
         ("CC_Base_Head",),
-        loose_trunk={"pelvis": "CC_Base_Hip", "spine1": "CC_Base_Waist", "spine2": "CC_Base_Spine01", "spine3": "CC_Base_Spine02", "neck": "CC_Base_NeckTwist01"},
+        loose_trunk={
+            "pelvis": "CC_Base_Hip",
+            "spine1": "CC_Base_Waist",
+            "spine2": "CC_Base_Spine01",
+            "spine3": "CC_Base_Spine02",
+            "neck": "CC_Base_NeckTwist01",
+        },
     ),
     "blender": _Convention(
         ("L", "R"),
@@ -241,7 +269,9 @@ def find_joint_map(
     _place_trunk(skeleton, joints, given, conv)
     end_points = _end_points(skeleton, joints)
     missing = tuple(n for n in BODY_JOINTS if n not in joints)
-    return JointMap(best_name, dict(sorted(joints.items(), key=lambda kv: BODY_JOINTS.index(kv[0]))), end_points, missing)
+    return JointMap(
+        best_name, dict(sorted(joints.items(), key=lambda kv: BODY_JOINTS.index(kv[0]))), end_points, missing
+    )
 
 
 def map_point_names(names: tuple[str, ...] | list[str]) -> dict[str, int]:
@@ -255,7 +285,10 @@ def map_point_names(names: tuple[str, ...] | list[str]) -> dict[str, int]:
     for conv in CONVENTIONS.values():
         found = _by_convention(conv, keyed)
         if len(found) > len(best):
-            best = {**found, **{c: keyed[_key(n)] for c, n in conv.loose_trunk.items() if _key(n) in keyed and c not in found}}
+            best = {
+                **found,
+                **{c: keyed[_key(n)] for c, n in conv.loose_trunk.items() if _key(n) in keyed and c not in found},
+            }
     return best
 
 
@@ -270,7 +303,9 @@ def _resolve_mapping(skeleton: Skeleton, mapping: dict[str, str] | str | Path, s
         where = {c: "mapping" for c in names}
         unknown = [c for c in names if c not in BODY_JOINTS]
         if unknown:
-            raise ValidationError(f"mapping: {unknown} are not canonical joints; canonical joints: {', '.join(BODY_JOINTS)}")
+            raise ValidationError(
+                f"mapping: {unknown} are not canonical joints; canonical joints: {', '.join(BODY_JOINTS)}"
+            )
     out = {}
     for canonical, name in names.items():
         if name not in skeleton.joint_names:
@@ -284,15 +319,17 @@ def _resolve_mapping(skeleton: Skeleton, mapping: dict[str, str] | str | Path, s
 def _by_convention(conv: _Convention, keyed: dict[str, int]) -> dict[str, int]:
     """Canonical name -> joint index of the limbs, head and named trunk joints a convention finds."""
     found = {}
-    for side, spelt in zip(("left", "right"), conv.sides):
-        for role, template in zip(_ROLES, conv.limbs):
+    for side, spelt in zip(("left", "right"), conv.sides, strict=False):
+        for role, template in zip(_ROLES, conv.limbs, strict=False):
             if template and (j := keyed.get(_key(template.format(s=spelt)))) is not None:
                 found[f"{side}_{role}"] = j
     for head in conv.head:
         if (j := keyed.get(_key(head))) is not None:
             found["head"] = j
             break
-    if len(found) >= 4:  # a convention's trunk names count only where its limbs are there too ("Spine1" is no SMPL spine1)
+    if (
+        len(found) >= 4
+    ):  # a convention's trunk names count only where its limbs are there too ("Spine1" is no SMPL spine1)
         for canonical, name in conv.trunk.items():
             if (j := keyed.get(_key(name))) is not None:
                 found[canonical] = j
@@ -353,7 +390,13 @@ def _place_trunk(skeleton: Skeleton, joints: dict[str, int], given: dict[str, in
 def _end_points(skeleton: Skeleton, joints: dict[str, int]) -> dict[str, int]:
     """End sites standing in for leaf joints the rig lacks (a forearm's end for the wrist, a foot's for the
     toes, a neck's for the head)."""
-    leaf_of = {"left_wrist": "left_elbow", "right_wrist": "right_elbow", "left_foot": "left_ankle", "right_foot": "right_ankle", "head": "neck"}
+    leaf_of = {
+        "left_wrist": "left_elbow",
+        "right_wrist": "right_elbow",
+        "left_foot": "left_ankle",
+        "right_foot": "right_ankle",
+        "head": "neck",
+    }
     out = {}
     for leaf, parent in leaf_of.items():
         if leaf in joints or parent not in joints:

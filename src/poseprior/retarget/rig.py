@@ -54,7 +54,20 @@ from poseprior.skeleton.smpl import (
     template_rest_joints,
 )
 
-__all__ = ["Rig", "FOOT_FLAT_ROLL_DEG", "foot_roll_deg", "AIM", "HINGE_AXES", "aim_chain", "aim_target", "bends", "bend_axis", "bone_axis", "swing_twist_deg", "rig_profile"]
+__all__ = [
+    "Rig",
+    "FOOT_FLAT_ROLL_DEG",
+    "foot_roll_deg",
+    "AIM",
+    "HINGE_AXES",
+    "aim_chain",
+    "aim_target",
+    "bends",
+    "bend_axis",
+    "bone_axis",
+    "swing_twist_deg",
+    "rig_profile",
+]
 
 #: Each canonical joint's chain child: the bone its rotation swings (leaves have none).
 AIM: dict[str, str] = {
@@ -175,7 +188,9 @@ class Rig:
             return self
         K = self.skeleton.num_joints
         if rotations.shape[1:] != (K, 3, 3):
-            raise ValidationError(f"rotations: expected shape (T, {K}, 3, 3) for this rig, got {tuple(rotations.shape)}")
+            raise ValidationError(
+                f"rotations: expected shape (T, {K}, 3, 3) for this rig, got {tuple(rotations.shape)}"
+            )
         _, G = forward_kinematics(self.skeleton, rotations.double())
         joints = self.joint_map.joints
         M = self.alignment.clone()
@@ -230,7 +245,9 @@ class Rig:
             "joint_names": list(self.skeleton.joint_names),
             "parents": list(self.skeleton.parents),
             "calibrated_on": calibrated_on,
-            "twists": {n: T[i].tolist() for i, n in enumerate(BODY_JOINTS) if not torch.allclose(T[i], eye, atol=1e-12)},
+            "twists": {
+                n: T[i].tolist() for i, n in enumerate(BODY_JOINTS) if not torch.allclose(T[i], eye, atol=1e-12)
+            },
         }
 
     def with_feet_rolled(self, roll_deg: tuple[float | None, float | None]) -> Rig:
@@ -245,7 +262,9 @@ class Rig:
         M = self.alignment.clone()
         for i, side in enumerate(("left", "right")):
             if roll_deg[i] is not None:  # the ankle's frame and the toes' with it: the foot turns as one
-                turn = rotvec_to_matrix(_bone_axis(f"{side}_ankle", template) * math.radians(FOOT_FLAT_ROLL_DEG[i] - roll_deg[i]))
+                turn = rotvec_to_matrix(
+                    _bone_axis(f"{side}_ankle", template) * math.radians(FOOT_FLAT_ROLL_DEG[i] - roll_deg[i])
+                )
                 for joint in (f"{side}_ankle", f"{side}_foot"):
                     M[_INDEX[joint]] = M[_INDEX[joint]] @ turn
         return replace(self, alignment=M)
@@ -267,7 +286,7 @@ class Rig:
         swings = self.swings
         X = torch.full((len(BODY_JOINTS), 3), math.nan, dtype=torch.float64)
         X[0] = 0.0
-        for c, name in enumerate(BODY_JOINTS[1:], start=1):
+        for c in range(1, len(BODY_JOINTS)):
             if not known[c]:
                 continue
             p = _known_ancestor(c, known)
@@ -324,7 +343,9 @@ FOOT_FLAT_ROLL_DEG = (19.5, 4.6)
 _CONTACT_MM, _CONTACT_SPEED_MM_S, _CONTACT_FRAMES = 20.0, 150.0, 5
 
 
-def foot_roll_deg(points: torch.Tensor, frames: torch.Tensor, fps: float, unit_mm: float = 1.0) -> tuple[float | None, float | None]:
+def foot_roll_deg(
+    points: torch.Tensor, frames: torch.Tensor, fps: float, unit_mm: float = 1.0
+) -> tuple[float | None, float | None]:
     """Mean roll (degrees) of each canonical ankle frame about its foot bone while the foot is flat on the
     ground: the angle, about the bone, from the horizontal across the foot to the frame's ``x`` axis (the
     body's left in the T-pose).
@@ -354,6 +375,7 @@ def foot_roll_deg(points: torch.Tensor, frames: torch.Tensor, fps: float, unit_m
         if torch.isnan(toe).any() or torch.isnan(ankle).any() or points.shape[0] < _CONTACT_FRAMES:
             out.append(None)
             continue
+
         def low(y: torch.Tensor) -> torch.Tensor:  # height above its 5th percentile
             return y - torch.quantile(y, 0.05)
 
@@ -377,7 +399,11 @@ def rig_profile(skeleton: Skeleton, convention: str) -> dict | None:
     ``skeleton`` is that rig (same convention, joint names and tree), else None."""
     for path in sorted(_PROFILES.glob("*.json")):
         profile = json.loads(path.read_text())
-        if (profile["convention"], tuple(profile["joint_names"]), tuple(profile["parents"])) == (convention, skeleton.joint_names, skeleton.parents):
+        if (profile["convention"], tuple(profile["joint_names"]), tuple(profile["parents"])) == (
+            convention,
+            skeleton.joint_names,
+            skeleton.parents,
+        ):
             return profile
     return None
 
@@ -408,7 +434,9 @@ def _body_frame(rest: torch.Tensor, source: str) -> torch.Tensor:
     if float(left.norm()) < 1e-9 * max(1.0, float(up.norm())):
         left = rest[_INDEX["left_shoulder"]] - rest[_INDEX["right_shoulder"]]
     if float(up.norm()) < 1e-12 or float(left.norm()) < 1e-12:
-        raise ValidationError(f"{source}: its rest pose has no height (pelvis at the chest) or no width (hips together)")
+        raise ValidationError(
+            f"{source}: its rest pose has no height (pelvis at the chest) or no width (hips together)"
+        )
     up = up / up.norm()
     left = left - (left @ up) * up
     if float(left.norm()) < 1e-9:

@@ -95,7 +95,9 @@ def source_rig(motion: Motion, mapping: dict[str, str] | str | Path | None = Non
     its files are retargeted as the models' training data were), else calibrated on the motion itself
     (:meth:`Rig.calibrated`)."""
     where = str(motion.metadata.get("source", "motion"))
-    rig = Rig.from_skeleton(motion.skeleton, motion.unit, mapping, source=where, guess_unit=bool(motion.metadata.get("unit_assumed")))
+    rig = Rig.from_skeleton(
+        motion.skeleton, motion.unit, mapping, source=where, guess_unit=bool(motion.metadata.get("unit_assumed"))
+    )
     profile = rig_profile(motion.skeleton, rig.joint_map.convention)
     if profile is not None:
         return rig.with_profile(profile)
@@ -147,7 +149,9 @@ def retarget(
     """
     source = source_rig(motion) if source is None else source
     T, K = motion.num_frames, target.skeleton.num_joints
-    if template is not None and (template.skeleton.joint_names != target.skeleton.joint_names or template.num_frames != T):
+    if template is not None and (
+        template.skeleton.joint_names != target.skeleton.joint_names or template.num_frames != T
+    ):
         raise ValidationError(f"template: expected {T} frames on the target's {K} joints, got {template}")
     if T > _BLOCK_FRAMES:  # frame by frame but for the up axis and scale: a long take in blocks, in bounded memory
         up = motion_up(motion, source) if up is None else up
@@ -155,7 +159,15 @@ def retarget(
             scale = target.leg_length() * target.unit / (source.leg_length() * source.unit)
         first = rotations = root = translations = None
         for sl in (slice(a, a + _BLOCK_FRAMES) for a in range(0, T, _BLOCK_FRAMES)):  # filled in place: one copy
-            part = retarget(motion.frames(sl), target, source, up=up, target_up=target_up, scale=scale, template=None if template is None else template.frames(sl))[0]
+            part = retarget(
+                motion.frames(sl),
+                target,
+                source,
+                up=up,
+                target_up=target_up,
+                scale=scale,
+                template=None if template is None else template.frames(sl),
+            )[0]
             if first is None:
                 first = part
                 rotations, root = part.rotations.new_empty(T, K, 3, 3), part.root_translation.new_empty(T, 3)
@@ -165,7 +177,9 @@ def retarget(
                 translations[sl] = part.translations
         out = replace(first, rotations=rotations, root_translation=root, translations=translations)
         return out, RetargetReport(source.describe(), up, source.joint_map.missing)
-    p, G = forward_kinematics(motion.skeleton, motion.rotations.double(), motion.root_translation.double(), _translations(motion))
+    p, G = forward_kinematics(
+        motion.skeleton, motion.rotations.double(), motion.root_translation.double(), _translations(motion)
+    )
     points = _points(motion, source, p, G)
     up = detect_up(points) if up is None else up
     Wt = up_rotation(target_up).T @ up_rotation(up)  # source world -> target world
@@ -179,7 +193,9 @@ def retarget(
         offsets = target.skeleton.offsets.expand(T, K, 3)
     else:
         kept = template.rotations.double()
-        offsets = target.skeleton.offsets.expand(T, K, 3) if template.translations is None else template.translations.double()
+        offsets = (
+            target.skeleton.offsets.expand(T, K, 3) if template.translations is None else template.translations.double()
+        )
     canonical_of = {j: name for name, j in target.joint_map.joints.items()}
     if template is not None:  # the template's canonical joints and joint frames, for its bones' directions
         tp, tG = forward_kinematics(target.skeleton, kept, None, offsets)
@@ -306,7 +322,9 @@ def motion_up(motion: Motion, rig: Rig | None = None) -> str:
     """The up axis (one of :data:`AXES`) of a motion's world, from its frames (``"+y"`` without frames)."""
     rig = source_rig(motion) if rig is None else rig
     motion = motion.frames(_spread(motion.num_frames))
-    p, G = forward_kinematics(motion.skeleton, motion.rotations.double(), motion.root_translation.double(), _translations(motion))
+    p, G = forward_kinematics(
+        motion.skeleton, motion.rotations.double(), motion.root_translation.double(), _translations(motion)
+    )
     return detect_up(_points(motion, rig, p, G))
 
 
@@ -366,5 +384,3 @@ def _points(motion: Motion, rig: Rig, p: torch.Tensor, G: torch.Tensor) -> torch
 
 def _translations(motion: Motion) -> torch.Tensor | None:
     return None if motion.translations is None else motion.translations.double()
-
-

@@ -54,7 +54,9 @@ def forward_kinematics(
     """
     K = skeleton.num_joints
     if rotations.ndim < 3 or rotations.shape[-3:] != (K, 3, 3):
-        raise ValidationError(f"rotations: expected shape (..., {K}, 3, 3) for this {K}-joint skeleton, got {tuple(rotations.shape)}")
+        raise ValidationError(
+            f"rotations: expected shape (..., {K}, 3, 3) for this {K}-joint skeleton, got {tuple(rotations.shape)}"
+        )
     batch = rotations.shape[:-3]
     offsets = skeleton.offsets.to(device=rotations.device, dtype=rotations.dtype)
     if translations is not None and (translations.ndim < 2 or translations.shape[-2:] != (K, 3)):

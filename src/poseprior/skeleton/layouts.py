@@ -122,7 +122,9 @@ class KeypointLayout:
     def index(self, name: str) -> int:
         """Index of keypoint ``name``."""
         if name not in self.joint_names:
-            raise ValidationError(f"keypoint {name!r} is not in layout {self.name}; keypoints: {', '.join(self.joint_names)}")
+            raise ValidationError(
+                f"keypoint {name!r} is not in layout {self.name}; keypoints: {', '.join(self.joint_names)}"
+            )
         return self.joint_names.index(name)
 
 
@@ -137,8 +139,23 @@ _H36M_PARENTS = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15)
 H36M17 = KeypointLayout(
     name="h36m17",
     joint_names=(
-        "Hip", "RHip", "RKnee", "RFoot", "LHip", "LKnee", "LFoot", "Spine", "Thorax", "Neck/Nose", "Head",
-        "LShoulder", "LElbow", "LWrist", "RShoulder", "RElbow", "RWrist",
+        "Hip",
+        "RHip",
+        "RKnee",
+        "RFoot",
+        "LHip",
+        "LKnee",
+        "LFoot",
+        "Spine",
+        "Thorax",
+        "Neck/Nose",
+        "Head",
+        "LShoulder",
+        "LElbow",
+        "LWrist",
+        "RShoulder",
+        "RElbow",
+        "RWrist",
     ),  # fmt: skip
     edges=_tree_edges(_H36M_PARENTS),
     mirror=(0, 4, 5, 6, 1, 2, 3, 7, 8, 9, 10, 14, 15, 16, 11, 12, 13),
@@ -149,13 +166,44 @@ H36M17 = KeypointLayout(
 COCO17 = KeypointLayout(
     name="coco17",
     joint_names=(
-        "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-        "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-        "right_knee", "left_ankle", "right_ankle",
+        "nose",
+        "left_eye",
+        "right_eye",
+        "left_ear",
+        "right_ear",
+        "left_shoulder",
+        "right_shoulder",
+        "left_elbow",
+        "right_elbow",
+        "left_wrist",
+        "right_wrist",
+        "left_hip",
+        "right_hip",
+        "left_knee",
+        "right_knee",
+        "left_ankle",
+        "right_ankle",
     ),  # fmt: skip
     edges=(
-        (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8), (7, 9),
-        (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
+        (15, 13),
+        (13, 11),
+        (16, 14),
+        (14, 12),
+        (11, 12),
+        (5, 11),
+        (6, 12),
+        (5, 6),
+        (5, 7),
+        (6, 8),
+        (7, 9),
+        (8, 10),
+        (1, 2),
+        (0, 1),
+        (0, 2),
+        (1, 3),
+        (2, 4),
+        (3, 5),
+        (4, 6),
     ),  # fmt: skip
     mirror=(0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15),
 )
@@ -207,7 +255,7 @@ class KeypointMap:
     def required_joints(self) -> set[str]:
         """The joints the joints-only definitions need (what a skeleton must have for this map)."""
         names = set()
-        for terms, fallback in zip(self.terms, self.fallbacks):
+        for terms, fallback in zip(self.terms, self.fallbacks, strict=False):
             names |= {s for s, _ in (fallback if fallback is not None else terms)}
         return names
 
@@ -218,7 +266,7 @@ class KeypointMap:
         """
         K, E = skeleton.num_joints, len(skeleton.end_site_parents)
         W = torch.zeros(self.layout.num_joints, K + E, dtype=torch.float64)
-        for k, (terms, fallback) in enumerate(zip(self.terms, self.fallbacks)):
+        for k, (terms, fallback) in enumerate(zip(self.terms, self.fallbacks, strict=False)):
             if fallback is not None and not end_sites:
                 terms = fallback
             for source, weight in terms:
@@ -235,7 +283,9 @@ class KeypointMap:
         points = positions
         if end_sites is not None:
             if end_sites.shape[-2:] != (E, 3) or end_sites.shape[:-2] != positions.shape[:-2]:
-                raise ValidationError(f"end_sites: expected shape {(*positions.shape[:-2], E, 3)}, got {tuple(end_sites.shape)}")
+                raise ValidationError(
+                    f"end_sites: expected shape {(*positions.shape[:-2], E, 3)}, got {tuple(end_sites.shape)}"
+                )
             points = torch.cat([positions, end_sites.to(positions.dtype)], dim=-2)
         W = self.matrix(skeleton, end_sites is not None)[:, : points.shape[-2]]
         return W.to(device=positions.device, dtype=positions.dtype) @ points
@@ -245,7 +295,9 @@ class KeypointMap:
             return skeleton.index(source)
         joint = skeleton.index(source[: -len(END_SITE)])
         if joint not in skeleton.end_site_parents:
-            raise ValidationError(f"{self.joint_set} map: joint {source[: -len(END_SITE)]!r} has no end site in this skeleton")
+            raise ValidationError(
+                f"{self.joint_set} map: joint {source[: -len(END_SITE)]!r} has no end site in this skeleton"
+            )
         return skeleton.num_joints + skeleton.end_site_parents.index(joint)
 
 
@@ -278,11 +330,15 @@ def _coco(nose, eyes, ears, legs, arms, notes) -> dict[str, tuple]:
     for side, word in (("L", "left"), ("R", "right")):
         entries.update({f"{word}_eye": eyes[side], f"{word}_ear": ears[side]})
         entries.update({f"{word}_hip": legs[side][0], f"{word}_knee": legs[side][1], f"{word}_ankle": legs[side][2]})
-        entries.update({f"{word}_shoulder": arms[side][0], f"{word}_elbow": arms[side][1], f"{word}_wrist": arms[side][2]})
+        entries.update(
+            {f"{word}_shoulder": arms[side][0], f"{word}_elbow": arms[side][1], f"{word}_wrist": arms[side][2]}
+        )
     return {"entries": entries, "notes": notes}
 
 
-def _face(head: str, neck: str, shoulders: tuple[str, str], nose_k: float, eye: tuple[float, float], ear: tuple[float, float]):
+def _face(
+    head: str, neck: str, shoulders: tuple[str, str], nose_k: float, eye: tuple[float, float], ear: tuple[float, float]
+):
     """Nose, eyes and ears from the head, neck and shoulder joints."""
     left, right = shoulders
     nose = head if nose_k == 0 else _up(head, neck, nose_k)

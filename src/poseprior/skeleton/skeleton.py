@@ -96,14 +96,18 @@ class Skeleton:
         return self.num_joints
 
     def __repr__(self) -> str:
-        return f"Skeleton({self.num_joints} joints, root={self.joint_names[0]!r}, end_sites={len(self.end_site_parents)})"
+        return (
+            f"Skeleton({self.num_joints} joints, root={self.joint_names[0]!r}, end_sites={len(self.end_site_parents)})"
+        )
 
     def index(self, name: str) -> int:
         """Index of joint ``name``; :class:`ValidationError` listing the known names if absent."""
         try:
             return self.joint_names.index(name)
         except ValueError:
-            raise ValidationError(f"joint {name!r} is not in this skeleton; joints: {', '.join(self.joint_names)}") from None
+            raise ValidationError(
+                f"joint {name!r} is not in this skeleton; joints: {', '.join(self.joint_names)}"
+            ) from None
 
     def indices(self, names: Sequence[str]) -> list[int]:
         """Indices of several joints, in the order given."""
@@ -174,10 +178,14 @@ class Skeleton:
                 off = off + self.offsets[p]
                 p = self.parents[p]
             if p == -1 and j != keep[0]:
-                raise ValidationError(f"subset: joint {self.joint_names[j]!r} is not below {self.joint_names[keep[0]]!r}")
+                raise ValidationError(
+                    f"subset: joint {self.joint_names[j]!r} is not below {self.joint_names[keep[0]]!r}"
+                )
             parents.append(-1 if p == -1 else new_index[p])
             offsets.append(off)
-        ends = [(new_index[p], o) for p, o in zip(self.end_site_parents, self.end_site_offsets) if p in kept]
+        ends = [
+            (new_index[p], o) for p, o in zip(self.end_site_parents, self.end_site_offsets, strict=False) if p in kept
+        ]
         return Skeleton(
             tuple(self.joint_names[j] for j in keep),
             tuple(parents),
@@ -194,7 +202,7 @@ class Skeleton:
             raise ValidationError(f"names: expected each of the {self.num_joints} joints once, got {list(names)}")
         position = {j: i for i, j in enumerate(order)}
         parents = tuple(-1 if self.parents[j] < 0 else position[self.parents[j]] for j in order)
-        ends = [(position[p], o) for p, o in zip(self.end_site_parents, self.end_site_offsets)]
+        ends = [(position[p], o) for p, o in zip(self.end_site_parents, self.end_site_offsets, strict=False)]
         return Skeleton(
             tuple(names),
             parents,
@@ -205,7 +213,9 @@ class Skeleton:
 
     def scaled(self, factor: float) -> Skeleton:
         """The same tree with every offset multiplied by ``factor`` (a change of length unit)."""
-        return Skeleton(self.joint_names, self.parents, self.offsets * factor, self.end_site_parents, self.end_site_offsets * factor)
+        return Skeleton(
+            self.joint_names, self.parents, self.offsets * factor, self.end_site_parents, self.end_site_offsets * factor
+        )
 
     def with_offsets(self, offsets: torch.Tensor) -> Skeleton:
         """The same tree and end sites with new rest ``offsets`` ``(K, 3)``."""

@@ -213,7 +213,11 @@ def body_skeleton(rest_joints: torch.Tensor | np.ndarray | None = None) -> Skele
         >>> sk.num_joints, sk.joint_names[:3], round(float(sk.bone_lengths()[4]), 3)  # left hip -> knee
         (22, ('pelvis', 'left_hip', 'right_hip'), 0.387)
     """
-    J = template_rest_joints("smpl")[: len(_BODY)] if rest_joints is None else torch.as_tensor(rest_joints, dtype=torch.float64)
+    J = (
+        template_rest_joints("smpl")[: len(_BODY)]
+        if rest_joints is None
+        else torch.as_tensor(rest_joints, dtype=torch.float64)
+    )
     if J.shape != (len(_BODY), 3):
         raise ValidationError(f"rest_joints: expected shape ({len(_BODY)}, 3) for the body, got {tuple(J.shape)}")
     offsets = J.clone()
@@ -259,7 +263,9 @@ def _load_model_data(path: Path) -> dict:
         with np.load(path, allow_pickle=True) as npz:
             return {k: npz[k] for k in npz.files}
     except ModuleNotFoundError as e:
-        raise FormatError(path, f"this model file needs the {e.name!r} package to load ({e}); use the .npz release") from e
+        raise FormatError(
+            path, f"this model file needs the {e.name!r} package to load ({e}); use the .npz release"
+        ) from e
     except Exception as e:
         raise FormatError(path, f"not a readable SMPL-family model file (.npz or .pkl): {e}") from e
 

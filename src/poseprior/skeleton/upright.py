@@ -29,8 +29,12 @@ def upright_rotation(skeleton: Skeleton, up: tuple[float, float, float] = (0.0, 
     """
     eye = torch.eye(3, dtype=torch.float64)
     try:
-        keypoints = layout_map_for(skeleton, H36M17).apply(forward_kinematics(skeleton, eye.expand(skeleton.num_joints, 3, 3))[0], skeleton)
-        axis = keypoints[H36M17.index("Head")] - (keypoints[H36M17.index("LFoot")] + keypoints[H36M17.index("RFoot")]) / 2
+        keypoints = layout_map_for(skeleton, H36M17).apply(
+            forward_kinematics(skeleton, eye.expand(skeleton.num_joints, 3, 3))[0], skeleton
+        )
+        axis = (
+            keypoints[H36M17.index("Head")] - (keypoints[H36M17.index("LFoot")] + keypoints[H36M17.index("RFoot")]) / 2
+        )
     except ValidationError:
         children = skeleton.children(0)
         axis = skeleton.offsets[children[0]].double() if children else torch.zeros(3, dtype=torch.float64)

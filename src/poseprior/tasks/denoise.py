@@ -71,7 +71,16 @@ from poseprior.models.prior import PosePrior, match_prior_joints
 from poseprior.skeleton import Skeleton, forward_kinematics
 from poseprior.tasks.pose_variables import minimise
 
-__all__ = ["DenoiseConfig", "denoise_motion", "denoise_blocks", "add_rotation_noise", "prior_joint_indices", "smooth_rotations", "MEASURED_ON", "OPTIMIZERS"]
+__all__ = [
+    "DenoiseConfig",
+    "denoise_motion",
+    "denoise_blocks",
+    "add_rotation_noise",
+    "prior_joint_indices",
+    "smooth_rotations",
+    "MEASURED_ON",
+    "OPTIMIZERS",
+]
 
 #: How the defaults of :class:`DenoiseConfig` were chosen.
 MEASURED_ON = (
@@ -155,20 +164,43 @@ class DenoiseConfig:
             raise ValidationError(f"lr: expected a positive step size, got {self.lr!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValidationError(f"optimizer: expected one of {OPTIMIZERS}, got {self.optimizer!r}")
-        optional = ("init_smoothing_s", "rotation_sigma_deg", "position_sigma_mm", "acceleration_sigma", "angular_acceleration_sigma", "adaptive")
+        optional = (
+            "init_smoothing_s",
+            "rotation_sigma_deg",
+            "position_sigma_mm",
+            "acceleration_sigma",
+            "angular_acceleration_sigma",
+            "adaptive",
+        )
         for name in (*optional, "adaptive_estimate_s", "adaptive_window_s"):
             value = getattr(self, name)
-            if (value is not None or name not in optional) and not (isinstance(value, (int, float)) and 0 < value < math.inf):
+            if (value is not None or name not in optional) and not (
+                isinstance(value, (int, float)) and 0 < value < math.inf
+            ):
                 none = " or None" if name in optional else ""
                 raise ValidationError(f"{name}: expected a positive number{none}, got {value!r}")
-        if not (isinstance(self.block_s, (int, float)) and isinstance(self.overlap_s, (int, float)) and 0 < self.overlap_s < self.block_s / 2 < math.inf):
-            raise ValidationError(f"block_s, overlap_s: expected 0 < overlap_s < block_s / 2, got {self.block_s!r}, {self.overlap_s!r}")
+        if not (
+            isinstance(self.block_s, (int, float))
+            and isinstance(self.overlap_s, (int, float))
+            and 0 < self.overlap_s < self.block_s / 2 < math.inf
+        ):
+            raise ValidationError(
+                f"block_s, overlap_s: expected 0 < overlap_s < block_s / 2, got {self.block_s!r}, {self.overlap_s!r}"
+            )
         if self.rotation_sigma_deg is None and self.position_sigma_mm is None:
-            raise ValidationError("rotation_sigma_deg, position_sigma_mm: at least one data term is needed (both are None)")
-        if self.prior_weight is not None and not (isinstance(self.prior_weight, (int, float)) and 0 <= self.prior_weight < math.inf):
+            raise ValidationError(
+                "rotation_sigma_deg, position_sigma_mm: at least one data term is needed (both are None)"
+            )
+        if self.prior_weight is not None and not (
+            isinstance(self.prior_weight, (int, float)) and 0 <= self.prior_weight < math.inf
+        ):
             raise ValidationError(f"prior_weight: expected a non-negative number or None, got {self.prior_weight!r}")
-        if not isinstance(self.prior_weights, dict) or any(not (isinstance(w, (int, float)) and 0 <= w < math.inf) for w in self.prior_weights.values()):
-            raise ValidationError(f"prior_weights: expected a dict of prior class name -> non-negative weight, got {self.prior_weights!r}")
+        if not isinstance(self.prior_weights, dict) or any(
+            not (isinstance(w, (int, float)) and 0 <= w < math.inf) for w in self.prior_weights.values()
+        ):
+            raise ValidationError(
+                f"prior_weights: expected a dict of prior class name -> non-negative weight, got {self.prior_weights!r}"
+            )
 
     def weight_for(self, prior: PosePrior | None) -> float:
         """The weight of ``prior``'s energy: ``prior_weight``, else the table's entry for its class."""
@@ -192,7 +224,9 @@ class DenoiseConfig:
         return cls(**d)
 
 
-def add_rotation_noise(motion: Motion, joints: list[int], noise_deg: float, generator: torch.Generator | None = None) -> Motion:
+def add_rotation_noise(
+    motion: Motion, joints: list[int], noise_deg: float, generator: torch.Generator | None = None
+) -> Motion:
     """``motion`` with each listed joint's local rotation times ``exp(omega)``, ``omega ~ N(0, s^2 I)`` per
     frame and joint, ``s = noise_deg / sqrt(3)`` radians per axis (``noise_deg``: the RMS rotation angle,
     degrees). The denoising benchmark's corruption; other joints and the root trajectory stay clean.
@@ -248,7 +282,9 @@ def denoise_motion(
     if not isinstance(config, DenoiseConfig):
         raise ValidationError(f"config: expected a DenoiseConfig, got {type(config).__name__}")
     if prior is not None and not isinstance(prior, PosePrior):
-        raise ValidationError(f"prior: expected a PosePrior (energy, sample, project) or None, got {type(prior).__name__}")
+        raise ValidationError(
+            f"prior: expected a PosePrior (energy, sample, project) or None, got {type(prior).__name__}"
+        )
     # A Motion validates at construction, but its tensors can be written in place afterwards.
     check_rotations(motion.rotations, "motion.rotations", tol=1e-3)
     skeleton, T = motion.skeleton, motion.num_frames
@@ -265,6 +301,7 @@ def denoise_motion(
     R_out = motion.rotations.clone()
     done = 0  # frames of R_out already final
     for k, block in enumerate(blocks):
+
         def progress(i: int, n: int, k: int = k) -> None:
             if on_step is not None:
                 on_step(k * config.steps + i, total)
@@ -300,7 +337,12 @@ def _slerp(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 
 
 def _denoise_block(
-    motion: Motion, prior: PosePrior | None, joints: list[int], weight: float, config: DenoiseConfig, on_step: Callable[[int, int], None] | None
+    motion: Motion,
+    prior: PosePrior | None,
+    joints: list[int],
+    weight: float,
+    config: DenoiseConfig,
+    on_step: Callable[[int, int], None] | None,
 ) -> torch.Tensor:
     """``(T, K, 3, 3)`` float64: the motion's rotations with joints ``joints`` denoised in one optimisation."""
     skeleton, T = motion.skeleton, motion.num_frames
@@ -338,10 +380,18 @@ def _denoise_block(
                 est = smooth_rotations(motion.rotations[:, joints], config.adaptive_estimate_s * fps).to(**as_opt)
                 window = config.adaptive_window_s * fps
                 if var_ang is not None:
-                    var_ang += config.adaptive**2 * _gaussian_filter(_second_difference(est).square().sum((-1, -2)) / 2, window) * fps**4
+                    var_ang += (
+                        config.adaptive**2
+                        * _gaussian_filter(_second_difference(est).square().sum((-1, -2)) / 2, window)
+                        * fps**4
+                    )
                 if var_acc is not None:
                     p_est = forward_kinematics(skeleton, R_in.index_copy(1, idx, est), root, translations)[0]
-                    var_acc += config.adaptive**2 * _gaussian_filter(_second_difference(p_est).square().sum(-1), window) * fps**4
+                    var_acc += (
+                        config.adaptive**2
+                        * _gaussian_filter(_second_difference(p_est).square().sum(-1), window)
+                        * fps**4
+                    )
     need_positions = c_pos > 0 or var_acc is not None
     delta = torch.zeros(T, len(joints), 3, **as_opt, requires_grad=True)
 
@@ -369,7 +419,9 @@ def _denoise_block(
     R_out = motion.rotations.clone()
     R_out[:, joints] = start @ roma.rotvec_to_rotmat(delta.detach().to("cpu", torch.float64))
     if not torch.isfinite(R_out).all():
-        raise ValidationError("prior: the optimisation diverged (non-finite rotations); lower config.lr or prior_weight")
+        raise ValidationError(
+            "prior: the optimisation diverged (non-finite rotations); lower config.lr or prior_weight"
+        )
     return R_out
 
 

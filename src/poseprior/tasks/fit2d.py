@@ -92,7 +92,9 @@ class Fit2DConfig:
         if self.prior_weight is not None and not self.prior_weight >= 0:
             raise ValidationError(f"prior_weight: expected a non-negative number, got {self.prior_weight!r}")
         if self.parametrisation not in ("auto", "rotations", "latent"):
-            raise ValidationError(f"parametrisation: expected 'auto', 'rotations' or 'latent', got {self.parametrisation!r}")
+            raise ValidationError(
+                f"parametrisation: expected 'auto', 'rotations' or 'latent', got {self.parametrisation!r}"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -155,7 +157,9 @@ def _check_camera(camera, T: int) -> torch.Tensor:
     if not torch.isfinite(camera).all():
         raise ValidationError("camera: intrinsics hold NaN or inf")
     if not ((camera[..., 0, 0] > 0) & (camera[..., 1, 1] > 0)).all():
-        raise ValidationError("camera: the focal lengths K[0, 0] and K[1, 1] must be positive pixels (got zero or negative)")
+        raise ValidationError(
+            "camera: the focal lengths K[0, 0] and K[1, 1] must be positive pixels (got zero or negative)"
+        )
     return camera
 
 
@@ -196,13 +200,20 @@ def fit_keypoints_2d(
         raise ValidationError(f"config: expected a Fit2DConfig, got {type(config).__name__}")
     if not unit_mm > 0:
         raise ValidationError(f"unit_mm: expected a positive number, got {unit_mm!r}")
-    if not isinstance(keypoints, torch.Tensor) or keypoints.ndim != 3 or keypoints.shape[-1] != 2 or keypoints.shape[0] == 0:
+    if (
+        not isinstance(keypoints, torch.Tensor)
+        or keypoints.ndim != 3
+        or keypoints.shape[-1] != 2
+        or keypoints.shape[0] == 0
+    ):
         shape = tuple(keypoints.shape) if isinstance(keypoints, torch.Tensor) else type(keypoints).__name__
         raise ValidationError(f"keypoints: expected pixels of shape (T, P, 2) with T > 0, got {shape}")
     T, P, _ = keypoints.shape
     J, K, H = skeleton.num_joints, skeleton.num_joints - 1, config.hypotheses
     if prior is not None and prior.num_joints != K:
-        raise ValidationError(f"prior: expected a {K}-joint prior for this {J}-joint skeleton (root + K), got {prior.num_joints} joints")
+        raise ValidationError(
+            f"prior: expected a {K}-joint prior for this {J}-joint skeleton (root + K), got {prior.num_joints} joints"
+        )
     if confidence is None:
         confidence = torch.ones(T, P)
     if not isinstance(confidence, torch.Tensor) or confidence.shape != (T, P):
@@ -214,10 +225,14 @@ def fit_keypoints_2d(
     bad = visible & ~torch.isfinite(keypoints).all(-1)
     if bad.any():
         t, p = bad.nonzero()[0].tolist()
-        raise ValidationError(f"keypoints: NaN or inf at frame {t}, keypoint {p} whose confidence is positive; set its confidence to 0")
+        raise ValidationError(
+            f"keypoints: NaN or inf at frame {t}, keypoint {p} whose confidence is positive; set its confidence to 0"
+        )
     empty = visible.sum(-1) < 4
     if empty.any():
-        raise ValidationError(f"confidence: frame {empty.nonzero()[0].item()} has {int(visible[empty][0].sum())} visible keypoints; a 2D fit needs at least 4")
+        raise ValidationError(
+            f"confidence: frame {empty.nonzero()[0].item()} has {int(visible[empty][0].sum())} visible keypoints; a 2D fit needs at least 4"
+        )
     camera = _check_camera(camera, T)
     A = keypoint_matrix(skeleton, layout, P)
 
@@ -233,12 +248,26 @@ def fit_keypoints_2d(
     ik = None
     if isinstance(init, ConditionalFlowPrior):
         if init.skeleton.joint_names != skeleton.joint_names:
-            raise ValidationError(f"init: the IK model's joints {init.skeleton.joint_names} are not the skeleton's {skeleton.joint_names}")
+            raise ValidationError(
+                f"init: the IK model's joints {init.skeleton.joint_names} are not the skeleton's {skeleton.joint_names}"
+            )
         joint_px, seen = joint_targets(A, pixels, visible.to(device), skeleton)
         if not seen[:, 0].all():
-            raise ValidationError("keypoints: the IK model needs the root (or one of its children) visible in every frame; pass init=None")
-        ik = solve_ik(init, joint_px, seen, hypotheses=max(H - 1, 1), candidates=max(20, H), camera=camera, seed=ik_seed(generator))
-    R0 = starting_poses(init if ik is None else None, ik, prior, (H, T, K), generator=generator, device=device, dtype=dtype)
+            raise ValidationError(
+                "keypoints: the IK model needs the root (or one of its children) visible in every frame; pass init=None"
+            )
+        ik = solve_ik(
+            init,
+            joint_px,
+            seen,
+            hypotheses=max(H - 1, 1),
+            candidates=max(20, H),
+            camera=camera,
+            seed=ik_seed(generator),
+        )
+    R0 = starting_poses(
+        init if ik is None else None, ik, prior, (H, T, K), generator=generator, device=device, dtype=dtype
+    )
 
     scale, variance2 = config.robust_scale_px, 2 * config.keypoint_sigma_px**2
 
@@ -284,7 +313,9 @@ def fit_keypoints_2d(
 
     # (3) Everything together.
     latent = uses_latent(prior, config.parametrisation)
-    pose_vars = PoseVariables(R0, prior, default_prior_weight(prior, config.prior_weight, latent), latent, config.residual_deg)
+    pose_vars = PoseVariables(
+        R0, prior, default_prior_weight(prior, config.prior_weight, latent), latent, config.residual_deg
+    )
     root_delta = torch.zeros(H, T, 3, device=device, dtype=dtype, requires_grad=True)
     shift = torch.zeros(H, T, 3, device=device, dtype=dtype, requires_grad=True)
 

@@ -114,7 +114,9 @@ class FitConfig:
         if self.optimizer not in ("adam", "lbfgs"):
             raise ValidationError(f"optimizer: expected 'adam' or 'lbfgs', got {self.optimizer!r}")
         if self.parametrisation not in ("auto", "rotations", "latent"):
-            raise ValidationError(f"parametrisation: expected 'auto', 'rotations' or 'latent', got {self.parametrisation!r}")
+            raise ValidationError(
+                f"parametrisation: expected 'auto', 'rotations' or 'latent', got {self.parametrisation!r}"
+            )
         if not self.residual_deg > 0:
             raise ValidationError(f"residual_deg: expected a positive number of degrees, got {self.residual_deg!r}")
         for name in ("steps", "hypotheses"):
@@ -169,8 +171,15 @@ def geman_mcclure(squared_error: torch.Tensor, scale: float) -> torch.Tensor:
     return squared_error * scale**2 / (squared_error + scale**2)
 
 
-def _check_inputs(keypoints, mask, skeleton: Skeleton, prior, layout) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    if not isinstance(keypoints, torch.Tensor) or keypoints.ndim != 3 or keypoints.shape[-1] != 3 or keypoints.shape[0] == 0:
+def _check_inputs(
+    keypoints, mask, skeleton: Skeleton, prior, layout
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    if (
+        not isinstance(keypoints, torch.Tensor)
+        or keypoints.ndim != 3
+        or keypoints.shape[-1] != 3
+        or keypoints.shape[0] == 0
+    ):
         shape = tuple(keypoints.shape) if isinstance(keypoints, torch.Tensor) else type(keypoints).__name__
         raise ValidationError(f"keypoints: expected shape (T, P, 3) with T > 0, got {shape}")
     A = keypoint_matrix(skeleton, layout, keypoints.shape[1])
@@ -183,17 +192,23 @@ def _check_inputs(keypoints, mask, skeleton: Skeleton, prior, layout) -> tuple[t
     bad = mask & ~torch.isfinite(keypoints).all(-1)
     if bad.any():
         t, j = bad.nonzero()[0].tolist()
-        raise ValidationError(f"keypoints: non-finite values where mask is True (first at frame {t}, keypoint {j}); set the mask False there")
+        raise ValidationError(
+            f"keypoints: non-finite values where mask is True (first at frame {t}, keypoint {j}); set the mask False there"
+        )
     empty = ~mask.any(-1)
     if empty.any():
         raise ValidationError(f"mask: every joint is masked in frame {empty.nonzero()[0].item()}; nothing to fit there")
     J = skeleton.num_joints
     if prior is not None and prior.num_joints != J - 1:
-        raise ValidationError(f"prior: expected a {J - 1}-joint prior for this {J}-joint skeleton (root + K), got {prior.num_joints} joints")
+        raise ValidationError(
+            f"prior: expected a {J - 1}-joint prior for this {J}-joint skeleton (root + K), got {prior.num_joints} joints"
+        )
     return keypoints, mask, A
 
 
-def root_from_keypoints(keypoints: torch.Tensor, mask: torch.Tensor, skeleton: Skeleton) -> tuple[torch.Tensor, torch.Tensor]:
+def root_from_keypoints(
+    keypoints: torch.Tensor, mask: torch.Tensor, skeleton: Skeleton
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Root rotation ``(T, 3, 3)`` and position ``(T, 3)`` from the root and its children's keypoints.
 
     A child of the root sits at ``root + R_root @ offset`` whatever the pose, so the root's rigid transform is
@@ -292,7 +307,9 @@ def _search_root(
     eye = torch.eye(3, dtype=target.dtype, device=target.device)
 
     def place(poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return place_root(A @ posed_joints(skeleton, poses, eye, target.new_zeros(3))[0], target, w, rotation, translation)
+        return place_root(
+            A @ posed_joints(skeleton, poses, eye, target.new_zeros(3))[0], target, w, rotation, translation
+        )
 
     def residual(poses: torch.Tensor, R: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return (((A @ posed_joints(skeleton, poses, R, t)[0] - target) ** 2).sum(-1) * w).sum(-1)
@@ -332,7 +349,9 @@ def _root_from_ik(
     return _search_root(typical[0], A, target, weight, skeleton, repose=repose, **search)
 
 
-def _pelvis_frame(points: torch.Tensor, seen: torch.Tensor, R: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _pelvis_frame(
+    points: torch.Tensor, seen: torch.Tensor, R: torch.Tensor, t: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Joint targets ``(..., T, J, 3)`` and visibility ``(..., T, J)`` for the IK model in the frame of the root
     ``(R (..., T, 3, 3), t (..., T, 3))``: ``R^T (p - t)``, the root at the origin and seen, by definition."""
     local = (points - t[..., None, :]) @ R
@@ -404,9 +423,16 @@ def fit_keypoints_3d(
     prior_weight = default_prior_weight(prior, config.prior_weight, latent)
     model = init if isinstance(init, ConditionalFlowPrior) else None
     if model is not None and model.skeleton.joint_names != skeleton.joint_names:
-        raise ValidationError(f"init: the IK model's joints {model.skeleton.joint_names} are not the skeleton's {skeleton.joint_names}")
+        raise ValidationError(
+            f"init: the IK model's joints {model.skeleton.joint_names} are not the skeleton's {skeleton.joint_names}"
+        )
     moving = config.fit_root_rotation or config.fit_root_translation
-    search = dict(sigma_mm=config.keypoint_sigma_mm, unit_mm=unit_mm, rotation=config.fit_root_rotation, translation=config.fit_root_translation)
+    search = dict(
+        sigma_mm=config.keypoint_sigma_mm,
+        unit_mm=unit_mm,
+        rotation=config.fit_root_rotation,
+        translation=config.fit_root_translation,
+    )
     root0 = torch.eye(3, device=device, dtype=dtype).expand(H, T, 3, 3)
     translation0 = torch.zeros(H, T, 3, device=device, dtype=dtype)
     ik = None
@@ -417,7 +443,9 @@ def fit_keypoints_3d(
         points, seen = _pelvis_frame(joint_target, joint_seen, root0[0], translation0[0])
         points = points * (unit_mm / model.unit_mm)  # the IK model reads its own unit
         ik = solve_ik(model, points, seen, hypotheses=max(H - 1, 1), candidates=max(20, H), seed=ik_seed(generator))
-    R0 = starting_poses(init if ik is None else None, ik, prior, (H, T, K), generator=generator, device=device, dtype=dtype)
+    R0 = starting_poses(
+        init if ik is None else None, ik, prior, (H, T, K), generator=generator, device=device, dtype=dtype
+    )
     if moving and ik is None:
         root0, translation0 = _search_root(R0, A, target, weight, skeleton, repose=None, **search)
 

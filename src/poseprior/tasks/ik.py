@@ -67,7 +67,14 @@ class IKResult:
         root = torch.eye(3, dtype=R.dtype).expand(T, 1, 3, 3)
         # Re-orthonormalise float32 samples so the Motion's rotation check holds in float64.
         R = roma.special_procrustes(R)
-        return Motion(self.skeleton, torch.cat([root, R], dim=1), torch.zeros(T, 3, dtype=R.dtype), fps, self.unit_mm, metadata={"source": "poseprior ik"})
+        return Motion(
+            self.skeleton,
+            torch.cat([root, R], dim=1),
+            torch.zeros(T, 3, dtype=R.dtype),
+            fps,
+            self.unit_mm,
+            metadata={"source": "poseprior ik"},
+        )
 
 
 def keypoints_for_model(
@@ -121,8 +128,14 @@ def _named_like(keypoints: Keypoints, names: tuple[str, ...]) -> Keypoints:
     shape = (keypoints.num_frames, len(absent), keypoints.dims)
     positions = np.concatenate([keypoints.positions[:, index], np.full(shape, np.nan)], axis=1)
     visible = np.concatenate([keypoints.visible[:, index], np.zeros(shape[:2], dtype=bool)], axis=1)
-    confidence = None if keypoints.confidence is None else np.concatenate([keypoints.confidence[:, index], np.zeros(shape[:2])], axis=1)
-    return replace(keypoints, positions=positions, joint_names=tuple(kept) + tuple(absent), mask=visible, confidence=confidence)
+    confidence = (
+        None
+        if keypoints.confidence is None
+        else np.concatenate([keypoints.confidence[:, index], np.zeros(shape[:2])], axis=1)
+    )
+    return replace(
+        keypoints, positions=positions, joint_names=tuple(kept) + tuple(absent), mask=visible, confidence=confidence
+    )
 
 
 @torch.no_grad()
@@ -159,13 +172,17 @@ def solve_ik(
         An :class:`IKResult`, tensors on the model's device.
     """
     if not isinstance(model, ConditionalFlowPrior):
-        raise ValidationError(f"model: expected a ConditionalFlowPrior (an IK model such as flow-ik-bandai), got {type(model).__name__}")
+        raise ValidationError(
+            f"model: expected a ConditionalFlowPrior (an IK model such as flow-ik-bandai), got {type(model).__name__}"
+        )
     for name, value in (("hypotheses", hypotheses), ("candidates", candidates)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValidationError(f"{name}: expected a positive integer, got {value!r}")
     if isinstance(keypoints, Keypoints):
         if mask is not None or camera is not None:
-            raise ValidationError("mask, camera: a Keypoints object carries its own mask and camera; leave these as None")
+            raise ValidationError(
+                "mask, camera: a Keypoints object carries its own mask and camera; leave these as None"
+            )
         keypoints, mask, camera = keypoints_for_model(model, keypoints)
     elif not isinstance(keypoints, torch.Tensor) or keypoints.ndim != 3:
         shape = tuple(keypoints.shape) if isinstance(keypoints, torch.Tensor) else type(keypoints).__name__
@@ -176,7 +193,9 @@ def solve_ik(
     if mask is not None:
         mask = torch.as_tensor(mask, device=device)
         if mask.shape not in (keypoints.shape[:-1], keypoints.shape):
-            raise ValidationError(f"mask: expected shape {tuple(keypoints.shape[:-1])} (or {tuple(keypoints.shape)} per coordinate), got {tuple(mask.shape)}")
+            raise ValidationError(
+                f"mask: expected shape {tuple(keypoints.shape[:-1])} (or {tuple(keypoints.shape)} per coordinate), got {tuple(mask.shape)}"
+            )
     if camera is not None:
         camera = torch.as_tensor(camera, device=device, dtype=dtype)
         if camera.shape not in ((3, 3), (T, 3, 3)):
@@ -195,7 +214,7 @@ def solve_ik(
             R0, logp0 = model.base_mode(keypoints[sl], m, camera if c is None else c)
             best, best_logp = pick_best(torch.cat([R0.unsqueeze(0), R]), torch.cat([logp0.unsqueeze(0), logp]))
             parts.append((best, best_logp, R[:hypotheses].transpose(0, 1), logp[:hypotheses].transpose(0, 1)))
-    mode, mode_logp, hyp, hyp_logp = (torch.cat(p) for p in zip(*parts))
+    mode, mode_logp, hyp, hyp_logp = (torch.cat(p) for p in zip(*parts, strict=False))
     return IKResult(
         rotations=mode,
         log_prob=mode_logp,

@@ -120,9 +120,13 @@ def interpolate(
     if method != "geodesic" and prior is None:
         raise ValidationError(f"prior: method {method!r} needs a prior (or use method='geodesic')")
     if method == "latent" and not hasattr(prior, "interpolate"):
-        raise ValidationError(f"method: 'latent' needs a prior with a latent space (a VAEPrior), got a {type(prior).__name__}")
+        raise ValidationError(
+            f"method: 'latent' needs a prior with a latent space (a VAEPrior), got a {type(prior).__name__}"
+        )
     if method == "energy" and not (stiffness > 0 and isinstance(iterations, int) and iterations >= 0 and lr > 0):
-        raise ValidationError(f"stiffness, iterations, lr: expected positive numbers, got {stiffness!r}, {iterations!r}, {lr!r}")
+        raise ValidationError(
+            f"stiffness, iterations, lr: expected positive numbers, got {stiffness!r}, {iterations!r}, {lr!r}"
+        )
 
     out_dtype, out_device = a.dtype, a.device
     if method != "geodesic":
@@ -145,20 +149,31 @@ def interpolate(
     return path
 
 
-def _check_ends(pose_a: torch.Tensor, pose_b: torch.Tensor, prior: PosePrior | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _check_ends(
+    pose_a: torch.Tensor, pose_b: torch.Tensor, prior: PosePrior | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     for name, pose in (("pose_a", pose_a), ("pose_b", pose_b)):
-        if not isinstance(pose, torch.Tensor) or not pose.is_floating_point() or pose.ndim < 3 or pose.shape[-2:] != (3, 3):
+        if (
+            not isinstance(pose, torch.Tensor)
+            or not pose.is_floating_point()
+            or pose.ndim < 3
+            or pose.shape[-2:] != (3, 3)
+        ):
             shape = tuple(pose.shape) if isinstance(pose, torch.Tensor) else type(pose).__name__
             raise ValidationError(f"{name}: expected a floating-point tensor (..., K, 3, 3), got {shape}")
         if prior is not None and pose.shape[-3] != prior.num_joints:
-            raise ValidationError(f"{name}: expected {prior.num_joints} joints for this prior, got shape {tuple(pose.shape)}")
+            raise ValidationError(
+                f"{name}: expected {prior.num_joints} joints for this prior, got shape {tuple(pose.shape)}"
+            )
         check_rotations(pose, name, tol=1e-3)
     if pose_a.shape[-3] != pose_b.shape[-3]:
         raise ValidationError(f"pose_b: {pose_b.shape[-3]} joints, but pose_a has {pose_a.shape[-3]}")
     try:
         a, b = torch.broadcast_tensors(pose_a, pose_b.to(pose_a))
     except RuntimeError:
-        raise ValidationError(f"pose_a {tuple(pose_a.shape)}, pose_b {tuple(pose_b.shape)}: batch dimensions do not broadcast") from None
+        raise ValidationError(
+            f"pose_a {tuple(pose_a.shape)}, pose_b {tuple(pose_b.shape)}: batch dimensions do not broadcast"
+        ) from None
     return a, b
 
 
@@ -169,7 +184,9 @@ def _through_ends(path: torch.Tensor, a: torch.Tensor, b: torch.Tensor, t: torch
     return path @ roma.rotmat_slerp(eye, to_a, (1 - t) ** 2) @ roma.rotmat_slerp(eye, to_b, t**2)
 
 
-def _elastic_path(prior: PosePrior, geodesic: torch.Tensor, stiffness: float, iterations: int, lr: float) -> torch.Tensor:
+def _elastic_path(
+    prior: PosePrior, geodesic: torch.Tensor, stiffness: float, iterations: int, lr: float
+) -> torch.Tensor:
     """The ``"energy"`` path (module docstring) from the geodesic one ``(n, ..., K, 3, 3)``."""
     n = geodesic.shape[0]
     if n == 2:

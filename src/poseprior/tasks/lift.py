@@ -20,7 +20,9 @@ BLOCK_FRAMES = 4096
 BLOCK_SAMPLES = 2_000
 
 
-def lift_rotations(lifter, pixels: torch.Tensor, camera: torch.Tensor, confidence: torch.Tensor, block: int = BLOCK_FRAMES) -> dict[str, torch.Tensor]:
+def lift_rotations(
+    lifter, pixels: torch.Tensor, camera: torch.Tensor, confidence: torch.Tensor, block: int = BLOCK_FRAMES
+) -> dict[str, torch.Tensor]:
     """``lifter(pixels, camera, confidence)`` on a ``(T, P, 2)`` sequence, ``block`` frames at a time.
 
     Args:
@@ -45,7 +47,12 @@ def lift_rotations(lifter, pixels: torch.Tensor, camera: torch.Tensor, confidenc
 
 
 def lift_hypotheses(
-    lifter, hypotheses: int, pixels: torch.Tensor, camera: torch.Tensor, confidence: torch.Tensor, budget: int = BLOCK_SAMPLES
+    lifter,
+    hypotheses: int,
+    pixels: torch.Tensor,
+    camera: torch.Tensor,
+    confidence: torch.Tensor,
+    budget: int = BLOCK_SAMPLES,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """A flow lifter's mode and ``hypotheses`` samples per frame of a ``(T, P, 2)`` sequence, with their log
     densities, ``max(1, budget // hypotheses)`` frames at a time.
@@ -63,5 +70,7 @@ def lift_hypotheses(
         modes.append(lifter.mode(px, cam, conf))
         s = lifter.sample(hypotheses, px, cam, conf)
         samples.append(s)
-        log_probs.append(lifter.log_prob(s, px.expand(hypotheses, *px.shape), cam, conf.expand(hypotheses, *conf.shape)))
+        log_probs.append(
+            lifter.log_prob(s, px.expand(hypotheses, *px.shape), cam, conf.expand(hypotheses, *conf.shape))
+        )
     return torch.cat(modes), torch.cat(samples, dim=1), torch.cat(log_probs, dim=1)

@@ -39,7 +39,9 @@ def uses_latent(prior: PosePrior | None, parametrisation: str) -> bool:
         raise ValidationError(f"parametrisation: expected 'auto', 'rotations' or 'latent', got {parametrisation!r}")
     if parametrisation == "rotations" or not isinstance(prior, LatentPosePrior):
         if parametrisation == "latent":
-            raise ValidationError(f"parametrisation: 'latent' needs a prior with a latent code (a VAE or a flow), got {type(prior).__name__}")
+            raise ValidationError(
+                f"parametrisation: 'latent' needs a prior with a latent code (a VAE or a flow), got {type(prior).__name__}"
+            )
         return False
     return parametrisation == "latent" or not isinstance(prior, ExactPosePrior)
 
@@ -96,12 +98,18 @@ def starting_poses(
     else:
         check_rotations(init, "init")
         if init.shape[-3:] != (K, 3, 3) or init.shape[:-3] not in ((), (T,)):
-            raise ValidationError(f"init: expected an IK model (ConditionalFlowPrior), or rotations of shape (K, 3, 3) or ({T}, {K}, 3, 3), got {tuple(init.shape)}")
+            raise ValidationError(
+                f"init: expected an IK model (ConditionalFlowPrior), or rotations of shape (K, 3, 3) or ({T}, {K}, 3, 3), got {tuple(init.shape)}"
+            )
         R0 = init.to(device=device, dtype=dtype).expand(T, K, 3, 3)
     if H > 1 and extra is None:
         with torch.no_grad():
             if prior is not None:
-                extra = prior.sample(T * (H - 1), generator=generator) if generator is not None else prior.sample(T * (H - 1))
+                extra = (
+                    prior.sample(T * (H - 1), generator=generator)
+                    if generator is not None
+                    else prior.sample(T * (H - 1))
+                )
             else:
                 extra = random_rotations(T * (H - 1), K, generator=generator)
         extra = extra.to(device=device, dtype=dtype).reshape(H - 1, T, K, 3, 3)
@@ -184,7 +192,9 @@ def minimise(
 
     with torch.enable_grad():
         if optimizer == "lbfgs":
-            method = torch.optim.LBFGS(variables, lr=lr, max_iter=steps, max_eval=max_eval, history_size=20, line_search_fn="strong_wolfe")
+            method = torch.optim.LBFGS(
+                variables, lr=lr, max_iter=steps, max_eval=max_eval, history_size=20, line_search_fn="strong_wolfe"
+            )
             method.step(closure)
             return
         method = torch.optim.Adam(variables, lr=lr)

@@ -37,11 +37,15 @@ def keypoint_matrix(skeleton: Skeleton, layout: str | KeypointLayout | None, num
         return torch.eye(num_keypoints, dtype=torch.float64)
     A = layout_map_for(skeleton, layout).matrix(skeleton).to(torch.float64)
     if A.shape[0] != num_keypoints:
-        raise ValidationError(f"keypoints: {num_keypoints} keypoints per frame but layout {getattr(layout, 'name', layout)!r} has {A.shape[0]}")
+        raise ValidationError(
+            f"keypoints: {num_keypoints} keypoints per frame but layout {getattr(layout, 'name', layout)!r} has {A.shape[0]}"
+        )
     return A
 
 
-def joint_targets(A: torch.Tensor, points: torch.Tensor, visible: torch.Tensor, skeleton: Skeleton) -> tuple[torch.Tensor, torch.Tensor]:
+def joint_targets(
+    A: torch.Tensor, points: torch.Tensor, visible: torch.Tensor, skeleton: Skeleton
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Joint values ``(T, J, D)`` and visibility ``(T, J)`` from keypoints ``points (T, P, D)``, ``visible (T, P)``.
 
     A joint is seen where some keypoint is that joint alone (a row of ``A`` that is one-hot); the root, when

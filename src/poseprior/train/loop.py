@@ -110,7 +110,6 @@ class TrainResult:
         return d
 
 
-
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -157,7 +156,14 @@ def _progress_bar(console: Console | _PlainConsole, show: bool):
         TimeRemainingColumn,
     )
 
-    columns = (TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("[bold]train"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     return Progress(*columns, console=console)
 
 
@@ -190,7 +196,9 @@ def train(
         ...                TrainConfig("runs/flow", steps=2000))
     """
     if not isinstance(model, nn.Module) or not isinstance(model, Trainable):
-        raise ValidationError("model: expected an nn.Module with config, loss(batch, generator) and validation_metrics(batch)")
+        raise ValidationError(
+            "model: expected an nn.Module with config, loss(batch, generator) and validation_metrics(batch)"
+        )
     ctx = init_distributed(config.device)
     try:
         return _Trainer(model, train_data, val_data, config, ctx, console or _default_console()).run(resume)
@@ -211,7 +219,9 @@ class _LossModule(nn.Module):
 
 
 class _Trainer:
-    def __init__(self, model, train_data, val_data, cfg: TrainConfig, ctx: DistContext, console: Console | _PlainConsole):
+    def __init__(
+        self, model, train_data, val_data, cfg: TrainConfig, ctx: DistContext, console: Console | _PlainConsole
+    ):
         if cfg.threads is not None:
             torch.set_num_threads(cfg.threads)
         self.cfg, self.ctx, self.console = cfg, ctx, console
@@ -335,7 +345,9 @@ class _Trainer:
             self.skipped += 1
             self.bad += 1
             if self.bad >= _MAX_BAD_STEPS:
-                raise PosePriorError(f"step {self.step}: {self.bad} steps in a row had non-finite gradients; lower the learning rate")
+                raise PosePriorError(
+                    f"step {self.step}: {self.bad} steps in a row had non-finite gradients; lower the learning rate"
+                )
         self.sched.step()
         self.step += 1
         self.last_norm, self.last_lr = float(norm), lr

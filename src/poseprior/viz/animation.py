@@ -53,7 +53,9 @@ def _as_motions(positions: Motion | Sequence[Motion]) -> list[np.ndarray]:
         raise ValidationError("positions: a motion needs at least one frame")
     for i, m in enumerate(motions):
         if m.shape[:2] != (T, K):
-            raise ValidationError(f"positions[{i}]: shape {m.shape} differs from the first motion's {motions[0].shape} (same frames and joints needed)")
+            raise ValidationError(
+                f"positions[{i}]: shape {m.shape} differs from the first motion's {motions[0].shape} (same frames and joints needed)"
+            )
     return motions
 
 
@@ -110,7 +112,9 @@ def animate_motion(
     path = Path(path)
     fmt = path.suffix.lower()
     if fmt not in ANIMATION_FORMATS:
-        raise ValidationError(f"path: unknown animation format {path.suffix or '(no extension)'!r} in {str(path)!r}; use one of {ANIMATION_FORMATS}")
+        raise ValidationError(
+            f"path: unknown animation format {path.suffix or '(no extension)'!r} in {str(path)!r}; use one of {ANIMATION_FORMATS}"
+        )
     motions = _as_motions(positions)
     M, (T, K) = len(motions), motions[0].shape[:2]
     parents = _check_parents(parents, K)
@@ -131,9 +135,19 @@ def animate_motion(
     with atomic_path(path) as tmp:
         if fmt == ".gif":
             # Pillow's GIF writer needs every frame at once.
-            imageio.v3.imwrite(tmp, np.stack(list(rendered)), plugin="pillow", extension=".gif", duration=1000 * stride / fps, loop=0)
+            imageio.v3.imwrite(
+                tmp, np.stack(list(rendered)), plugin="pillow", extension=".gif", duration=1000 * stride / fps, loop=0
+            )
         else:
-            with imageio.v2.get_writer(tmp, format="FFMPEG", mode="I", fps=fps / stride, codec="libx264", pixelformat="yuv420p", macro_block_size=2) as writer:
+            with imageio.v2.get_writer(
+                tmp,
+                format="FFMPEG",
+                mode="I",
+                fps=fps / stride,
+                codec="libx264",
+                pixelformat="yuv420p",
+                macro_block_size=2,
+            ) as writer:
                 for frame in rendered:
                     writer.append_data(_even(frame))
     return path
@@ -149,7 +163,9 @@ def _import_imageio(fmt: str):
         try:
             import imageio_ffmpeg  # noqa: F401
         except ImportError:
-            raise MissingDependencyError("animate_motion: writing .mp4 needs imageio-ffmpeg (pip install imageio-ffmpeg)") from None
+            raise MissingDependencyError(
+                "animate_motion: writing .mp4 needs imageio-ffmpeg (pip install imageio-ffmpeg)"
+            ) from None
     return imageio
 
 
@@ -159,7 +175,9 @@ def _even(frame: np.ndarray) -> np.ndarray:
     return np.pad(frame, ((0, H % 2), (0, W % 2), (0, 0)), mode="edge") if H % 2 or W % 2 else frame
 
 
-def _render(motions, parents, colors, frames, fps, up, titles, panel_size, dpi, elev, azim, show_time) -> Iterator[np.ndarray]:
+def _render(
+    motions, parents, colors, frames, fps, up, titles, panel_size, dpi, elev, azim, show_time
+) -> Iterator[np.ndarray]:
     """Yield ``(H, W, 3)`` uint8 frames: one figure, its lines moved to each frame's pose."""
     M = len(motions)
     q = [_to_plot_frame(m, up) for m in motions]
@@ -183,8 +201,8 @@ def _render(motions, parents, colors, frames, fps, up, titles, panel_size, dpi, 
     fig.subplots_adjust(left=0, right=1, bottom=0, top=0.92 if titles is not None else 1, wspace=0)
 
     for t in frames:
-        for m, (lines, joints) in zip(q, panels):
-            for line, (parent, j) in zip(lines, bones):
+        for m, (lines, joints) in zip(q, panels, strict=False):
+            for line, (parent, j) in zip(lines, bones, strict=False):
                 seg = m[t, [parent, j]]
                 line.set_data_3d(seg[:, 0], seg[:, 1], seg[:, 2])
             joints.set_data_3d(m[t, :, 0], m[t, :, 1], m[t, :, 2])

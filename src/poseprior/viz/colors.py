@@ -26,7 +26,9 @@ def _as_values(values: torch.Tensor | np.ndarray | Sequence[float], name: str, n
     """``values`` as a finite float64 array with ``ndim`` dimensions (any when ``None``)."""
     v = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values, dtype=np.float64)
     if ndim is not None and v.ndim != ndim:
-        raise ValidationError(f"{name}: expected {ndim} dimension(s) ({'(K,)' if ndim == 1 else '(N, K)'}), got shape {v.shape}")
+        raise ValidationError(
+            f"{name}: expected {ndim} dimension(s) ({'(K,)' if ndim == 1 else '(N, K)'}), got shape {v.shape}"
+        )
     if not np.isfinite(v).all():
         raise ValidationError(f"{name}: contains NaN or inf")
     return v.astype(np.float64)

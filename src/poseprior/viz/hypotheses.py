@@ -106,13 +106,24 @@ def plot_hypotheses(
         ax.add_collection3d(Line3DCollection(segments, colors=color, alpha=alpha, linewidths=linewidth, zorder=2))
         if qt is not None:
             truth_segments = qt[bones]
-            ax.add_collection3d(Line3DCollection(truth_segments, colors=truth_color, linewidths=1.6 * linewidth, zorder=3))
+            ax.add_collection3d(
+                Line3DCollection(truth_segments, colors=truth_color, linewidths=1.6 * linewidth, zorder=3)
+            )
             ax.scatter(qt[:, 0], qt[:, 1], qt[:, 2], s=8, c=truth_color, depthshade=False, zorder=4)
     handles = [Line2D([], [], color=color, alpha=max(alpha, 0.5), linewidth=linewidth, label=f"{labels[0]} ({N})")]
     if qt is not None:
-        handles.append(Line2D([], [], color=truth_color, linewidth=1.6 * linewidth, marker="o", markersize=3, label=labels[1]))
+        handles.append(
+            Line2D([], [], color=truth_color, linewidth=1.6 * linewidth, marker="o", markersize=3, label=labels[1])
+        )
     title_height = 0.25 / panel_size if title else 0.0  # figure fraction for the title line
-    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 1 - title_height), ncol=len(handles), frameon=False, fontsize=8)
+    fig.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - title_height),
+        ncol=len(handles),
+        frameon=False,
+        fontsize=8,
+    )
     if title:
         fig.suptitle(title, y=0.995, fontsize=10, va="top")
     top = 0.9 - title_height

@@ -129,9 +129,13 @@ def plot_keypoints_2d(
         if c.shape == (P,) and N == 1:
             c = c[None]
         if c.shape != (N, P):
-            raise ValidationError(f"confidence: expected shape {(P,) if N == 1 else (N, P)} like the pixels, got {c.shape}")
+            raise ValidationError(
+                f"confidence: expected shape {(P,) if N == 1 else (N, P)} like the pixels, got {c.shape}"
+            )
         if not np.isfinite(c).all():
-            raise ValidationError("confidence: contains NaN or inf (mark a missing keypoint with a NaN pixel or confidence 0)")
+            raise ValidationError(
+                "confidence: contains NaN or inf (mark a missing keypoint with a NaN pixel or confidence 0)"
+            )
         conf = c
     if labels is not None and len(labels) != N:
         raise ValidationError(f"labels: expected {N} entries (one per pose), got {len(labels)}")
@@ -164,7 +168,11 @@ def plot_keypoints_2d(
         solid = sure[pairs].all(axis=1)
         for mask, style, width in ((drawn & solid, "solid", linewidth), (drawn & ~solid, (0, (2, 2)), 0.6 * linewidth)):
             if mask.any():
-                ax.add_collection(LineCollection(px[n][pairs[mask]], colors=colors[n], linewidths=width, linestyles=style, capstyle="round"))
+                ax.add_collection(
+                    LineCollection(
+                        px[n][pairs[mask]], colors=colors[n], linewidths=width, linestyles=style, capstyle="round"
+                    )
+                )
         ax.scatter(px[n, sure, 0], px[n, sure, 1], s=marker_size, color=colors[n], zorder=3)
         unsure = visible & ~sure
         ax.scatter(px[n, unsure, 0], px[n, unsure, 1], s=marker_size, facecolors="none", edgecolors=colors[n], zorder=3)
@@ -172,7 +180,16 @@ def plot_keypoints_2d(
         handles = [Line2D([], [], color=colors[n], marker="o", linewidth=linewidth, label=labels[n]) for n in range(N)]
         ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.8)
     if title:
-        ax.text(0.01, 0.99, title, transform=ax.transAxes, va="top", ha="left", fontsize=9, bbox={"facecolor": "white", "alpha": 0.7, "linewidth": 0})
+        ax.text(
+            0.01,
+            0.99,
+            title,
+            transform=ax.transAxes,
+            va="top",
+            ha="left",
+            fontsize=9,
+            bbox={"facecolor": "white", "alpha": 0.7, "linewidth": 0},
+        )
     return fig
 
 

@@ -22,7 +22,14 @@ from poseprior.errors import ValidationError
 
 __all__ = ["ReportFigure", "ReportTable", "ReportSection", "write_html_report"]
 
-_MEDIA = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml", ".mp4": "video/mp4"}
+_MEDIA = {
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".svg": "image/svg+xml",
+    ".mp4": "video/mp4",
+}
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
@@ -54,7 +61,9 @@ class ReportTable:
     def __post_init__(self) -> None:
         bad = [i for i, row in enumerate(self.rows) if len(row) != len(self.header)]
         if bad:
-            raise ValidationError(f"rows: row {bad[0]} has {len(self.rows[bad[0]])} cells, the header {len(self.header)}")
+            raise ValidationError(
+                f"rows: row {bad[0]} has {len(self.rows[bad[0]])} cells, the header {len(self.header)}"
+            )
 
 
 @dataclass

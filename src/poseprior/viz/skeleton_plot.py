@@ -197,7 +197,9 @@ def plot_poses(
             raise ValidationError("colors, joint_values: give one of them, not both")
         values = _as_values(joint_values, "joint_values", None)
         if values.shape != p.shape[:2]:
-            raise ValidationError(f"joint_values: expected shape {p.shape[:2]} (one per pose and joint), got {values.shape}")
+            raise ValidationError(
+                f"joint_values: expected shape {p.shape[:2]} (one per pose and joint), got {values.shape}"
+            )
         mappable = value_mappable(values, cmap, vmin, vmax)
         vmin, vmax = mappable.norm.vmin, mappable.norm.vmax
     q = _to_plot_frame(p, up)
@@ -240,7 +242,9 @@ def _add_colorbar(fig: Figure, mappable, left: float, label: str | None) -> None
         bar.set_label(label, fontsize=9)
 
 
-def _setup_panel(ax: Axes, centre: np.ndarray, half: float, floor: float, elev: float, azim: float, grid: bool = True) -> None:
+def _setup_panel(
+    ax: Axes, centre: np.ndarray, half: float, floor: float, elev: float, azim: float, grid: bool = True
+) -> None:
     """A cube of half-width ``half`` about ``centre`` (plot frame), the camera, no axes; a floor grid
     at height ``floor`` under the centre."""
     cx, cy, cz = (float(c) for c in centre)
@@ -269,7 +273,9 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     if not fmt:
         raise ValidationError(f"path: needs an extension naming the image format, got {str(path)!r}")
     if fmt not in fig.canvas.get_supported_filetypes():
-        raise ValidationError(f"path: unsupported image format {fmt!r}; use one of {sorted(fig.canvas.get_supported_filetypes())}")
+        raise ValidationError(
+            f"path: unsupported image format {fmt!r}; use one of {sorted(fig.canvas.get_supported_filetypes())}"
+        )
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt)
     return path

@@ -37,7 +37,16 @@ from poseprior.viz.viewer_scene import (
     value_colors_rgb,
 )
 
-__all__ = ["ViewerStyle", "MotionViewer", "MotionScene", "SceneMotion", "ViewOptions", "ReferenceSkeleton", "load_scene", "load_scene_motion"]
+__all__ = [
+    "ViewerStyle",
+    "MotionViewer",
+    "MotionScene",
+    "SceneMotion",
+    "ViewOptions",
+    "ReferenceSkeleton",
+    "load_scene",
+    "load_scene_motion",
+]
 
 RGB = tuple[int, int, int]
 
@@ -102,7 +111,15 @@ class MotionViewer:
         title: label at the top of the GUI panel.
     """
 
-    def __init__(self, scene: MotionScene, *, host: str = "127.0.0.1", port: int = 8080, style: ViewerStyle | None = None, title: str = "poseprior"):
+    def __init__(
+        self,
+        scene: MotionScene,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        style: ViewerStyle | None = None,
+        title: str = "poseprior",
+    ):
         viser = _viser()
         self.scene = scene
         self.style = style or ViewerStyle()
@@ -215,7 +232,15 @@ class MotionViewer:
         lo, hi = self.scene.extent()
         size = float(max(hi[0] - lo[0], hi[1] - lo[1], 2.0)) + 2.0
         centre = (lo + hi) / 2
-        api.add_grid("/ground", width=size, height=size, plane="xy", cell_size=0.25, section_size=1.0, position=(centre[0], centre[1], 0.0))
+        api.add_grid(
+            "/ground",
+            width=size,
+            height=size,
+            plane="xy",
+            cell_size=0.25,
+            section_size=1.0,
+            position=(centre[0], centre[1], 0.0),
+        )
         position, look_at = self.scene.camera()
         self.server.initial_camera.position = tuple(position)
         self.server.initial_camera.look_at = tuple(look_at)
@@ -300,7 +325,9 @@ class MotionViewer:
         self._speed = gui.add_slider("Speed", min=0.1, max=4.0, step=0.1, initial_value=1.0)
         self._hypotheses_checkbox = None
         if scene.has_hypotheses:
-            self._hypotheses_checkbox = gui.add_checkbox("Hypotheses", initial_value=False, hint="Show every hypothesis, semi-transparent")
+            self._hypotheses_checkbox = gui.add_checkbox(
+                "Hypotheses", initial_value=False, hint="Show every hypothesis, semi-transparent"
+            )
             self._hypotheses_checkbox.on_update(lambda e: self._show_hypotheses(e.target.value))
         self._frame_text = gui.add_markdown("")
         gui.add_html(self._legend_html())
@@ -314,7 +341,9 @@ class MotionViewer:
 
     def _frame_markdown(self, frame: int) -> str:
         scene = self.scene
-        lines = [f"**Frame** {frame} / {scene.num_frames - 1} &nbsp; **t** = {frame / scene.fps:.2f} s ({scene.fps:g} fps)"]
+        lines = [
+            f"**Frame** {frame} / {scene.num_frames - 1} &nbsp; **t** = {frame / scene.fps:.2f} s ({scene.fps:g} fps)"
+        ]
         for k, m in enumerate(scene.motions):
             f = scene.frame_of(k, frame)
             values = ", ".join(f"{key} {v[f]:.4g}" for key, v in m.frame_values.items())
@@ -328,8 +357,14 @@ class MotionViewer:
         for k, m in enumerate(self.scene.motions):
             r, g, b = style.colors[k % len(style.colors)]
             swatch = f'<span style="display:inline-block;width:12px;height:12px;background:rgb({r},{g},{b});margin-right:6px"></span>'
-            extra = f"{m.num_frames} frames, {m.num_joints} joints" + (f", {m.hypotheses.shape[1]} hypotheses" if m.hypotheses is not None else "")
-            note = f"<br><small>{html.escape(extra)}; {html.escape(m.note)}</small>" if m.note else f"<br><small>{html.escape(extra)}</small>"
+            extra = f"{m.num_frames} frames, {m.num_joints} joints" + (
+                f", {m.hypotheses.shape[1]} hypotheses" if m.hypotheses is not None else ""
+            )
+            note = (
+                f"<br><small>{html.escape(extra)}; {html.escape(m.note)}</small>"
+                if m.note
+                else f"<br><small>{html.escape(extra)}</small>"
+            )
             rows.append(f"<div>{swatch}<b>{html.escape(m.name)}</b>{note}</div>")
         for label, (lo, hi) in self._ranges.items():
             stops = value_colors_rgb(np.linspace(0.0, 1.0, 7), 0.0, 1.0, style.colormap)

@@ -140,7 +140,9 @@ def load_scene(paths: Sequence[str | Path], options: ViewOptions | None = None) 
     datasets = [_is_prepared(p) for p in paths]
     # split and take choose within the dataset(s); a motion file beside one ignores them (alone, it refuses them)
     plain = replace(options, split=None, take=None) if any(datasets) else options
-    motions = [load_scene_motion(p, options if is_dataset else plain) for p, is_dataset in zip(paths, datasets)]
+    motions = [
+        load_scene_motion(p, options if is_dataset else plain) for p, is_dataset in zip(paths, datasets, strict=False)
+    ]
     if len(motions) == 2:
         motions = [_borrow_tree(motions[0], motions[1]), _borrow_tree(motions[1], motions[0])]
     if len(motions) == 2 and options.values is None:
@@ -152,7 +154,10 @@ def load_scene(paths: Sequence[str | Path], options: ViewOptions | None = None) 
             da, db = joint_distances(a, b)
             if np.isfinite(da).any():
                 label = "distance between the two motions (mm)"
-                motions = [replace(a, joint_values=da, value_label=label), replace(b, joint_values=db, value_label=label)]
+                motions = [
+                    replace(a, joint_values=da, value_label=label),
+                    replace(b, joint_values=db, value_label=label),
+                ]
     return MotionScene(tuple(motions))
 
 
@@ -202,14 +207,19 @@ def load_scene_motion(path: str | Path, options: ViewOptions | None = None) -> S
         read = _read_npz(archive, options)
     elif member is None and archive.is_dir():
         raise FormatError(
-            archive, "a folder, but not a prepared dataset (no prepared.json); give a motion file or a folder written by `poseprior data prepare`"
+            archive,
+            "a folder, but not a prepared dataset (no prepared.json); give a motion file or a folder written by `poseprior data prepare`",
         )
     else:
         read = _from_motion(path_text, read_motion(path_text, fps=options.fps), {}, options)
     if read.joint_values is None:
         read.joint_values, read.value_label = _joint_values(path_text, read, options.values)
     up = options.up or read.up
-    frame_values = {k: v for k, v in read.arrays.items() if k not in _LAYOUT_KEYS and _numeric(v) and v.shape == (len(read.positions),)}
+    frame_values = {
+        k: v
+        for k, v in read.arrays.items()
+        if k not in _LAYOUT_KEYS and _numeric(v) and v.shape == (len(read.positions),)
+    }
     return SceneMotion(
         name=read.name,
         positions=to_z_up(read.positions, up),
@@ -255,7 +265,9 @@ def _motion_hypotheses(path: Path, motion: Motion, arrays: dict[str, np.ndarray]
     if h.ndim == 4 and h.shape[0] == T and h.shape[2:] == (K, 3) and _numeric(h):
         return h.astype(np.float64)
     if not (h.ndim == 5 and h.shape[0] == T and h.shape[2:] == (K - 1, 3, 3) and _numeric(h)):
-        raise FormatError(path, f"hypotheses: expected rotations ({T}, H, {K - 1}, 3, 3) or positions ({T}, H, {K}, 3), got {h.shape}")
+        raise FormatError(
+            path, f"hypotheses: expected rotations ({T}, H, {K - 1}, 3, 3) or positions ({T}, H, {K}, 3), got {h.shape}"
+        )
     H = h.shape[1]
     R = torch.from_numpy(h.astype(np.float64))
     if "hypotheses_root_rotation" in arrays:
@@ -287,7 +299,10 @@ def _read_npz(path: Path, options: ViewOptions) -> _Read:
     if "positions" in keys:
         return _read_keypoints(path, arrays, options)
     if "keypoints_2d" in keys:
-        raise FormatError(path, "holds 2D keypoints (keypoints_2d), and the viewer shows 3D joints: lift or fit them first (poseprior lift, poseprior fit2d)")
+        raise FormatError(
+            path,
+            "holds 2D keypoints (keypoints_2d), and the viewer shows 3D joints: lift or fit them first (poseprior lift, poseprior fit2d)",
+        )
     raise FormatError(
         path,
         f"npz with keys {sorted(keys)} is none of what the viewer shows: a motion ('rotations' and 'joint_names', "
@@ -305,7 +320,11 @@ def _read_keypoints(path: Path, arrays: dict[str, np.ndarray], options: ViewOpti
     to_m = kp.unit / 1000.0
     positions = np.where(kp.visible[..., None], kp.positions, np.nan) * to_m
     # The file's layout, or a layout with exactly its joint names.
-    layout = get_layout(kp.layout) if kp.layout else next((lay for lay in LAYOUTS.values() if lay.joint_names == kp.joint_names), None)
+    layout = (
+        get_layout(kp.layout)
+        if kp.layout
+        else next((lay for lay in LAYOUTS.values() if lay.joint_names == kp.joint_names), None)
+    )
     parents, tree_note = _parents_for(kp.joint_names, layout, options.skeletons)
     read = _Read(
         name=path.name,
@@ -372,7 +391,9 @@ def _prepared_root(path: Path) -> tuple[Path, str | None] | None:
         for split, entry in manifest["splits"].items():
             if entry.get("file") == path.name:
                 return path.parent, split
-        raise FormatError(path, f"not a split file of the prepared dataset {path.parent} (splits: {', '.join(manifest['splits'])})")
+        raise FormatError(
+            path, f"not a split file of the prepared dataset {path.parent} (splits: {', '.join(manifest['splits'])})"
+        )
     return None
 
 
@@ -397,11 +418,15 @@ def _read_prepared(root: Path, file_split: str | None, options: ViewOptions) -> 
     take = 0 if options.take is None else options.take
     if isinstance(take, str) and take not in data.take_names:
         if not take.lstrip("-").isdigit():
-            raise ValidationError(f"take: no take {take!r} in the {split} split of {root} (its first: {', '.join(data.take_names[:3])}, ...)")
+            raise ValidationError(
+                f"take: no take {take!r} in the {split} split of {root} (its first: {', '.join(data.take_names[:3])}, ...)"
+            )
         take = int(take)
     index = data.take_names.index(take) if isinstance(take, str) else int(take)
     if not 0 <= index < len(data.take_names):
-        raise ValidationError(f"take: index {index} out of range; the {split} split of {root} has {len(data.take_names)} takes")
+        raise ValidationError(
+            f"take: index {index} out of range; the {split} split of {root} has {len(data.take_names)} takes"
+        )
     rows = torch.nonzero(data.take == index).flatten()
     rows = rows[torch.argsort(data.frame[rows])]
     if not len(rows):
@@ -423,13 +448,17 @@ def _read_prepared(root: Path, file_split: str | None, options: ViewOptions) -> 
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def _parents_for(names: tuple[str, ...], layout: KeypointLayout | None, skeletons: Sequence[ReferenceSkeleton]) -> tuple[tuple[int, ...], str]:
+def _parents_for(
+    names: tuple[str, ...], layout: KeypointLayout | None, skeletons: Sequence[ReferenceSkeleton]
+) -> tuple[tuple[int, ...], str]:
     """``(parents, note)`` connecting named joints: their ``layout``'s tree, else each joint's nearest ancestor
     among them in the first known skeleton that has them all, else none (joints drawn unconnected)."""
     if layout is not None:
         if layout.parents is not None:
             return tuple(layout.parents), ""
-        return _spanning_tree(len(names), layout.edges), ""  # the layout's other edges are drawn too (SceneMotion.edges)
+        return _spanning_tree(
+            len(names), layout.edges
+        ), ""  # the layout's other edges are drawn too (SceneMotion.edges)
     for ref in skeletons:
         parents = _parents_from_tree(names, ref.skeleton.joint_names, ref.skeleton.parents)
         if parents is not None:
@@ -437,7 +466,9 @@ def _parents_for(names: tuple[str, ...], layout: KeypointLayout | None, skeleton
     return (-1,) * len(names), _UNCONNECTED
 
 
-def _parents_from_tree(names: Sequence[str], tree_names: Sequence[str], tree_parents: Sequence[int]) -> tuple[int, ...] | None:
+def _parents_from_tree(
+    names: Sequence[str], tree_names: Sequence[str], tree_parents: Sequence[int]
+) -> tuple[int, ...] | None:
     """Each of ``names``' nearest ancestor among ``names`` in a tree holding them all (``-1``: none), or None
     when the tree lacks one of them."""
     if not set(names) <= set(tree_names):
@@ -486,7 +517,9 @@ def _joint_values(path: str, read: _Read, key: str | None) -> tuple[np.ndarray |
             found = [k for k, a in read.arrays.items() if k not in _LAYOUT_KEYS and per_joint(a)]
             raise ValidationError(f"values: {path} has no array {key!r}; its per-joint arrays: {found or 'none'}")
         if not per_joint(read.arrays[key]):
-            raise ValidationError(f"values: {path}'s {key!r} has shape {read.arrays[key].shape}; per-joint values need ({T}, {J}) or ({J},)")
+            raise ValidationError(
+                f"values: {path}'s {key!r} has shape {read.arrays[key].shape}; per-joint values need ({T}, {J}) or ({J},)"
+            )
         return read.arrays[key].astype(np.float64), key
     for k, a in read.arrays.items():
         if k not in _LAYOUT_KEYS and not k.startswith("hypotheses") and per_joint(a):

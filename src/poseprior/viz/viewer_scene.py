@@ -198,7 +198,7 @@ class MotionScene:
     def extent(self) -> tuple[np.ndarray, np.ndarray]:
         """``(low, high)`` corners ``(3,)`` of the placed scene's bounding box, in metres."""
         lows, highs = [], []
-        for m, shift in zip(self.motions, self.placements()):
+        for m, shift in zip(self.motions, self.placements(), strict=False):
             lo, hi = _bounds(m)
             lows.append(lo + shift)
             highs.append(hi + shift)
@@ -272,7 +272,9 @@ def bone_transforms(positions: np.ndarray, bones: np.ndarray) -> tuple[np.ndarra
     return (a + b) / 2, q, lengths
 
 
-def value_colors_rgb(values: np.ndarray, low: float, high: float, cmap: str = "viridis", missing: Sequence[int] = (150, 150, 150)) -> np.ndarray:
+def value_colors_rgb(
+    values: np.ndarray, low: float, high: float, cmap: str = "viridis", missing: Sequence[int] = (150, 150, 150)
+) -> np.ndarray:
     """``(..., 3)`` uint8 colours of ``values`` mapped linearly from ``[low, high]`` onto matplotlib's ``cmap``
     (clipped at the ends); NaN values get ``missing``.
 

@@ -98,8 +98,7 @@ def write_model(
     name = type(model).__name__
     if name not in registered_classes() or model_class(name).cls is not type(model):
         raise ValidationError(
-            f"model: class {name} is not in the zoo's class registry; add it with "
-            "poseprior.zoo.register_model_class"
+            f"model: class {name} is not in the zoo's class registry; add it with poseprior.zoo.register_model_class"
         )
     config = model.config.to_dict()
     joint_names = getattr(model, "joint_names", None)
@@ -163,7 +162,7 @@ def _read_json(path: str | Path) -> tuple[Path, dict[str, Any]]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise FormatError(json_path, f"unreadable model description ({e})") from None
     if not isinstance(d, dict) or d.get("format") != FORMAT:
-        raise FormatError(json_path, f"not a poseprior model description (no \"format\": \"{FORMAT}\")")
+        raise FormatError(json_path, f'not a poseprior model description (no "format": "{FORMAT}")')
     if d.get("version") != VERSION:
         raise FormatError(json_path, f"model format version {d.get('version')!r}; this poseprior reads {VERSION}")
     for key, kind in (("class", str), ("config", dict), ("weights", str), ("weights_sha256", str)):

@@ -66,7 +66,10 @@ def test_axes_turn_the_coordinates_and_leave_the_jacobian():
     R = centers.double() @ roma.rotvec_to_rotmat(rotvecs(50, 2, 3.0, g))
     z, ladj = SO3Chart(centers).to_euclidean(R)
     z_axes, ladj_axes = SO3Chart(centers, axes=axes).to_euclidean(R)
-    torch.testing.assert_close(z_axes.unflatten(-1, (2, 3)), (axes.double().transpose(-1, -2) @ z.unflatten(-1, (2, 3)).unsqueeze(-1)).squeeze(-1))
+    torch.testing.assert_close(
+        z_axes.unflatten(-1, (2, 3)),
+        (axes.double().transpose(-1, -2) @ z.unflatten(-1, (2, 3)).unsqueeze(-1)).squeeze(-1),
+    )
     torch.testing.assert_close(ladj_axes, ladj)
 
 
@@ -74,7 +77,9 @@ def test_fit_decorrelates_each_joint_and_keeps_a_given_first_axis():
     """A hinge 10 degrees off the x axis: fitted axes find it, so the coordinates of the joint are uncorrelated."""
     g = torch.Generator().manual_seed(5)
     hinge = torch.tensor([math.cos(0.17), math.sin(0.17), 0.0], dtype=torch.float64)
-    v = (torch.rand(4000, 1, 1, generator=g, dtype=torch.float64) * 2 - 1) * hinge + 0.01 * torch.randn(4000, 1, 3, generator=g, dtype=torch.float64)
+    v = (torch.rand(4000, 1, 1, generator=g, dtype=torch.float64) * 2 - 1) * hinge + 0.01 * torch.randn(
+        4000, 1, 3, generator=g, dtype=torch.float64
+    )
     R = roma.rotvec_to_rotmat(torch.cat([v, v.flip(-1)], dim=1))
     chart = SO3Chart.fit(R)
     assert torch.allclose(chart.axes.transpose(-1, -2) @ chart.axes, torch.eye(3).expand(2, 3, 3), atol=1e-5)

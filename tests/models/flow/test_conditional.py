@@ -64,7 +64,15 @@ def trained() -> ConditionalFlowPrior:
     facing any way)."""
     g = torch.Generator().manual_seed(0)
     R, roots = hinge_poses(20000, g), upright(20000, g)
-    condition = ConditionConfig(context=16, hidden=(64, 64), p_3d=0.5, p_orthographic=0.0, p_perspective=0.5, distance_mm=(3000, 6000), pitch_deg=(-10, 30))
+    condition = ConditionConfig(
+        context=16,
+        hidden=(64, 64),
+        p_3d=0.5,
+        p_orthographic=0.0,
+        p_perspective=0.5,
+        distance_mm=(3000, 6000),
+        pitch_deg=(-10, 30),
+    )
     config = ConditionalFlowConfig.for_joints(JOINTS, condition, layers=4, hidden=(64, 64))
     torch.manual_seed(0)
     model = ConditionalFlowPrior.from_data(config, R, roots)
@@ -80,7 +88,9 @@ def trained() -> ConditionalFlowPrior:
 
 def test_config_round_trip_and_validation():
     config = ConditionalFlowConfig.for_joints(JOINTS, ConditionConfig(context=8), layers=2, hidden=(16,))
-    assert config.flow.context == 8 + 6 + 3 * 6 and config.flow.num_joints == 6 and config.flow.parents == JOINTS.parents
+    assert (
+        config.flow.context == 8 + 6 + 3 * 6 and config.flow.num_joints == 6 and config.flow.parents == JOINTS.parents
+    )
     d = json.loads(json.dumps(config.to_dict()))
     assert ConditionalFlowConfig.from_dict(d) == config
     with pytest.raises(ValidationError, match="flow.context"):
@@ -125,7 +135,9 @@ def test_sampler_log_prob_is_the_density():
     mask = torch.rand(4, J) > 0.3
     S, logp = model.sample_with_log_prob(6, kp, mask)
     assert torch.allclose(model.log_prob(S, kp, mask), logp, atol=2e-3)
-    assert torch.allclose(model.log_prob_unobserved(S), model.log_prob(S, kp, torch.zeros(J, dtype=torch.bool)), atol=1e-5)
+    assert torch.allclose(
+        model.log_prob_unobserved(S), model.log_prob(S, kp, torch.zeros(J, dtype=torch.bool)), atol=1e-5
+    )
 
 
 def test_mode_is_the_best_candidate():
@@ -215,7 +227,11 @@ def test_perspective_view_removes_intrinsics_and_matches_training():
     model = tiny()
     R, roots = random_rotations(8, 6, generator=g), random_rotations(8, generator=g)
     kp = model.keypoints(R)
-    yaw, pitch, dist = torch.rand(8, generator=g) * 6.3, torch.rand(8, generator=g) - 0.3, 30 + 30 * torch.rand(8, generator=g)
+    yaw, pitch, dist = (
+        torch.rand(8, generator=g) * 6.3,
+        torch.rand(8, generator=g) - 0.3,
+        30 + 30 * torch.rand(8, generator=g),
+    )
     mask = torch.ones(8, J, dtype=torch.bool)
     a = observe_perspective(perspective_pixels(kp, roots, CAMERA, yaw, pitch, dist), CAMERA, mask).image
     other = torch.tensor([[900.0, 0.0, 100.0], [0.0, 700.0, 600.0], [0.0, 0.0, 1.0]])
@@ -227,7 +243,9 @@ def test_perspective_view_removes_intrinsics_and_matches_training():
     assert torch.allclose(a, perspective_view(cam, mask), atol=1e-4)
     # A level camera aimed off the pelvis: the pan-tilt turn brings back a level camera aimed at it.
     aim = torch.randn(8, 3, generator=g) * 3
-    c = observe_perspective(perspective_pixels(kp, roots, CAMERA, yaw, torch.zeros(8), dist, aim=aim), CAMERA, mask).image
+    c = observe_perspective(
+        perspective_pixels(kp, roots, CAMERA, yaw, torch.zeros(8), dist, aim=aim), CAMERA, mask
+    ).image
     eye = aim + dist.unsqueeze(-1) * level_camera_rotations(torch.tensor([0.0, 1.0, 0.0]), yaw, torch.zeros(8))[1]
     d = eye.norm(dim=-1)
     new_yaw = torch.atan2(eye[:, 0], eye[:, 2])  # level_camera_rotations' horizontal axes for Y-up: h1 = z, h2 = x
@@ -271,7 +289,9 @@ def test_pinned_frame_is_a_bijection_centred_on_the_keypoints():
     centers, offsets = model.flow.chart.centers, model.skeleton.offsets.float()
     for j, child in ((0, 2), (4, 6)):
         rows = pinned[:, j]
-        torch.testing.assert_close(D[rows, j] @ offsets[child], (centers[j] @ offsets[child]).expand(int(rows.sum()), 3), atol=1e-4, rtol=0)
+        torch.testing.assert_close(
+            D[rows, j] @ offsets[child], (centers[j] @ offsets[child]).expand(int(rows.sum()), 3), atol=1e-4, rtol=0
+        )
     torch.testing.assert_close(D[~pinned], R[~pinned])
     # In the flow's chart, turned to the bone axes, what a joint pinned by its (longest) bone has left is a
     # twist about the x axis; the spine, pinned by two bones, has nothing left.
@@ -285,7 +305,9 @@ def test_from_data_starts_with_the_sharpness_the_bones_give():
     g = torch.Generator().manual_seed(0)
     R = hinge_poses(3000, g)
     torch.manual_seed(0)
-    config = ConditionalFlowConfig.for_joints(JOINTS, ConditionConfig(context=8, hidden=(16,), noise=0.002), layers=2, hidden=(16,))
+    config = ConditionalFlowConfig.for_joints(
+        JOINTS, ConditionConfig(context=8, hidden=(16,), noise=0.002), layers=2, hidden=(16,)
+    )
     model = ConditionalFlowPrior.from_data(config, R).eval()
     kp = model.keypoints(R[:200])
     gain = model.log_prob(R[:200], kp).mean() - model.log_prob_unobserved(R[:200]).mean()
@@ -319,7 +341,14 @@ def test_loss_trains_every_parameter_and_validation_metrics():
     assert loss.ndim == 0 and loss.isfinite()
     assert all(p.grad is not None for p in model.parameters())
     metrics = model.validation_metrics(batch)
-    assert set(metrics) == {"log_likelihood", "ll_3d", "ll_3d_masked30", "ll_orthographic", "ll_perspective", "ll_unobserved"}
+    assert set(metrics) == {
+        "log_likelihood",
+        "ll_3d",
+        "ll_3d_masked30",
+        "ll_orthographic",
+        "ll_perspective",
+        "ll_unobserved",
+    }
     assert metrics == model.validation_metrics(batch)  # fixed seed
 
 
@@ -344,7 +373,14 @@ def test_observation_informs_the_pose(trained):
     assert partial[[3, 4]].mean() > 2 * full[[3, 4]].mean() and partial[6] < 0.5 * none[6]
     # Perspective pixels from random views carry information too (slower to learn: the view is unknown).
     roots = upright(300, g)
-    pixels = perspective_pixels(kp, roots, CAMERA, 6.3 * torch.rand(300, generator=g), 0.3 * torch.rand(300, generator=g), torch.full((300,), 45.0))
+    pixels = perspective_pixels(
+        kp,
+        roots,
+        CAMERA,
+        6.3 * torch.rand(300, generator=g),
+        0.3 * torch.rand(300, generator=g),
+        torch.full((300,), 45.0),
+    )
     persp = error(pixels, None, CAMERA)
     assert persp.mean() < 0.9 * none.mean()
 

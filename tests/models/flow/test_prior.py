@@ -25,7 +25,9 @@ def tiny_prior(K: int, seed: int = 0, damp: float = 0.5) -> FlowPrior:
     the Monte Carlo check below then has a small standard error, and the flow is still far from the identity.
     """
     torch.manual_seed(seed)
-    prior = FlowPrior(FlowConfig(K, layers=2, hidden=(16,), bins=4), centers=roma.random_rotmat(K), scale=torch.full((3 * K,), 1.5))
+    prior = FlowPrior(
+        FlowConfig(K, layers=2, hidden=(16,), bins=4), centers=roma.random_rotmat(K), scale=torch.full((3 * K,), 1.5)
+    )
     with torch.no_grad():
         for p in prior.flow.parameters():
             p.mul_(damp)
@@ -129,7 +131,9 @@ def test_from_data_centres_and_standardises_the_training_data():
 
 
 def test_joint_names_config_round_trip_and_protocol():
-    joints = PoseJoints(("spine", "neck", "head"), (-1, 0, 1), "hips", ((0, 0, 0), (0, 10, 0), (0, 20, 0), (0, 8, 0)), 10.0)
+    joints = PoseJoints(
+        ("spine", "neck", "head"), (-1, 0, 1), "hips", ((0, 0, 0), (0, 10, 0), (0, 20, 0), (0, 8, 0)), 10.0
+    )
     config = FlowConfig(3, joints.parents, layers=2, hidden=(16,), joints=joints)
     assert FlowConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     prior = FlowPrior(config)
@@ -163,7 +167,9 @@ def exported_model() -> str:
     return "flow-bandai"
 
 
-def test_exported_weights_reproduce_the_recorded_fixed_subset_log_likelihood(exported_model: str, bandai_first_test_poses: torch.Tensor):
+def test_exported_weights_reproduce_the_recorded_fixed_subset_log_likelihood(
+    exported_model: str, bandai_first_test_poses: torch.Tensor
+):
     """Loading the weights gives the log-likelihood recorded beside them on the first 1000 test poses, to 2e-3
     nats/pose (float32 sums in another order or thread count, and the 3 decimals the record keeps)."""
     recorded = info(exported_model).training[FIXED_SUBSET_KEY]
@@ -185,7 +191,10 @@ def test_the_spline_is_zukos_spline():
     widths, heights = torch.randn(2, 500, 6, generator=g, dtype=torch.float64) * 3
     derivatives = torch.randn(500, 5, generator=g, dtype=torch.float64) * 3
     x = torch.randn(500, generator=g, dtype=torch.float64) * 3  # inside and outside the bound
-    ours, theirs = _RQSpline(widths, heights, derivatives, bound=5.0), MonotonicRQSTransform(widths, heights, derivatives, bound=5.0)
+    ours, theirs = (
+        _RQSpline(widths, heights, derivatives, bound=5.0),
+        MonotonicRQSTransform(widths, heights, derivatives, bound=5.0),
+    )
     y, ladj = ours.call_and_ladj(x)
     y_ref, ladj_ref = theirs.call_and_ladj(x)
     torch.testing.assert_close(y, y_ref)

@@ -21,11 +21,22 @@ def joints():
 
 @pytest.fixture(scope="module")
 def data(bandai_first_test_takes):
-    return {"rotations": bandai_first_test_takes["rotations"][:400], "root_rotation": bandai_first_test_takes["root_rotation"][:400]}
+    return {
+        "rotations": bandai_first_test_takes["rotations"][:400],
+        "root_rotation": bandai_first_test_takes["root_rotation"][:400],
+    }
 
 
 def _config(joints, layout="h36m17", **lifting):
-    return FlowLifterConfig(joints, LiftingConfig(layout=layout, **lifting), transforms=2, hidden=(64, 64), bins=4, context=16, context_hidden=(64,))
+    return FlowLifterConfig(
+        joints,
+        LiftingConfig(layout=layout, **lifting),
+        transforms=2,
+        hidden=(64, 64),
+        bins=4,
+        context=16,
+        context_hidden=(64,),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +48,7 @@ def trained(joints, data):
     before = model.validation_metrics(held_out)
     optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
     generator = torch.Generator().manual_seed(1)
-    for step in range(150):
+    for _ in range(150):
         index = torch.randint(0, 300, (64,), generator=generator)
         loss = model.loss({k: v[index] for k, v in data.items()}, generator)
         optimiser.zero_grad()
@@ -55,7 +66,12 @@ def _views(model, data, n=8, seed=5):
 def test_config_roundtrip_and_standardisation(joints, data):
     config = _config(joints, "coco17", drop_probability=0.1)
     assert FlowLifterConfig.from_dict(config.to_dict()) == config
-    assert ModelClass("ProbabilisticLifter", "poseprior.models.lifter.flow", "ProbabilisticLifter", "FlowLifterConfig").build(config.to_dict()).num_keypoints == 17
+    assert (
+        ModelClass("ProbabilisticLifter", "poseprior.models.lifter.flow", "ProbabilisticLifter", "FlowLifterConfig")
+        .build(config.to_dict())
+        .num_keypoints
+        == 17
+    )
     model = ProbabilisticLifter.from_data(config, data)
     assert model.loc.shape == model.scale.shape == (48,)
     # Root-relative keypoints scatter by tens of centimetres; random yaw centres x and z (y: head up, feet down).
@@ -66,7 +82,9 @@ def test_config_roundtrip_and_standardisation(joints, data):
     rebuilt = ProbabilisticLifter(FlowLifterConfig.from_dict(config.to_dict()))
     rebuilt.load_state_dict(model.state_dict())
     views = _views(model, data, n=3)
-    torch.testing.assert_close(rebuilt.mode(views["pixels"], views["camera"]), model.mode(views["pixels"], views["camera"]))
+    torch.testing.assert_close(
+        rebuilt.mode(views["pixels"], views["camera"]), model.mode(views["pixels"], views["camera"])
+    )
 
 
 @pytest.mark.parametrize("layout", [None, "h36m17", "coco17"])
@@ -172,7 +190,11 @@ def test_keypoint_data_gives_the_same_views(joints, data):
 
     model = ProbabilisticLifter.from_data(_config(joints), data)
     batch = {k: v[:6] for k, v in data.items()}
-    keypoints = 10.0 * layout_keypoints(model.skeleton, batch["rotations"].float(), "h36m17") @ batch["root_rotation"].float().transpose(-1, -2)
+    keypoints = (
+        10.0
+        * layout_keypoints(model.skeleton, batch["rotations"].float(), "h36m17")
+        @ batch["root_rotation"].float().transpose(-1, -2)
+    )
     a = model.random_views(batch, torch.Generator().manual_seed(3))
     b = model.random_views({"keypoints": keypoints}, torch.Generator().manual_seed(3))
     for key in ("pixels", "points_camera", "confidence"):
@@ -186,7 +208,15 @@ def test_lifter_trained_on_keypoints(h36m_3d_file):
 
     splits = h36m_lifting_splits(h36m_3d_file)
     joints = PoseJoints(H36M17.joint_names[1:], tuple(p - 1 for p in H36M17.parents[1:]), root="Hip", unit_mm=1.0)
-    config = FlowLifterConfig(joints, LiftingConfig(layout="h36m17", up=H36M_UP), transforms=2, hidden=(64, 64), bins=4, context=16, context_hidden=(64,))
+    config = FlowLifterConfig(
+        joints,
+        LiftingConfig(layout="h36m17", up=H36M_UP),
+        transforms=2,
+        hidden=(64, 64),
+        bins=4,
+        context=16,
+        context_hidden=(64,),
+    )
     assert FlowLifterConfig.from_dict(config.to_dict()) == config
     torch.manual_seed(0)
     model = ProbabilisticLifter.from_data(config, {"keypoints": splits["train"]})
@@ -196,14 +226,19 @@ def test_lifter_trained_on_keypoints(h36m_3d_file):
     optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
     generator = torch.Generator().manual_seed(1)
     for _ in range(100):
-        loss = model.loss({"keypoints": splits["train"][torch.randint(0, len(splits["train"]), (64,), generator=generator)]}, generator)
+        loss = model.loss(
+            {"keypoints": splits["train"][torch.randint(0, len(splits["train"]), (64,), generator=generator)]},
+            generator,
+        )
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
     after = model.validation_metrics(val)
     assert after["log_likelihood"] > before["log_likelihood"] + 5 and after["mpjpe_mm"] < before["mpjpe_mm"]
     with pytest.raises(ValidationError, match="no skeleton"):
-        model.random_views({"rotations": torch.eye(3).expand(2, 16, 3, 3), "root_rotation": torch.eye(3).expand(2, 3, 3)}, None)
+        model.random_views(
+            {"rotations": torch.eye(3).expand(2, 16, 3, 3), "root_rotation": torch.eye(3).expand(2, 3, 3)}, None
+        )
     with pytest.raises(ValidationError, match="keypoints: expected shape"):
         model.random_views({"keypoints": splits["val"][:, :16]}, None)
     with pytest.raises(ValidationError, match="rest offsets"):
@@ -212,7 +247,16 @@ def test_lifter_trained_on_keypoints(h36m_3d_file):
 
 def test_coupling_flow_samples_in_one_pass(joints, data):
     """``passes=2``: coupling transforms; the same interface, and sampling inverts the flow exactly."""
-    config = FlowLifterConfig(joints, LiftingConfig(layout="h36m17"), transforms=2, hidden=(32,), bins=4, context=8, context_hidden=(32,), passes=2)
+    config = FlowLifterConfig(
+        joints,
+        LiftingConfig(layout="h36m17"),
+        transforms=2,
+        hidden=(32,),
+        bins=4,
+        context=8,
+        context_hidden=(32,),
+        passes=2,
+    )
     assert FlowLifterConfig.from_dict(config.to_dict()) == config
     model = ProbabilisticLifter.from_data(config, data)
     views = _views(model, data, n=3)
@@ -222,6 +266,8 @@ def test_coupling_flow_samples_in_one_pass(joints, data):
     context = model.context(views["pixels"], views["camera"])
     x = (model._features(samples) - model.loc) / model.scale
     z = model.flow(context).transform(x)
-    torch.testing.assert_close(z, torch.randn((4, 3, 48), generator=torch.Generator().manual_seed(0)), atol=1e-3, rtol=1e-3)
+    torch.testing.assert_close(
+        z, torch.randn((4, 3, 48), generator=torch.Generator().manual_seed(0)), atol=1e-3, rtol=1e-3
+    )
     with pytest.raises(ValidationError, match="passes"):
         FlowLifterConfig(joints, LiftingConfig(layout="h36m17"), passes=1)

@@ -47,7 +47,9 @@ def motion(takes: int, frames: int, g: torch.Generator) -> SimpleNamespace:
     )
 
 
-def tiny(window: int = 5, lifting: LiftingConfig | None = None, joints: PoseJoints = JOINTS, data=None) -> RotationLifter:
+def tiny(
+    window: int = 5, lifting: LiftingConfig | None = None, joints: PoseJoints = JOINTS, data=None
+) -> RotationLifter:
     torch.manual_seed(0)
     config = RotationLifterConfig(joints, lifting or LiftingConfig(), window=window, channels=32, blocks=1, dropout=0.0)
     if data is None:
@@ -174,7 +176,9 @@ def test_one_camera_per_window(data):
     # the camera-frame joints of the true camera-frame root rotations, placed by frame 0, give every frame's pixels
     points = model.positions(v["root_rotation"], windows["window_rotations"])
     t = root_translation(points[:, 0], v["pixels"][:, 0], v["camera"])
-    torch.testing.assert_close(project_points(points + t[:, None, None], v["camera"].unsqueeze(1)), v["pixels"], atol=1e-2, rtol=1e-4)
+    torch.testing.assert_close(
+        project_points(points + t[:, None, None], v["camera"].unsqueeze(1)), v["pixels"], atol=1e-2, rtol=1e-4
+    )
 
 
 def test_layouts_with_the_bandai_skeleton():
@@ -186,13 +190,21 @@ def test_layouts_with_the_bandai_skeleton():
     R = roma.rotvec_to_rotmat(0.2 * torch.randn(30, 20, 3, generator=g))
     roots = roma.rotvec_to_rotmat(torch.tensor([0.0, 1.0, 0.0]) * torch.rand(30, 1, generator=g) * 6)
     for layout, P in (("h36m17", 17), ("coco17", 17)):
-        model = tiny(3, LiftingConfig(layout=layout, drop_probability=0.2), joints, SimpleNamespace(rotations=R, root_rotation=roots))
+        model = tiny(
+            3,
+            LiftingConfig(layout=layout, drop_probability=0.2),
+            joints,
+            SimpleNamespace(rotations=R, root_rotation=roots),
+        )
         assert model.num_keypoints == P
         v = views(model, R[:4], roots[:4])
         assert (v["confidence"][..., list(model.config.lifting.root)] == 1).all()  # every frame's root
         out = model(v["pixels"][0], v["camera"][0], v["confidence"][0])
         assert out["rotations"].shape == (4, 20, 3, 3) and out["positions"].shape == (4, 21, 3)
-        windows = {"window_rotations": R[:8, None].expand(8, 3, 20, 3, 3), "window_root_rotation": roots[:8, None].expand(8, 3, 3, 3)}
+        windows = {
+            "window_rotations": R[:8, None].expand(8, 3, 20, 3, 3),
+            "window_root_rotation": roots[:8, None].expand(8, 3, 3, 3),
+        }
         assert torch.isfinite(model.train().loss(windows, g))
 
 
@@ -203,7 +215,9 @@ def test_config_round_trip_and_state(data):
     copy = RotationLifter(config)
     copy.load_state_dict(model.state_dict())
     v = views(model, data.rotations[:6], data.root_rotation[:6])
-    torch.testing.assert_close(copy.eval()(v["pixels"][0], v["camera"][0])["positions"], model(v["pixels"][0], v["camera"][0])["positions"])
+    torch.testing.assert_close(
+        copy.eval()(v["pixels"][0], v["camera"][0])["positions"], model(v["pixels"][0], v["camera"][0])["positions"]
+    )
 
 
 def test_bad_input(data):
@@ -237,4 +251,10 @@ def test_bad_input(data):
     with pytest.raises(ValidationError, match="window"):
         RotationLifterConfig(JOINTS, window=4)
     with pytest.raises(ValidationError, match="window_rotations"):
-        model.loss({"window_rotations": data.rotations[:2, None].expand(2, 3, K, 3, 3), "window_root_rotation": data.root_rotation[:2, None].expand(2, 3, 3, 3)}, torch.Generator())
+        model.loss(
+            {
+                "window_rotations": data.rotations[:2, None].expand(2, 3, K, 3, 3),
+                "window_root_rotation": data.root_rotation[:2, None].expand(2, 3, 3, 3),
+            },
+            torch.Generator(),
+        )

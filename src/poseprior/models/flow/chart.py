@@ -38,6 +38,7 @@ from poseprior.geometry import log_haar_density_rotvec
 
 __all__ = ["SO3Chart", "axes_with_first"]
 
+
 def axes_with_first(first: torch.Tensor) -> torch.Tensor:
     """Rotations ``(..., 3, 3)`` whose first column is the unit vector along ``first (..., 3)`` (the identity
     where ``first`` is 0); the other two columns are any orthonormal completion.
@@ -71,7 +72,9 @@ class SO3Chart(nn.Module):
         True
     """
 
-    def __init__(self, centers: torch.Tensor | None = None, num_joints: int | None = None, axes: torch.Tensor | None = None):
+    def __init__(
+        self, centers: torch.Tensor | None = None, num_joints: int | None = None, axes: torch.Tensor | None = None
+    ):
         super().__init__()
         if centers is None:
             centers = torch.eye(3).expand(num_joints, 3, 3).clone()

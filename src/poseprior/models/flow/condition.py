@@ -102,9 +102,13 @@ class ConditionConfig:
     def __post_init__(self) -> None:
         kinds = (self.p_3d, self.p_orthographic, self.p_perspective)
         if min(kinds) < 0 or sum(kinds) <= 0:
-            raise ValidationError(f"p_3d, p_orthographic, p_perspective: need non-negative values with a positive sum, got {kinds}")
+            raise ValidationError(
+                f"p_3d, p_orthographic, p_perspective: need non-negative values with a positive sum, got {kinds}"
+            )
         if not (0 <= self.p_full and 0 <= self.p_empty and self.p_full + self.p_empty <= 1):
-            raise ValidationError(f"p_full, p_empty: need non-negative values summing to at most 1, got {self.p_full}, {self.p_empty}")
+            raise ValidationError(
+                f"p_full, p_empty: need non-negative values summing to at most 1, got {self.p_full}, {self.p_empty}"
+            )
         if self.context < 1:
             raise ValidationError(f"context: must be positive, got {self.context}")
         if not 0 < self.distance_mm[0] <= self.distance_mm[1]:
@@ -159,7 +163,7 @@ class ObservationEncoder(nn.Module):
         super().__init__()
         widths = [9 * (num_joints - 1), *config.hidden]
         layers: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:]):
+        for a, b in zip(widths[:-1], widths[1:], strict=False):
             layers += [nn.Linear(a, b), nn.SiLU()]
         layers.append(nn.Linear(widths[-1], config.context))
         self.net = nn.Sequential(*layers)
@@ -171,7 +175,10 @@ class ObservationEncoder(nn.Module):
     @torch.no_grad()
     def fit(self, observation: Observation) -> None:
         """Set the standardisation from a batch of fully visible training observations of each kind."""
-        for name, values, mask in (("points", observation.points, observation.points_mask), ("image", observation.image, observation.image_mask.unsqueeze(-1))):
+        for name, values, mask in (
+            ("points", observation.points, observation.points_mask),
+            ("image", observation.image, observation.image_mask.unsqueeze(-1)),
+        ):
             mask = mask.expand_as(values).to(values.dtype)
             n = mask.sum(0)
             loc = (values * mask).sum(0) / n.clamp_min(1)
@@ -196,7 +203,9 @@ def observe_3d(keypoints: torch.Tensor, mask: torch.Tensor, length_scale: float)
     """
     points = torch.where(mask, keypoints / length_scale, 0.0)
     batch = keypoints.shape[:-1]
-    return Observation(points, mask, keypoints.new_zeros(*batch, 2), torch.zeros(batch, dtype=torch.bool, device=keypoints.device))
+    return Observation(
+        points, mask, keypoints.new_zeros(*batch, 2), torch.zeros(batch, dtype=torch.bool, device=keypoints.device)
+    )
 
 
 def perspective_view(rays: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -232,7 +241,9 @@ def observe_perspective(pixels: torch.Tensor, camera: torch.Tensor, mask: torch.
     rays = homogeneous @ torch.linalg.inv(camera).transpose(-1, -2)
     image = perspective_view(rays, mask)
     batch = pixels.shape[:-1]
-    return Observation(pixels.new_zeros(*batch, 3), torch.zeros(*batch, 3, dtype=torch.bool, device=pixels.device), image, mask)
+    return Observation(
+        pixels.new_zeros(*batch, 3), torch.zeros(*batch, 3, dtype=torch.bool, device=pixels.device), image, mask
+    )
 
 
 def perspective_pixels(
@@ -253,7 +264,9 @@ def perspective_pixels(
     in the direction given by ``yaw`` and ``pitch`` radians ``(...)`` about the world ``up`` axis
     (:func:`~poseprior.geometry.level_camera_rotations`). This is the camera of :func:`random_observation`, in pixels.
     """
-    R_cw, direction = level_camera_rotations(torch.tensor(up, dtype=keypoints.dtype, device=keypoints.device), yaw, pitch)
+    R_cw, direction = level_camera_rotations(
+        torch.tensor(up, dtype=keypoints.dtype, device=keypoints.device), yaw, pitch
+    )
     target = torch.zeros_like(direction) if aim is None else aim
     eye = target + distance.unsqueeze(-1) * direction
     world = keypoints @ root_rotation.transpose(-1, -2)
@@ -318,7 +331,9 @@ def random_observation(
         cam = cam + torch.stack([torch.zeros_like(distance), torch.zeros_like(distance), distance], -1).unsqueeze(-2)
         view = perspective_view(cam, image_mask[persp])
         if config.noise > 0:
-            view = torch.where(image_mask[persp].unsqueeze(-1), view + config.noise * _randn(generator, view.shape, dtype, device), 0.0)
+            view = torch.where(
+                image_mask[persp].unsqueeze(-1), view + config.noise * _randn(generator, view.shape, dtype, device), 0.0
+            )
         image = image.index_copy(0, persp, view)
     return Observation(points, points_mask, image, image_mask)
 

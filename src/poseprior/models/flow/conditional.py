@@ -95,7 +95,9 @@ class ConditionalFlowConfig:
         if self.flow.num_joints != K:
             raise ValidationError(f"flow.num_joints: {self.flow.num_joints} for {K} pose joints")
         if self.flow.context != self.context_size(self.condition, K):
-            raise ValidationError(f"flow.context ({self.flow.context}) must be {self.context_size(self.condition, K)} for {K} joints")
+            raise ValidationError(
+                f"flow.context ({self.flow.context}) must be {self.context_size(self.condition, K)} for {K} joints"
+            )
         if not self.joints.offsets:
             raise ValidationError("joints: the conditional flow needs rest offsets for forward kinematics")
         if not self.length_scale > 0:
@@ -107,7 +109,9 @@ class ConditionalFlowConfig:
         return condition.context + num_joints * (4 if condition.estimates else 1)
 
     @classmethod
-    def for_joints(cls, joints: PoseJoints, condition: ConditionConfig | None = None, **flow: object) -> ConditionalFlowConfig:
+    def for_joints(
+        cls, joints: PoseJoints, condition: ConditionConfig | None = None, **flow: object
+    ) -> ConditionalFlowConfig:
         """A config for ``joints`` (with offsets); ``flow`` are :class:`FlowConfig` fields (layers, hidden, ...).
 
         Example:
@@ -217,7 +221,9 @@ class ConditionalFlowPrior(nn.Module):
         model.encoder.fit(random_observation(keypoints, roots, kinds, config.length_scale, config.joints.unit_mm, g))
         with torch.no_grad():
             observed = replace(full, noise=config.condition.noise, p_3d=1.0, p_orthographic=0.0, p_perspective=0.0)
-            model._init_affine(R, random_observation(keypoints, None, observed, config.length_scale, config.joints.unit_mm, g))
+            model._init_affine(
+                R, random_observation(keypoints, None, observed, config.length_scale, config.joints.unit_mm, g)
+            )
         return model
 
     def _init_affine(self, R: torch.Tensor, observation: Observation) -> None:
@@ -236,7 +242,9 @@ class ConditionalFlowPrior(nn.Module):
             values = x[pinned[:, j], j]
             log_scale = values.std(0).clamp_min(1e-6).log().clamp(-0.95 * _MAX_LOG_SCALE, 0.0)
             self.affine.weight[3 * j : 3 * j + 3, C + j] = values.mean(0)
-            self.affine.weight[3 * K + 3 * j : 3 * K + 3 * j + 3, C + j] = _MAX_LOG_SCALE * torch.atanh(log_scale / _MAX_LOG_SCALE)
+            self.affine.weight[3 * K + 3 * j : 3 * K + 3 * j + 3, C + j] = _MAX_LOG_SCALE * torch.atanh(
+                log_scale / _MAX_LOG_SCALE
+            )
 
     # --------------------------------------------------------------------------------------- description
     @property
@@ -270,7 +278,9 @@ class ConditionalFlowPrior(nn.Module):
         self._check(R)
         return pelvis_keypoints(self._skeleton, R)
 
-    def observe(self, keypoints: torch.Tensor, mask: torch.Tensor | None = None, camera: torch.Tensor | None = None) -> Observation:
+    def observe(
+        self, keypoints: torch.Tensor, mask: torch.Tensor | None = None, camera: torch.Tensor | None = None
+    ) -> Observation:
         """Validate and normalise an observation (see the class docstring for the arguments)."""
         J = self.num_joints + 1
         if not isinstance(keypoints, torch.Tensor) or not keypoints.is_floating_point():
@@ -291,17 +301,23 @@ class ConditionalFlowPrior(nn.Module):
         bad = ~torch.isfinite(keypoints) & coord_visible
         if bad.any():
             j = int(bad.nonzero()[0][-2])
-            raise ValidationError(f"keypoints: NaN or inf at a visible keypoint (joint {self._skeleton.joint_names[j]!r}); mask it out")
+            raise ValidationError(
+                f"keypoints: NaN or inf at a visible keypoint (joint {self._skeleton.joint_names[j]!r}); mask it out"
+            )
         if camera is not None:
             if D != 2:
                 raise ValidationError(f"camera: intrinsics go with 2D pixel keypoints (..., {J}, 2), got 3D keypoints")
             camera = torch.as_tensor(camera, dtype=dtype, device=keypoints.device)
             if camera.ndim < 2 or camera.shape[-2:] != (3, 3) or not torch.isfinite(camera).all():
-                raise ValidationError(f"camera: expected finite (3, 3) or (..., 3, 3) intrinsics, got shape {tuple(camera.shape)}")
+                raise ValidationError(
+                    f"camera: expected finite (3, 3) or (..., 3, 3) intrinsics, got shape {tuple(camera.shape)}"
+                )
             if torch.linalg.det(camera).abs().min() < 1e-12:
                 raise ValidationError("camera: intrinsics matrix is singular")
             if not joint_visible[..., 0].all():
-                raise ValidationError(f"mask: perspective keypoints need the root {self._skeleton.joint_names[0]!r} visible (it anchors the view)")
+                raise ValidationError(
+                    f"mask: perspective keypoints need the root {self._skeleton.joint_names[0]!r} visible (it anchors the view)"
+                )
             return observe_perspective(keypoints, camera, joint_visible)
         if D == 2:  # orthographic: the pelvis-frame x, y with z hidden
             keypoints = torch.cat([keypoints, torch.zeros_like(keypoints[..., :1])], dim=-1)
@@ -310,7 +326,9 @@ class ConditionalFlowPrior(nn.Module):
         root = torch.where(coord_visible[..., :1, :], keypoints[..., :1, :], 0.0)
         return observe_3d(keypoints - root, coord_visible, self.config.length_scale)
 
-    def condition(self, keypoints: torch.Tensor, mask: torch.Tensor | None = None, camera: torch.Tensor | None = None) -> Condition:
+    def condition(
+        self, keypoints: torch.Tensor, mask: torch.Tensor | None = None, camera: torch.Tensor | None = None
+    ) -> Condition:
         """The :class:`Condition` the flow sees for an observation (batch shape ``(...)``)."""
         return self._condition(self.observe(keypoints, mask, camera))
 
@@ -381,7 +399,9 @@ class ConditionalFlowPrior(nn.Module):
             R.append(parent.transpose(-1, -2) @ G[j])
         return torch.stack(R, dim=-3)
 
-    def _sample(self, n: int | None, condition: Condition, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    def _sample(
+        self, n: int | None, condition: Condition, temperature: float = 1.0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` samples (base noise scaled by ``temperature``), or with ``n=None`` the image of the base
         distribution's mode (no sample dimension); with their exact log-densities under the model."""
         flow = self.flow
@@ -389,7 +409,9 @@ class ConditionalFlowPrior(nn.Module):
         if n is None:
             base = torch.zeros_like(condition.shift)
         else:
-            base = temperature * torch.randn(n, *condition.shift.shape, dtype=condition.shift.dtype, device=condition.shift.device)
+            base = temperature * torch.randn(
+                n, *condition.shift.shape, dtype=condition.shift.dtype, device=condition.shift.device
+            )
         u, ladj = distribution.transform.inv.call_and_ladj(base)
         log_pu = distribution.base.log_prob(base) - ladj
         z = (u * torch.exp(condition.log_scale) + condition.shift) * flow.scale + flow.loc
@@ -496,7 +518,12 @@ class ConditionalFlowPrior(nn.Module):
         with torch.no_grad():
             keypoints = pelvis_keypoints(self._skeleton, R)
             observation = random_observation(
-                keypoints, batch.get("root_rotation"), self.config.condition, self.config.length_scale, self.unit_mm, generator
+                keypoints,
+                batch.get("root_rotation"),
+                self.config.condition,
+                self.config.length_scale,
+                self.unit_mm,
+                generator,
             )
         return -self._log_prob(R, self._condition(observation), validate=False).mean()
 
@@ -522,7 +549,15 @@ class ConditionalFlowPrior(nn.Module):
         out["ll_3d_masked30"] = ll(keypoints, torch.rand(B, J, generator=g, device=R.device) >= 0.3)
         out["ll_orthographic"] = ll(keypoints[..., :2])
         if "root_rotation" in batch and self.config.condition.p_perspective > 0:
-            only = replace(self.config.condition, p_3d=0.0, p_orthographic=0.0, p_perspective=1.0, p_full=1.0, p_empty=0.0, noise=0.0)
+            only = replace(
+                self.config.condition,
+                p_3d=0.0,
+                p_orthographic=0.0,
+                p_perspective=1.0,
+                p_full=1.0,
+                p_empty=0.0,
+                noise=0.0,
+            )
             obs = random_observation(keypoints, batch["root_rotation"], only, self.config.length_scale, self.unit_mm, g)
             out["ll_perspective"] = float(self._log_prob(R, self._condition(obs), validate=False).mean())
         out["ll_unobserved"] = float(self.log_prob_unobserved(R, validate=False).mean())

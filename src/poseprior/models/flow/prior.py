@@ -93,7 +93,14 @@ class _RQSpline(MonotonicRQSTransform):
     ``__init__`` body is rewritten here (zuko's own is skipped), so pyproject pins zuko's minor version and
     ``test_the_spline_is_zukos_spline`` fails if the two part."""
 
-    def __init__(self, widths: torch.Tensor, heights: torch.Tensor, derivatives: torch.Tensor, bound: float = 5.0, slope: float = 1e-3):
+    def __init__(
+        self,
+        widths: torch.Tensor,
+        heights: torch.Tensor,
+        derivatives: torch.Tensor,
+        bound: float = 5.0,
+        slope: float = 1e-3,
+    ):
         super(MonotonicRQSTransform, self).__init__()
         log_slope = math.log(slope)
         widths = widths / (1 + abs(2 * widths / log_slope))
@@ -177,7 +184,13 @@ class FlowPrior(ConfiguredJoints, nn.Module):
         shapes = [(config.bins,), (config.bins,), (config.bins - 1,)]
         transforms = [
             zuko.flows.GeneralCouplingTransform(
-                D, config.context, mask=m, univariate=spline, shapes=shapes, hidden_features=config.hidden, activation=nn.SiLU
+                D,
+                config.context,
+                mask=m,
+                univariate=spline,
+                shapes=shapes,
+                hidden_features=config.hidden,
+                activation=nn.SiLU,
             )
             for m in coupling_masks(parents, config.layers, config.seed)
         ]
@@ -196,7 +209,9 @@ class FlowPrior(ConfiguredJoints, nn.Module):
         principal axes fit the training styles better but generalise worse, both to held-out styles and to
         other labs' motion (``benchmarks/flow_design.py``; docs/benchmarks.md, "Chart axes")."""
         if rotations.ndim != 4 or rotations.shape[1:] != (config.num_joints, 3, 3):
-            raise ValidationError(f"rotations: expected shape (N, {config.num_joints}, 3, 3), got {tuple(rotations.shape)}")
+            raise ValidationError(
+                f"rotations: expected shape (N, {config.num_joints}, 3, 3), got {tuple(rotations.shape)}"
+            )
         chart = SO3Chart(SO3Chart.fit(rotations).centers)
         z, _ = chart.to_euclidean(rotations.float())
         return cls(config, chart.centers, z.mean(0), z.std(0).clamp_min(1e-6), chart.axes)
@@ -204,7 +219,9 @@ class FlowPrior(ConfiguredJoints, nn.Module):
     def _check(self, R: torch.Tensor, name: str = "R") -> None:
         K = self.num_joints
         if R.ndim < 3 or R.shape[-3:] != (K, 3, 3):
-            raise ValidationError(f"{name}: expected shape (..., {K}, 3, 3) for this {K}-joint prior, got {tuple(R.shape)}")
+            raise ValidationError(
+                f"{name}: expected shape (..., {K}, 3, 3) for this {K}-joint prior, got {tuple(R.shape)}"
+            )
 
     def _standardised(self, R: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z, ladj = self.chart.to_euclidean(R)
@@ -253,9 +270,7 @@ class FlowPrior(ConfiguredJoints, nn.Module):
         in closed form)."""
         return self.chart.to_rotations(self.flow().transform.inv(z) * self.scale + self.loc)[0]
 
-    def rsample_with_log_prob(
-        self, n: int, context: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def rsample_with_log_prob(self, n: int, context: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Differentiable samples ``(n, ..., K, 3, 3)`` with their exact log-densities ``(n, ...)``."""
         u, log_pu = self._distribution(context).rsample_and_log_prob((n,))
         z = u * self.scale + self.loc

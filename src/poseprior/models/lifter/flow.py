@@ -89,7 +89,9 @@ class FlowLifterConfig:
         if self.passes is not None and self.passes < 2:
             raise ValidationError(f"passes: None (autoregressive) or at least 2 (coupling), got {self.passes}")
         if self.transforms < 1 or self.bins < 1 or self.context < 1:
-            raise ValidationError(f"transforms, bins, context: must be positive, got {self.transforms}, {self.bins}, {self.context}")
+            raise ValidationError(
+                f"transforms, bins, context: must be positive, got {self.transforms}, {self.bins}, {self.context}"
+            )
 
     @property
     def num_keypoints(self) -> int:
@@ -137,7 +139,7 @@ class ProbabilisticLifter(nn.Module):
         self.register_buffer("scale", torch.full((3 * (P - 1),), 1000.0))
         widths = [3 * P, *config.context_hidden]
         layers: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:]):
+        for a, b in zip(widths[:-1], widths[1:], strict=False):
             layers += [nn.Linear(a, b), nn.SiLU()]
         self.encoder = nn.Sequential(*layers, nn.Linear(widths[-1], config.context))
         self.flow = zuko.flows.NSF(
@@ -196,7 +198,9 @@ class ProbabilisticLifter(nn.Module):
             keypoints = data["keypoints"].to(dtype)
             P = self.num_keypoints
             if keypoints.ndim != 3 or keypoints.shape[-2:] != (P, 3):
-                raise ValidationError(f"keypoints: expected shape (B, {P}, 3) for this lifter, got {tuple(keypoints.shape)}")
+                raise ValidationError(
+                    f"keypoints: expected shape (B, {P}, 3) for this lifter, got {tuple(keypoints.shape)}"
+                )
             eye = torch.eye(3, dtype=dtype, device=keypoints.device).expand(keypoints.shape[0], 3, 3)
             return random_views(keypoints, eye, self.config.lifting, 1.0, generator)
         if self._skeleton is None:
@@ -215,7 +219,9 @@ class ProbabilisticLifter(nn.Module):
         """
         P = self.num_keypoints
         if not isinstance(points3d, torch.Tensor) or points3d.ndim < 2 or points3d.shape[-2:] != (P, 3):
-            raise ValidationError(f"points3d: expected shape (..., {P}, 3), got {tuple(getattr(points3d, 'shape', ()))}")
+            raise ValidationError(
+                f"points3d: expected shape (..., {P}, 3), got {tuple(getattr(points3d, 'shape', ()))}"
+            )
         if not torch.isfinite(points3d).all():
             raise ValidationError("points3d: contains NaN or inf")
         return self._log_prob_standardised(points3d, self.context(pixels, camera, confidence)) - self.scale.log().sum()
@@ -241,34 +247,46 @@ class ProbabilisticLifter(nn.Module):
         return points
 
     # ------------------------------------------------------------------------------------------- context
-    def context(self, pixels: torch.Tensor, camera: torch.Tensor, confidence: torch.Tensor | None = None) -> torch.Tensor:
+    def context(
+        self, pixels: torch.Tensor, camera: torch.Tensor, confidence: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Validate the 2D input and encode it: context ``(..., C)``."""
         P = self.num_keypoints
         if not isinstance(pixels, torch.Tensor) or not pixels.is_floating_point():
             raise ValidationError(f"pixels: expected a floating-point tensor, got {type(pixels).__name__}")
         if pixels.ndim < 2 or pixels.shape[-2:] != (P, 2):
-            raise ValidationError(f"pixels: expected shape (..., {P}, 2) for this lifter's {P} keypoints, got {tuple(pixels.shape)}")
+            raise ValidationError(
+                f"pixels: expected shape (..., {P}, 2) for this lifter's {P} keypoints, got {tuple(pixels.shape)}"
+            )
         if pixels.numel() == 0:
             raise ValidationError(f"pixels: empty batch {tuple(pixels.shape)}")
         dtype = self.loc.dtype
         pixels = pixels.to(dtype)
         camera = torch.as_tensor(camera, dtype=dtype, device=pixels.device)
         if camera.ndim < 2 or camera.shape[-2:] != (3, 3) or not torch.isfinite(camera).all():
-            raise ValidationError(f"camera: expected finite (3, 3) or (..., 3, 3) intrinsics, got shape {tuple(camera.shape)}")
+            raise ValidationError(
+                f"camera: expected finite (3, 3) or (..., 3, 3) intrinsics, got shape {tuple(camera.shape)}"
+            )
         if torch.linalg.det(camera).abs().min() < 1e-12:
             raise ValidationError("camera: intrinsics matrix is singular")
         if confidence is None:
             confidence = torch.ones(pixels.shape[:-1], dtype=dtype, device=pixels.device)
         confidence = torch.as_tensor(confidence, dtype=dtype, device=pixels.device)
         if confidence.shape != pixels.shape[:-1]:
-            raise ValidationError(f"confidence: expected shape {tuple(pixels.shape[:-1])}, got {tuple(confidence.shape)}")
+            raise ValidationError(
+                f"confidence: expected shape {tuple(pixels.shape[:-1])}, got {tuple(confidence.shape)}"
+            )
         if not torch.isfinite(confidence).all() or (confidence < 0).any():
             raise ValidationError("confidence: expected finite non-negative values")
         bad = ~torch.isfinite(pixels).all(-1) & (confidence > 0)
         if bad.any():
-            raise ValidationError(f"pixels: NaN or inf at keypoint {int(bad.nonzero()[0][-1])} with confidence > 0; set its confidence to 0")
+            raise ValidationError(
+                f"pixels: NaN or inf at keypoint {int(bad.nonzero()[0][-1])} with confidence > 0; set its confidence to 0"
+            )
         if not (confidence[..., list(self.root)] > 0).all():
-            raise ValidationError(f"confidence: the root keypoints {list(self.root)} must be visible (they anchor the 2D normalisation)")
+            raise ValidationError(
+                f"confidence: the root keypoints {list(self.root)} must be visible (they anchor the 2D normalisation)"
+            )
         return self._encode(pixels, camera, confidence)
 
     def _encode(self, pixels: torch.Tensor, camera: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
@@ -291,7 +309,9 @@ class ProbabilisticLifter(nn.Module):
             raise ValidationError(f"n: must be positive, got {n}")
         context = self.context(pixels, camera, confidence)
         device = generator.device if generator is not None else context.device
-        z = torch.randn((n, *context.shape[:-1], self.loc.shape[0]), generator=generator, device=device, dtype=context.dtype)
+        z = torch.randn(
+            (n, *context.shape[:-1], self.loc.shape[0]), generator=generator, device=device, dtype=context.dtype
+        )
         return self._decode(z.to(context.device), context)
 
     @torch.no_grad()

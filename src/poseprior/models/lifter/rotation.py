@@ -82,7 +82,9 @@ class RotationLifterConfig:
         if self.window < 1 or self.window % 2 == 0:
             raise ValidationError(f"window: expected a positive odd number of frames, got {self.window}")
         if self.channels < 1 or self.blocks < 0:
-            raise ValidationError(f"channels, blocks: expected positive / non-negative, got {self.channels}, {self.blocks}")
+            raise ValidationError(
+                f"channels, blocks: expected positive / non-negative, got {self.channels}, {self.blocks}"
+            )
         if not 0 <= self.dropout < 1:
             raise ValidationError(f"dropout: expected a rate in [0, 1), got {self.dropout}")
         if not self.joints.offsets:
@@ -205,7 +207,9 @@ class RotationLifter(nn.Module):
         R, root = rotations[rows].float(), root_rotation[rows].float()
         with torch.no_grad():
             views = model._views(R.unsqueeze(1), root.unsqueeze(1), g)
-            x = normalise_2d(views["pixels"], views["camera"].unsqueeze(1), views["confidence"], config.lifting.root)[:, 0]
+            x = normalise_2d(views["pixels"], views["camera"].unsqueeze(1), views["confidence"], config.lifting.root)[
+                :, 0
+            ]
             seen = (views["confidence"][:, 0] > 0).unsqueeze(-1).expand_as(x).float()
             n = seen.sum(0).clamp_min(1)
             loc = (x * seen).sum(0) / n
@@ -278,7 +282,9 @@ class RotationLifter(nn.Module):
         if not isinstance(pixels, torch.Tensor) or not pixels.is_floating_point():
             raise ValidationError(f"pixels: expected a floating-point tensor, got {type(pixels).__name__}")
         if pixels.ndim < 3 or pixels.shape[-2:] != (P, 2):
-            raise ValidationError(f"pixels: expected shape (T, {P}, 2) for this model's {P} keypoints, got {tuple(pixels.shape)}")
+            raise ValidationError(
+                f"pixels: expected shape (T, {P}, 2) for this model's {P} keypoints, got {tuple(pixels.shape)}"
+            )
         if pixels.shape[-3] == 0:
             raise ValidationError("pixels: empty sequence (T = 0 frames)")
         if pixels.shape[-3] < self.config.window:
@@ -286,15 +292,21 @@ class RotationLifter(nn.Module):
                 f"pixels: a sequence of {pixels.shape[-3]} frames is shorter than the model's window of {self.config.window} frames"
             )
         if not isinstance(camera, torch.Tensor) or camera.shape[-2:] != (3, 3):
-            raise ValidationError(f"camera: expected (3, 3) or (T, 3, 3) intrinsics, got {getattr(camera, 'shape', camera)}")
+            raise ValidationError(
+                f"camera: expected (3, 3) or (T, 3, 3) intrinsics, got {getattr(camera, 'shape', camera)}"
+            )
         if not torch.isfinite(camera).all():
             raise ValidationError("camera: not finite")
         if confidence is None:
             confidence = torch.isfinite(pixels).all(-1).to(pixels.dtype)
             if not bool(confidence.all()):
-                raise ValidationError("pixels: NaN or infinite keypoints; give confidence 0 where keypoints are missing")
+                raise ValidationError(
+                    "pixels: NaN or infinite keypoints; give confidence 0 where keypoints are missing"
+                )
         elif not isinstance(confidence, torch.Tensor) or confidence.shape != pixels.shape[:-1]:
-            raise ValidationError(f"confidence: expected shape {tuple(pixels.shape[:-1])}, got {getattr(confidence, 'shape', confidence)}")
+            raise ValidationError(
+                f"confidence: expected shape {tuple(pixels.shape[:-1])}, got {getattr(confidence, 'shape', confidence)}"
+            )
         else:
             bad = (confidence > 0) & ~torch.isfinite(pixels).all(-1)
             if bool(bad.any()):
@@ -303,11 +315,15 @@ class RotationLifter(nn.Module):
         hidden_root = (confidence[..., list(self.config.lifting.root)] <= 0).any(-1)
         if bool(hidden_root.any()):
             t = int(hidden_root.nonzero()[0, -1])
-            raise ValidationError(f"confidence: the root keypoint(s) {self.config.lifting.root} must be visible in every frame; not in frame {t}")
+            raise ValidationError(
+                f"confidence: the root keypoint(s) {self.config.lifting.root} must be visible in every frame; not in frame {t}"
+            )
         try:
             camera = camera.to(pixels.dtype).expand(*pixels.shape[:-2], 3, 3)
         except RuntimeError:
-            raise ValidationError(f"camera: shape {tuple(camera.shape)} does not fit pixels {tuple(pixels.shape)}") from None
+            raise ValidationError(
+                f"camera: shape {tuple(camera.shape)} does not fit pixels {tuple(pixels.shape)}"
+            ) from None
         pixels = torch.where(confidence.unsqueeze(-1) > 0, pixels, 0.0)
         return pixels.float(), camera.float(), confidence.to(pixels.dtype).float()
 
@@ -357,7 +373,9 @@ class RotationLifter(nn.Module):
     def _errors(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
         R, root = batch["window_rotations"], batch["window_root_rotation"]
         if R.shape[1] != self.config.window:
-            raise ValidationError(f"window_rotations: windows of {R.shape[1]} frames for a model of window {self.config.window}")
+            raise ValidationError(
+                f"window_rotations: windows of {R.shape[1]} frames for a model of window {self.config.window}"
+            )
         views = self._views(R, root, generator)
         features = self._features(views["pixels"], views["camera"].unsqueeze(1), views["confidence"])
         pred_root, pred_local = self._predict_windows(features)
