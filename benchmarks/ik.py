@@ -374,7 +374,6 @@ def _temperature_table(main: dict, others: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     from poseprior import zoo
-    from poseprior.cli.ik import load_model
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", action="append", required=True, help="IK model name or exported file (repeatable)")
@@ -417,7 +416,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     models: dict[str, dict] = {}
     for spec in args.model:
-        model = load_model(spec)
+        model = zoo.load(spec, kind="ik")
         entry: dict = {"parameters": sum(p.numel() for p in model.parameters())}
         entry["kinds"] = evaluate(
             model, R, root, args.hypotheses, args.candidates, kinds, args.temperature, args.seed, datasets

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from poseprior.cli.demo import bandai_clip
+from poseprior.data.clips import bandai_clip
 from poseprior.viz import animate_motion, plot_hypotheses, plot_keypoints_2d, plot_poses, plot_sample_grid, save_figure
 from poseprior.viz.report import ReportFigure, ReportSection, write_html_report
 from record import save, settle_arguments

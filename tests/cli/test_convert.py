@@ -10,7 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 from poseprior.cli.app import app, main
-from poseprior.cli.demo import sample_clip
+from poseprior.data.clips import sample_clip
 from poseprior.errors import ValidationError
 from poseprior.geometry import random_rotations
 from poseprior.io import Motion

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from poseprior.cli.app import app
-from poseprior.cli.demo import sample_clip
+from poseprior.data.clips import sample_clip
 from poseprior.errors import ValidationError
 from poseprior.io.formats import read_motion, write_motion
 

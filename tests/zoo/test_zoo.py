@@ -106,3 +106,13 @@ def test_class_registry(monkeypatch):
     zoo.register_model_class("Broken", "poseprior.no_such_module")
     with pytest.raises(ValidationError, match="cannot import poseprior.no_such_module"):
         _ = zoo.model_class("Broken").cls
+
+
+def test_load_refuses_a_model_of_another_kind():
+    assert isinstance(zoo.load("flow-bandai", kind="prior"), FlowPrior)
+    with pytest.raises(ValidationError, match="'flow-bandai' is a FlowPrior, not a conditional IK model"):
+        zoo.load("flow-bandai", kind="ik")
+    with pytest.raises(ValidationError, match="not a lifter"):
+        zoo.load("flow-bandai", kind="lifter")
+    with pytest.raises(ValidationError, match="kind: expected one of prior, ik, lifter"):
+        zoo.load("flow-bandai", kind="flow")

@@ -7,17 +7,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["convert", "parse_unit"]
-
-
-def parse_unit(text: str | None) -> str | float | None:
-    """A ``--unit`` value: a unit name (``cm``, ``asf``, ...) or a number of millimetres per unit."""
-    if text is None:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return text
+__all__ = ["convert"]
 
 
 def convert(
@@ -52,7 +42,7 @@ def convert(
     from rich.console import Console
 
     from poseprior.io.formats import read_motion, write_motion
-    from poseprior.io.units import unit_name
+    from poseprior.io.units import parse_unit, unit_name
 
     motion = read_motion(input, unit=parse_unit(unit), skeleton_file=skeleton, min_frames=1)
     source_fps = motion.fps

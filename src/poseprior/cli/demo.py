@@ -25,11 +25,7 @@ if TYPE_CHECKING:
     from poseprior.io import Motion
 
 __all__ = [
-    "SAMPLE_CLIP",
-    "BANDAI_CLIP",
     "REPORT",
-    "sample_clip",
-    "bandai_clip",
     "clip_section",
     "poses_section",
     "priors_section",
@@ -43,20 +39,11 @@ __all__ = [
     "demo",
 ]
 
-#: File name of the CMU sample clip in ``poseprior/assets`` (see the README there for its source and credit).
-SAMPLE_CLIP = "cmu_01_01.bvh"
-#: File name of the Bandai Namco sample clip (a bandai-v1 test take at 10 fps) in ``poseprior/assets``.
-BANDAI_CLIP = "bandai_wave_both_hands_exhausted_030.bvh"
 #: File name of the HTML report in the output folder.
 REPORT = "report.html"
 _SAMPLE_DESCRIPTION = "CMU subject 1, take 1: forward jumps"
 _CMU_CREDIT = "mocap.cs.cmu.edu, database created with funding from NSF EIA-0196217"
 _BANDAI_CREDIT = "Bandai Namco Research Motion dataset (CC BY-NC 4.0; Kobayashi et al., arXiv 2306.08861)"
-
-
-def sample_clip() -> Path:
-    """Path of the sample BVH clip shipped in the package (Y-up, centimetres)."""
-    return Path(str(resources.files("poseprior") / "assets" / SAMPLE_CLIP))
 
 
 def clip_section(motion: Motion, name: str, positions: torch.Tensor, up: str, fk_seconds: float) -> ReportSection:
@@ -135,15 +122,6 @@ def poses_section(motion: Motion, positions: torch.Tensor, out: Path, frames: in
         f"{frames} evenly spaced frames of the clip by forward kinematics, one side of the body blue, the other orange."
     )
     return ReportSection("Picture", rows, [ReportFigure(path, caption)])
-
-
-def bandai_clip() -> Motion:
-    """The Bandai Namco test take shipped in the package (10 fps; see its README), retargeted onto the
-    canonical pose joints the shipped models work on."""
-    from poseprior.io.bvh import read_bvh
-    from poseprior.retarget import to_pose
-
-    return to_pose(read_bvh(Path(str(resources.files("poseprior") / "assets" / BANDAI_CLIP)), unit="cm"))[0]
 
 
 def _clip_poses(clip: Motion) -> dict[str, torch.Tensor]:
@@ -529,9 +507,10 @@ def demo(
     from rich.console import Console
     from rich.text import Text
 
-    from poseprior.cli.convert import parse_unit
+    from poseprior.data.clips import SAMPLE_CLIP, bandai_clip, sample_clip
     from poseprior.errors import ValidationError
     from poseprior.io.formats import read_motion
+    from poseprior.io.units import parse_unit
     from poseprior.viz.report import write_html_report
 
     if up not in ("y", "z"):

@@ -196,12 +196,12 @@ def _read_keypoints_3d(path: Path, unit: float | None, fps: float | None) -> tup
 
 def _init_model(init: str, skeleton: Skeleton):
     """The IK model named ``init`` when it matches ``skeleton``'s joints, else None (``none``)."""
-    from poseprior.cli.ik import load_model
+    from poseprior import zoo
     from poseprior.errors import ValidationError
 
     if init == "none":
         return None
-    model = load_model(init)
+    model = zoo.load(init, kind="ik")
     if model.skeleton.joint_names != skeleton.joint_names:
         raise ValidationError(
             f"init: IK model {init!r} has joints {model.skeleton.joint_names}, not the skeleton's; pass --init none"
@@ -284,11 +284,11 @@ def fit3d(
     import torch
     from rich.console import Console
 
-    from poseprior.cli.convert import parse_unit
     from poseprior.cli.prior_option import load_prior_option
     from poseprior.errors import ValidationError
     from poseprior.geometry import nearest_rotation
     from poseprior.io import Motion
+    from poseprior.io.units import parse_unit
     from poseprior.retarget import from_canonical
     from poseprior.tasks import FitConfig, fit_keypoints_3d
 

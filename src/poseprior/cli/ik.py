@@ -18,24 +18,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from poseprior.models.flow.conditional import ConditionalFlowPrior
     from poseprior.tasks.ik import IKResult
 
-__all__ = ["ik", "load_model", "write_ik_npz"]
-
-
-def load_model(model: str | Path) -> ConditionalFlowPrior:
-    """An IK model (a :class:`~poseprior.models.flow.conditional.ConditionalFlowPrior`) by zoo name or exported path."""
-    from poseprior import zoo
-    from poseprior.errors import ValidationError
-    from poseprior.models.flow.conditional import ConditionalFlowPrior
-
-    loaded = zoo.load(model)
-    if not isinstance(loaded, ConditionalFlowPrior):
-        raise ValidationError(
-            f"model: {str(model)!r} is a {type(loaded).__name__}, not a conditional IK model (e.g. flow-ik-bandai)"
-        )
-    return loaded
+__all__ = ["ik", "write_ik_npz"]
 
 
 def write_ik_npz(result: IKResult, fps: float, path: str | Path) -> None:
@@ -101,11 +86,12 @@ def ik(
     """
     from rich.console import Console
 
-    from poseprior.cli.convert import parse_unit
     from poseprior.errors import ValidationError
     from poseprior.io import read_keypoints_npz
     from poseprior.io.plausible import check_keypoints
+    from poseprior.io.units import parse_unit
     from poseprior.tasks.ik import solve_ik
+    from poseprior.zoo import load
 
     if out.suffix.lower() != ".npz":
         raise ValidationError(
@@ -117,7 +103,7 @@ def ik(
             f"--hypotheses {hypotheses}: {keypoints.num_frames:,} frames of {file} times {hypotheses} hypotheses is more than the "
             f"{MAX_FRAME_HYPOTHESES:,} frame-hypotheses one output holds (about 1.4 GB of rotations); use fewer or split the file"
         )
-    ik_model = load_model(model)
+    ik_model = load(model, kind="ik")
     result = solve_ik(
         ik_model, keypoints, hypotheses=hypotheses, candidates=candidates, temperature=temperature, seed=seed
     )

@@ -102,12 +102,8 @@ def lift(
             raise ValidationError(
                 f"model: no shipped lifter reads the {kp.layout} layout of {file}; train one (poseprior train lifter-rot --layout {kp.layout}) and pass --model"
             )
-    lifter = zoo.load(model)
+    lifter = zoo.load(model, kind="lifter")
     kind = type(lifter).__name__
-    if kind not in ("RotationLifter", "ProbabilisticLifter"):
-        raise ValidationError(
-            f"model: {model!r} is a {kind}, not a lifter (lifter-rot-bandai, lifter-rot-coco17, lifter-flow-bandai)"
-        )
     if suffix == ".bvh" and kind != "RotationLifter":
         raise ValidationError("out: a flow lifter gives joints, not rotations; write .npz")
     camera = camera_for(kp, file, image_size, focal)

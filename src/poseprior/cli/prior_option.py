@@ -52,6 +52,6 @@ def load_prior_option(name: str, device: str | None = None) -> PosePrior:
         card = info(DEFAULT_JOINTS_FROM)
         joints = PoseJoints.from_dict(card.config["joints"])
         return UniformPrior(len(joints.names), joints)
-    from poseprior.cli.sample import load_prior
+    from poseprior.zoo import load
 
-    return load_prior(name, device)
+    return load(name, device, kind="prior")

@@ -19,26 +19,11 @@ if TYPE_CHECKING:
 
     from poseprior.models.prior import PosePrior
 
-__all__ = ["sample", "load_prior", "MAX_SAMPLES"]
+__all__ = ["sample", "MAX_SAMPLES"]
 
 #: Most poses one ``sample`` writes: measured peaks at this count were 1.3 GB (npz) and 2.9 GB (BVH).
 MAX_SAMPLES = 200_000
 _CHUNK = 4096
-
-
-def load_prior(model: str, device: str | None = None) -> PosePrior:
-    """An unconditional :class:`~poseprior.models.prior.PosePrior` by zoo name or exported-model path."""
-    from poseprior.errors import ValidationError
-    from poseprior.models.prior import PosePrior
-    from poseprior.zoo import load
-
-    prior = load(model, device=device)
-    if not isinstance(prior, PosePrior):
-        raise ValidationError(
-            f"model: {model!r} is a {type(prior).__name__}, not an unconditional pose prior (one with joints, energy "
-            "and sample(n)); conditional models are used by `poseprior ik`"
-        )
-    return prior
 
 
 def sample(
@@ -71,7 +56,9 @@ def sample(
     suffix = output.suffix.lower()
     if suffix not in (".npz", ".bvh"):
         raise ValidationError(f"output: expected a .npz or .bvh file, got {str(output)!r}")
-    prior = load_prior(model, device)
+    from poseprior.zoo import load
+
+    prior = load(model, device, kind="prior")
     if suffix == ".bvh" and (prior.joints is None or prior.joints.skeleton is None):
         raise ValidationError(
             f"output: model {model!r} carries no skeleton (rest offsets), so it cannot write BVH; write .npz"

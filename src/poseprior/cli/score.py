@@ -84,13 +84,13 @@ def score(
     import torch
     from rich.console import Console
 
-    from poseprior.cli.sample import load_prior
     from poseprior.errors import ValidationError
     from poseprior.models.prior import ExactPosePrior
+    from poseprior.zoo import load
 
     if per_frame is not None and per_frame.suffix.lower() not in (".csv", ".npz"):
         raise ValidationError(f"per-frame: expected a .csv or .npz file, got {str(per_frame)!r}")
-    prior = load_prior(model, device)
+    prior = load(model, device, kind="prior")
     R, note = poses_from_file(file, prior, map)
     if R.shape[0] == 0:
         raise ValidationError(f"{file}: no poses to score")

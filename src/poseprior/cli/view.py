@@ -113,7 +113,7 @@ def view(
 
     from rich.console import Console
 
-    from poseprior.cli.convert import parse_unit
+    from poseprior.io.units import parse_unit
     from poseprior.viz.viewer import MotionViewer
     from poseprior.viz.viewer_load import ViewOptions, load_scene
 

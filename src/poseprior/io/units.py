@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from poseprior.errors import ValidationError
 
-__all__ = ["UNITS_MM", "unit_to_mm", "unit_name"]
+__all__ = ["UNITS_MM", "unit_to_mm", "unit_name", "parse_unit"]
 
 #: Millimetres per unit for the units that motion formats use. ``asf`` is the CMU ASF/AMC length unit
 #: (``:units length 0.45``: one unit is 1/0.45 inch).
@@ -32,3 +32,19 @@ def unit_name(mm_per_unit: float) -> str:
         if abs(mm - mm_per_unit) < 1e-9 * mm:
             return name
     return f"{mm_per_unit:g} mm"
+
+
+def parse_unit(text: str | None) -> str | float | None:
+    """A unit as a user types it (a ``--unit`` value): a unit name (``cm``, ``asf``, ...), a number of
+    millimetres per unit, or None.
+
+    Example:
+        >>> parse_unit("cm"), parse_unit("25.4"), parse_unit(None)
+        ('cm', 25.4, None)
+    """
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text

@@ -112,7 +112,27 @@ def info(model: str | Path) -> ModelCard:
     return read_card(_resolve(model))
 
 
-def load(model: str | Path, device: str | torch.device | None = None) -> nn.Module:
+#: The kinds :func:`load` can insist on: what each is, for the error when a model is another.
+KINDS = {
+    "prior": "an unconditional pose prior (one with joints, energy and sample(n)); conditional models are used by `poseprior ik`",
+    "ik": "a conditional IK model (e.g. flow-ik-bandai)",
+    "lifter": "a lifter (lifter-rot-bandai, lifter-rot-coco17, lifter-flow-bandai)",
+}
+
+
+def _is_kind(model: nn.Module, kind: str) -> bool:
+    from poseprior.models.flow.conditional import ConditionalFlowPrior
+    from poseprior.models.lifter import ProbabilisticLifter, RotationLifter
+    from poseprior.models.prior import PosePrior
+
+    if kind == "prior":
+        return isinstance(model, PosePrior)
+    if kind == "ik":
+        return isinstance(model, ConditionalFlowPrior)
+    return isinstance(model, (RotationLifter, ProbabilisticLifter))
+
+
+def load(model: str | Path, device: str | torch.device | None = None, kind: str | None = None) -> nn.Module:
     """A pretrained model by zoo name (``"flow-bandai"``) or by the path of an exported model.
 
     Args:
@@ -120,9 +140,19 @@ def load(model: str | Path, device: str | torch.device | None = None) -> nn.Modu
             :func:`poseprior.train.export` (a bare word is a zoo name; anything with a folder or a suffix, or a
             ``Path``, is a path).
         device: where to put it (default CPU).
+        kind: one of :data:`KINDS` (``"prior"``, ``"ik"``, ``"lifter"``) to refuse a model of another kind
+            with a clear error; any model if None.
 
     Returns:
         the model (e.g. a :class:`~poseprior.models.flow.FlowPrior`) in eval mode; its joints, skeleton and
         training record are in :func:`info`.
+
+    Raises:
+        ValidationError: an unknown name or kind, or a model that is not of ``kind``.
     """
-    return read_model(_resolve(model), device)
+    if kind is not None and kind not in KINDS:
+        raise ValidationError(f"kind: expected one of {', '.join(KINDS)} or None, got {kind!r}")
+    loaded = read_model(_resolve(model), device)
+    if kind is not None and not _is_kind(loaded, kind):
+        raise ValidationError(f"model: {str(model)!r} is a {type(loaded).__name__}, not {KINDS[kind]}")
+    return loaded
