@@ -6,8 +6,10 @@ import pytest
 import torch
 
 import poseprior.zoo as zoo
+from poseprior.errors import ValidationError
 from poseprior.geometry import default_camera
-from poseprior.tasks.lift import lift_hypotheses, lift_rotations
+from poseprior.models.lifter import Lifter
+from poseprior.tasks.lift import lift_sequence
 
 # COCO-17 keypoints of a person about 250 px tall in a 640 x 480 image.
 BODY = torch.tensor([[320, 100], [325, 95], [315, 95], [330, 97], [310, 97], [340, 130], [300, 130], [350, 170], [290, 170],
@@ -26,9 +28,11 @@ def test_rotation_lifter_blocks_equal_one_pass(T):
     pixels, camera, confidence = sequence(T)
     with torch.no_grad():
         whole = lifter(pixels, camera, confidence)
-        blocks = lift_rotations(lifter, pixels, camera, confidence, block=10)  # last blocks shorter than the window
+        blocks = lift_sequence(lifter, pixels, camera, confidence, block=10)  # last blocks shorter than the window
     for key, value in whole.items():  # float32 sums in another order: 1e-5 of a rotation, 1e-3 mm
-        torch.testing.assert_close(blocks[key], value, atol=1e-3 if key == "positions" else 1e-5, rtol=0, msg=key)
+        tol = 1e-3 if key == "positions" else 1e-5
+        torch.testing.assert_close(getattr(blocks, key), value, atol=tol, rtol=0, msg=key)
+    assert blocks.hypotheses is None
 
 
 def test_rotation_lifter_blocks_with_a_camera_per_frame():
@@ -39,9 +43,9 @@ def test_rotation_lifter_blocks_with_a_camera_per_frame():
     with torch.no_grad():
         whole, blocks = (
             lifter(pixels, cameras, confidence),
-            lift_rotations(lifter, pixels, cameras, confidence, block=7),
+            lift_sequence(lifter, pixels, cameras, confidence, block=7),
         )
-    torch.testing.assert_close(blocks["positions"], whole["positions"], atol=1e-3, rtol=0)
+    torch.testing.assert_close(blocks.positions, whole["positions"], atol=1e-3, rtol=0)
 
 
 def test_flow_lifter_blocks_keep_the_mode_and_shapes():
@@ -49,9 +53,21 @@ def test_flow_lifter_blocks_keep_the_mode_and_shapes():
     pixels, camera, confidence = sequence(23)
     torch.manual_seed(0)
     with torch.no_grad():
-        mode, samples, log_prob = lift_hypotheses(lifter, 4, pixels, camera, confidence, budget=20)  # 5 frames a block
+        result = lift_sequence(lifter, pixels, camera, confidence, hypotheses=4, block=5)
         whole_mode = lifter.mode(pixels, camera, confidence)
-    torch.testing.assert_close(mode, whole_mode, atol=1e-3, rtol=0)  # mm
-    assert samples.shape == (4, 23, *whole_mode.shape[1:]) and log_prob.shape == (4, 23)
+    torch.testing.assert_close(result.positions, whole_mode, atol=1e-3, rtol=0)  # mm
+    samples, log_prob = result.hypotheses, result.hypotheses_log_prob
+    assert samples.shape == (23, 4, *whole_mode.shape[1:]) and log_prob.shape == (23, 4)
     assert torch.isfinite(samples).all() and torch.isfinite(log_prob).all()
-    assert float(samples.std(0).mean()) > 0  # the hypotheses differ
+    assert float(samples.std(1).mean()) > 0  # the hypotheses differ
+    assert result.rotations is None
+
+
+def test_both_shipped_lifters_are_lifters_and_other_models_are_refused():
+    rot, flow = zoo.load("lifter-rot-coco17"), zoo.load("lifter-flow-coco17")
+    assert isinstance(rot, Lifter) and isinstance(flow, Lifter)
+    assert (rot.gives_rotations, flow.gives_rotations) == (True, False)
+    assert rot.context_frames == rot.config.window // 2 and flow.context_frames == 0
+    pixels, camera, confidence = sequence(12)
+    with pytest.raises(ValidationError, match="lifter: expected a Lifter"):
+        lift_sequence(zoo.load("flow-bandai"), pixels, camera, confidence)

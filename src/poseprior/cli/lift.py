@@ -85,7 +85,7 @@ def lift(
     from poseprior.io.npz import write_motion_npz
     from poseprior.io.plausible import check_keypoints
     from poseprior.skeleton.layouts import get_layout
-    from poseprior.tasks.lift import lift_hypotheses, lift_rotations
+    from poseprior.tasks.lift import lift_sequence
 
     suffix = out.suffix.lower()
     if suffix not in (".npz", ".bvh"):
@@ -103,8 +103,7 @@ def lift(
                 f"model: no shipped lifter reads the {kp.layout} layout of {file}; train one (poseprior train lifter-rot --layout {kp.layout}) and pass --model"
             )
     lifter = zoo.load(model, kind="lifter")
-    kind = type(lifter).__name__
-    if suffix == ".bvh" and kind != "RotationLifter":
+    if suffix == ".bvh" and not lifter.gives_rotations:
         raise ValidationError("out: a flow lifter gives joints, not rotations; write .npz")
     camera = camera_for(kp, file, image_size, focal)
     layout = lifter.config.lifting.layout
@@ -123,10 +122,10 @@ def lift(
     pixels, confidence = torch.nan_to_num(pixels.float()), confidence.float().clamp(0, 1)
     torch.manual_seed(seed)
     with torch.no_grad():
-        if kind == "RotationLifter":
-            result = lift_rotations(lifter, pixels, camera, confidence)
-            positions = result["positions"]
-            rotations = torch.cat([result["root_rotation"][:, None], result["rotations"]], dim=1).double()
+        result = lift_sequence(lifter, pixels, camera, confidence, hypotheses)
+        positions = result.positions
+        if lifter.gives_rotations:
+            rotations = torch.cat([result.root_rotation[:, None], result.rotations], dim=1).double()
             motion = Motion(
                 lifter.skeleton.scaled(lifter.unit_mm),
                 nearest_rotation(rotations),
@@ -141,14 +140,11 @@ def lift(
                 write_motion_npz(motion, out, {"unit": np.array("mm")})
             extra = ""
         else:
-            positions, samples, log_prob = lift_hypotheses(
-                lifter, hypotheses, pixels, camera, confidence
-            )  # samples (N, T, P, 3)
             arrays = {
                 "joint_names": np.array(names, dtype=np.str_),
                 "positions": positions.cpu().numpy(),
-                "hypotheses": samples.transpose(0, 1).cpu().numpy(),
-                "hypotheses_log_prob": log_prob.transpose(0, 1).cpu().numpy(),
+                "hypotheses": result.hypotheses.cpu().numpy(),
+                "hypotheses_log_prob": result.hypotheses_log_prob.cpu().numpy(),
                 "fps": np.array(float(kp.fps)),
                 "unit": np.array("mm"),
             }

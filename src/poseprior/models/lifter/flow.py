@@ -46,6 +46,7 @@ from poseprior.data.lifting import (
     random_views,
 )
 from poseprior.errors import ValidationError
+from poseprior.models.lifter.protocol import LiftResult
 from poseprior.models.prior import PoseJoints
 from poseprior.skeleton import Skeleton
 
@@ -326,6 +327,26 @@ class ProbabilisticLifter(nn.Module):
         """
         context = self.context(pixels, camera, confidence)
         return self._decode(context.new_zeros(*context.shape[:-1], self.loc.shape[0]), context)
+
+    #: :class:`~poseprior.models.lifter.Lifter`: each frame is lifted on its own, to joints only.
+    context_frames = 0
+    gives_rotations = False
+
+    @torch.no_grad()
+    def lift(
+        self, pixels: torch.Tensor, camera: torch.Tensor, confidence: torch.Tensor | None = None, hypotheses: int = 0
+    ) -> LiftResult:
+        """:meth:`mode` of each frame of ``pixels (T, P, 2)``, and ``hypotheses`` samples with their log
+        densities (:class:`~poseprior.models.lifter.Lifter`; draws from torch's global generator)."""
+        if confidence is None:
+            confidence = pixels.new_ones(pixels.shape[:-1])
+        mode = self.mode(pixels, camera, confidence)
+        if hypotheses < 1:
+            return LiftResult(mode)
+        samples = self.sample(hypotheses, pixels, camera, confidence)  # (H, T, J, 3)
+        many = (hypotheses, *pixels.shape)
+        log_prob = self.log_prob(samples, pixels.expand(many), camera, confidence.expand(many[:-1]))
+        return LiftResult(mode, hypotheses=samples.transpose(0, 1), hypotheses_log_prob=log_prob.transpose(0, 1))
 
     def _decode(self, z: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         # zuko's NSF has a standard normal base: z is a base point as is.

@@ -46,6 +46,7 @@ from poseprior.data.lifting import (
 )
 from poseprior.errors import ValidationError
 from poseprior.metrics import mpjae, mpjpe
+from poseprior.models.lifter.protocol import LiftResult
 from poseprior.models.prior import PoseJoints
 from poseprior.skeleton import Skeleton, posed_joints
 
@@ -272,6 +273,24 @@ class RotationLifter(nn.Module):
         root, local = self._rotations(self.head(self.net(x.transpose(1, 2))).transpose(1, 2))
         root, local = root.reshape(*batch, T, 3, 3), local.reshape(*batch, T, *local.shape[-3:])
         return {"rotations": local, "root_rotation": root, "positions": self.positions(root, local)}
+
+    @property
+    def context_frames(self) -> int:
+        """:class:`~poseprior.models.lifter.Lifter`: a frame is lifted from its window, ``window // 2`` frames
+        either side."""
+        return self.config.window // 2
+
+    #: :class:`~poseprior.models.lifter.Lifter`: gives joint rotations.
+    gives_rotations = True
+
+    @torch.no_grad()
+    def lift(
+        self, pixels: torch.Tensor, camera: torch.Tensor, confidence: torch.Tensor | None = None, hypotheses: int = 0
+    ) -> LiftResult:
+        """:meth:`forward` on one sequence ``pixels (T, P, 2)`` (:class:`~poseprior.models.lifter.Lifter`;
+        ``hypotheses`` is ignored: the lift is deterministic)."""
+        out = self(pixels, camera, confidence)
+        return LiftResult(out["positions"], out["rotations"], out["root_rotation"])
 
     def positions(self, root_rotation: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor:
         """Root-relative joints ``(..., J, 3)`` in mm of root rotations ``(..., 3, 3)`` and local ``(..., K, 3, 3)``."""
