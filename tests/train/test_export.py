@@ -11,7 +11,8 @@ from poseprior.errors import FormatError, ValidationError
 from poseprior.models.flow import FlowConfig, FlowPrior
 from poseprior.models.prior import PoseJoints
 from poseprior.skeleton import Skeleton
-from poseprior.train import TrainResult, export, load_exported, read_card
+from poseprior.train import TrainResult, export
+from poseprior.zoo import load, read_card
 
 from .conftest import PARENTS, chain_rotations
 
@@ -43,7 +44,7 @@ def test_round_trip(tmp_path):
     path = export(prior, tmp_path / "tiny", result=result, data="synthetic chain", description="a test", licence="CC0")
     assert path == tmp_path / "tiny.json" and (tmp_path / "tiny.safetensors").is_file()
     for name in ("tiny", "tiny.json", "tiny.safetensors"):
-        loaded = load_exported(tmp_path / name)
+        loaded = load(tmp_path / name)
         assert type(loaded) is FlowPrior and not loaded.training
         torch.testing.assert_close(loaded.log_prob(R), prior.log_prob(R), rtol=0, atol=0)
     assert loaded.joint_names == ("A", "B", "C") and loaded.config == prior.config
@@ -68,18 +69,18 @@ def test_broken_files_are_refused(tmp_path):
     export(FlowPrior(FlowConfig(3, PARENTS, layers=2, hidden=(16,))), tmp_path / "other")
     weights.write_bytes((tmp_path / "other.safetensors").read_bytes())
     with pytest.raises(FormatError, match="SHA-256"):
-        load_exported(path)
+        load(path)
     weights.unlink()
     with pytest.raises(FormatError, match="weights file missing"):
-        load_exported(path)
+        load(path)
     path.write_text("{not json")
     with pytest.raises(FormatError, match="m.json"):
-        load_exported(path)
+        load(path)
     path.write_text(json.dumps({"format": "something else"}))
     with pytest.raises(FormatError, match="not a poseprior model"):
         read_card(path)
     with pytest.raises(FormatError, match="no such exported model"):
-        load_exported(tmp_path / "missing")
+        load(tmp_path / "missing")
 
 
 def test_weights_that_do_not_fit_the_config(tmp_path):
@@ -88,11 +89,11 @@ def test_weights_that_do_not_fit_the_config(tmp_path):
     d["config"]["hidden"] = [32]
     path.write_text(json.dumps(d))
     with pytest.raises(FormatError, match="do not fit FlowPrior"):
-        load_exported(path)
+        load(path)
     d["class"] = "NoSuchPrior"
     path.write_text(json.dumps(d))
     with pytest.raises(FormatError, match="NoSuchPrior"):
-        load_exported(path)
+        load(path)
 
 
 def test_only_registered_classes_are_exported(tmp_path):

@@ -15,7 +15,7 @@ from poseprior.train.checkpoint import (
 )
 from poseprior.train.config import TrainConfig
 from poseprior.train.distributed import DistContext, init_distributed, launch
-from poseprior.train.export import export, load_exported, read_card
+from poseprior.train.export import export
 from poseprior.train.log import read_metrics
 from poseprior.train.loop import Trainable, TrainResult, train
 from poseprior.train.objectives import FlowObjective
@@ -28,8 +28,6 @@ __all__ = [
     "Trainable",
     "FlowObjective",
     "export",
-    "load_exported",
-    "read_card",
     "read_metrics",
     "latest_checkpoint",
     "list_checkpoints",

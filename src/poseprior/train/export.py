@@ -1,11 +1,11 @@
-"""Export a trained model for :func:`poseprior.load`: ``NAME.safetensors`` + ``NAME.json``.
+"""Export a trained model for :func:`poseprior.zoo.load`: ``NAME.safetensors`` + ``NAME.json``.
 
 The format is :mod:`poseprior.zoo.files`; this module adds the training record.
 
 Example:
     >>> result = train(FlowObjective(prior), data, val, config)  # doctest: +SKIP
     >>> export(prior, "runs/flow/flow", result=result, data="prepared/bandai-v1")  # doctest: +SKIP
-    >>> prior = load_exported("runs/flow/flow.json")  # doctest: +SKIP
+    >>> prior = poseprior.zoo.load("runs/flow/flow.json")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from poseprior.train.loop import HEADLINE, TrainResult
-from poseprior.zoo.files import read_card, read_model, write_model
+from poseprior.zoo.files import write_model
 
-__all__ = ["export", "load_exported", "read_card"]
+__all__ = ["export"]
 
 
 def export(
@@ -57,9 +56,3 @@ def export(
         )
     training.update(extra or {})
     return write_model(model, path, description=description, licence=licence, training=training)
-
-
-def load_exported(path: str | Path, device: str | torch.device | None = None) -> nn.Module:
-    """The model exported at ``path`` (``NAME``, ``NAME.json`` or ``NAME.safetensors``), in eval mode on
-    ``device`` (default CPU); its card (joints, skeleton, training record) is :func:`read_card`."""
-    return read_model(path, device)
