@@ -95,10 +95,8 @@ OPTIMIZERS = ("adam", "lbfgs")
 
 
 def _default_prior_weights() -> dict[str, float]:
-    # Measured as MEASURED_ON says, with the other defaults: MPJPE mm / geodesic degrees (no prior 36.3 / 5.90):
-    # flow 0.01: 35.5 / 5.62, 0.03: 35.5 / 5.60, 0.1: 40.1 / 5.76, 0.3: 44.9 / 5.93;
-    # VAE 0.003: 36.3 / 5.90, 0.01: 36.3 / 5.89, 0.03: 36.3 / 5.96 (0.1 and up: worse, up to 8 degrees);
-    # distance field 20: 35.6 / 5.70, 50: 35.1 / 5.61, 100: 34.8 / 5.80.
+    # Chosen as MEASURED_ON says, with the other defaults (`benchmarks/denoise.py --split val --sweep`; the
+    # sweep's numbers are in docs/benchmarks.md, "Motion denoising").
     return {"UniformPrior": 0.0, "FlowPrior": 0.03, "VAEPrior": 0.01, "DistanceFieldPrior": 50.0}
 
 
@@ -110,9 +108,9 @@ class DenoiseConfig:
     Attributes:
         steps: optimiser iterations: L-BFGS objective evaluations (at most), or Adam steps.
         lr: Adam's step size, radians of rotation vector per step (cosine-decayed to 0); unused by L-BFGS.
-        optimizer: ``"lbfgs"`` (strong Wolfe line search) or ``"adam"``. On bandai val without a prior, 150
-            L-BFGS evaluations reach 36.3 mm where 150 Adam steps stopped at 42 mm: the smoothness terms couple
-            the frames, and Adam's per-coordinate steps spread a correction slowly along time.
+        optimizer: ``"lbfgs"`` (strong Wolfe line search) or ``"adam"``. L-BFGS is the default: the smoothness terms
+            couple the frames, and Adam's per-coordinate steps spread a correction slowly along time (Adam
+            ended further from the clean motion in a development check on bandai-v1 val; no published run).
         init_smoothing_s: the optimisation starts from the input filtered over time by a Gaussian of this
             standard deviation, seconds (:func:`smooth_rotations`), None from the input itself. An
             over-smoothed start converges fastest: near-static takes need heavy smoothing, which L-BFGS takes
@@ -129,11 +127,10 @@ class DenoiseConfig:
         adaptive_estimate_s: standard deviation of that filter, seconds.
         adaptive_window_s: standard deviation of the Gaussian window of the local mean, seconds.
         prior_weight: weight of the prior's energy; None takes it from ``prior_weights`` by the prior's class.
-        prior_weights: prior class name -> weight of its energy. Measured on bandai-v1 val (no prior: 36.3 mm,
-            5.90 degrees): ``FlowPrior`` 0.03 (35.5 mm, 5.60 degrees; the flow's ``-log p`` is very sharp, so
-            a nat counts for little, and heavier weights stall L-BFGS: 44.9 mm at 0.3), ``VAEPrior`` 0.01
-            (36.3 mm, 5.89 degrees: no measurable gain; from 0.1 the poses drift towards the decoder's
-            reconstructions), ``DistanceFieldPrior`` 50 (35.1 mm, 5.61 degrees: 0.02 rad of distance weighs
+        prior_weights: prior class name -> weight of its energy, chosen on bandai-v1 val (the sweep is in
+            docs/benchmarks.md): ``FlowPrior`` 0.03 (the flow's ``-log p`` is very sharp, so a nat counts for
+            little, and heavier weights stall L-BFGS), ``VAEPrior`` 0.01 (no measurable gain; heavier weights
+            drift the poses towards the decoder's reconstructions), ``DistanceFieldPrior`` 50 (0.02 rad of distance weighs
             1 nat), ``UniformPrior`` 0. A class not in the table needs ``prior_weight``.
         block_s: a longer motion is denoised in blocks of this many seconds (memory stays that of one block:
             a 200,000-frame take needs no more than a minute of it), each optimised on its own, ...
