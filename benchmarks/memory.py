@@ -147,7 +147,14 @@ def render(results) -> dict[str, str]:
         f"each command with its default settings, {r['meta']['threads']} thread(s):\n\n"
     )
     table = "| command | exit | peak memory (GB) | time (s) | ms per frame |\n|---|---|---|---|---|\n" + "\n".join(rows)
-    return {"table": head + table}
+    commands = r["results"]["commands"]
+    names = ", ".join(f"`{n}`" for n in commands)
+    peak = max(c["peak_rss_gb"] for c in commands.values())
+    failed = [n for n, c in commands.items() if c["exit"] != 0]
+    readme = f"a take of {frames:,} frames goes through {names} in at most {peak:.1f} GB of memory" + (
+        f" ({', '.join(failed)} failed)" if failed else ""
+    )
+    return {"table": head + table, "readme": readme}
 
 
 if __name__ == "__main__":
