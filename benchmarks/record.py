@@ -37,6 +37,8 @@ REPO = Path(__file__).resolve().parents[1]
 #: Where the published results live.
 RESULTS = REPO / "benchmarks" / "results"
 _IMPORTED = time.time()
+#: What a benchmark run itself writes (results) or report.py renders from them: not counted as a dirty tree.
+RENDERED = ("benchmarks/results", "docs", "README.md", "src/poseprior/assets/benchmarks.json")
 
 
 def _process_started() -> float:
@@ -79,7 +81,9 @@ def meta() -> dict[str, Any]:
     return {
         "command": " ".join([".venv/bin/python", *[str(a) for a in sys.argv]]),
         "commit": git("rev-parse", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        # Uncommitted changes to tracked files, but for results and the pages rendered from them: a batch of
+        # scripts run one after another writes those, and they are not what the numbers were measured with.
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", *(f":!{p}" for p in RENDERED))),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cpu": cpu,
         "cores": os.cpu_count(),
