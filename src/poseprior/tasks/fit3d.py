@@ -45,7 +45,7 @@ from poseprior.errors import ValidationError
 from poseprior.geometry.alignment import procrustes
 from poseprior.models.flow.conditional import ConditionalFlowPrior
 from poseprior.models.prior import PosePrior
-from poseprior.skeleton import Skeleton, posed_joints
+from poseprior.skeleton import Skeleton, pelvis_keypoints, posed_joints
 from poseprior.skeleton.layouts import KeypointLayout
 from poseprior.tasks.ik import solve_ik
 from poseprior.tasks.pose_variables import (
@@ -304,12 +304,9 @@ def _search_root(
     better on bandai-v1 validation, nor did a second candidate placed on the root's rigid neighbours alone).
     """
     w = weight * _placement_weights(A, skeleton, unit_mm, sigma_mm)
-    eye = torch.eye(3, dtype=target.dtype, device=target.device)
 
     def place(poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return place_root(
-            A @ posed_joints(skeleton, poses, eye, target.new_zeros(3))[0], target, w, rotation, translation
-        )
+        return place_root(A @ pelvis_keypoints(skeleton, poses), target, w, rotation, translation)
 
     def residual(poses: torch.Tensor, R: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return (((A @ posed_joints(skeleton, poses, R, t)[0] - target) ** 2).sum(-1) * w).sum(-1)
